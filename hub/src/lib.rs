@@ -12,4 +12,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod starter;
+pub mod store;

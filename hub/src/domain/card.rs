@@ -156,6 +156,8 @@ pub struct AppealCard {
     pub needs_study: bool,
     /// Id of the appeal this repeats, if any.
     pub repeat_of: Option<i64>,
+    /// Number of the appeal this repeats; empty when none.
+    pub repeat_of_number: String,
 }
 
 /// The outcome of checking a card: the card, when it was received, its legal deadline, and whether
@@ -417,6 +419,11 @@ impl CardInput {
                 complained_authority_code,
                 needs_study,
                 repeat_of,
+                repeat_of_number: if repeat_of.is_some() {
+                    repeat_of_code.to_string()
+                } else {
+                    String::new()
+                },
             },
             received_at,
             deadline,

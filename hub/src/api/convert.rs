@@ -1,0 +1,270 @@
+//! Conversions between the generated `hotline.v1` types and the hub's own types, at the API edge.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use hotline_proto::v1 as pb;
+use tonic::Status;
+
+use super::error::invalid;
+use crate::domain::{AppealKind, AppealState, AppealStatus, Case, CaseStatus, Channel};
+use crate::store::{Authority, Category, District, StoredEvent};
+
+/// RFC 3339 in UTC, whole seconds.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses an optional date field (`2026-12-15`); empty means `None`.
+pub fn date(field: &str, value: &str) -> Result<Option<NaiveDate>, Status> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| invalid(field, format!("`{value}` is not a date (YYYY-MM-DD)")))
+}
+
+/// Parses an optional RFC 3339 time field; empty means `None`.
+pub fn instant(field: &str, value: &str) -> Result<Option<DateTime<Utc>>, Status> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| invalid(field, format!("`{value}` is not an RFC 3339 time")))
+}
+
+/// The wire value of an appeal kind.
+pub fn kind_to_pb(kind: AppealKind) -> pb::AppealKind {
+    match kind {
+        AppealKind::Proposal => pb::AppealKind::Proposal,
+        AppealKind::Application => pb::AppealKind::Application,
+        AppealKind::Complaint => pb::AppealKind::Complaint,
+    }
+}
+
+/// The domain value of a wire appeal kind; `None` for unspecified or unknown numbers.
+pub fn kind_from_pb(value: i32) -> Option<AppealKind> {
+    match pb::AppealKind::try_from(value).ok()? {
+        pb::AppealKind::Unspecified => None,
+        pb::AppealKind::Proposal => Some(AppealKind::Proposal),
+        pb::AppealKind::Application => Some(AppealKind::Application),
+        pb::AppealKind::Complaint => Some(AppealKind::Complaint),
+    }
+}
+
+/// The wire value of a channel.
+pub fn channel_to_pb(channel: Channel) -> pb::Channel {
+    match channel {
+        Channel::Phone => pb::Channel::Phone,
+        Channel::Web => pb::Channel::Web,
+        Channel::Email => pb::Channel::Email,
+        Channel::NationalCentre => pb::Channel::NationalCentre,
+        Channel::Post => pb::Channel::Post,
+        Channel::PersonalReception => pb::Channel::PersonalReception,
+    }
+}
+
+/// The domain value of a wire channel; `None` for unspecified or unknown numbers.
+pub fn channel_from_pb(value: i32) -> Option<Channel> {
+    Some(match pb::Channel::try_from(value).ok()? {
+        pb::Channel::Unspecified => return None,
+        pb::Channel::Phone => Channel::Phone,
+        pb::Channel::Web => Channel::Web,
+        pb::Channel::Email => Channel::Email,
+        pb::Channel::NationalCentre => Channel::NationalCentre,
+        pb::Channel::Post => Channel::Post,
+        pb::Channel::PersonalReception => Channel::PersonalReception,
+    })
+}
+
+/// The wire value of an appeal status.
+pub fn status_to_pb(status: AppealStatus) -> pb::AppealStatus {
+    match status {
+        AppealStatus::Registered => pb::AppealStatus::Registered,
+        AppealStatus::Assigned => pb::AppealStatus::Assigned,
+        AppealStatus::InProgress => pb::AppealStatus::InProgress,
+        AppealStatus::Answered => pb::AppealStatus::Answered,
+        AppealStatus::AwaitingConfirmation => pb::AppealStatus::AwaitingConfirmation,
+        AppealStatus::Closed => pb::AppealStatus::Closed,
+        AppealStatus::Returned => pb::AppealStatus::Returned,
+        AppealStatus::NotConsidered => pb::AppealStatus::NotConsidered,
+        AppealStatus::ClosedUnconfirmed => pb::AppealStatus::ClosedUnconfirmed,
+    }
+}
+
+/// The domain value of a wire appeal status; `Ok(None)` for unspecified.
+pub fn status_from_pb(value: i32) -> Result<Option<AppealStatus>, Status> {
+    let status = pb::AppealStatus::try_from(value)
+        .map_err(|_| invalid("status", format!("{value} is not an appeal status")))?;
+    Ok(AppealStatus::ALL
+        .iter()
+        .copied()
+        .find(|s| status_to_pb(*s) == status))
+}
+
+/// The wire value of a case status.
+pub fn case_status_to_pb(status: CaseStatus) -> pb::CaseStatus {
+    match status {
+        CaseStatus::Assigned => pb::CaseStatus::Assigned,
+        CaseStatus::Delivered => pb::CaseStatus::Delivered,
+        CaseStatus::Accepted => pb::CaseStatus::Accepted,
+        CaseStatus::InProgress => pb::CaseStatus::InProgress,
+        CaseStatus::Resolved => pb::CaseStatus::Resolved,
+        CaseStatus::Verified => pb::CaseStatus::Verified,
+        CaseStatus::Returned => pb::CaseStatus::Returned,
+        CaseStatus::Closed => pb::CaseStatus::Closed,
+        CaseStatus::Declined => pb::CaseStatus::Declined,
+        CaseStatus::ClarificationRequested => pb::CaseStatus::ClarificationRequested,
+        CaseStatus::Reassigned => pb::CaseStatus::Reassigned,
+        CaseStatus::Cancelled => pb::CaseStatus::Cancelled,
+    }
+}
+
+/// A case on the wire; `authority_name` comes from the directory when the caller has it.
+pub fn case_to_pb(case: &Case, authority_name: &str, now: DateTime<Utc>) -> pb::Case {
+    pb::Case {
+        id: case.id,
+        authority_code: case.authority_code.clone(),
+        authority_name: authority_name.to_string(),
+        status: case_status_to_pb(case.status) as i32,
+        deadline: case.deadline.to_string(),
+        extension_reason: case.extension_reason.clone(),
+        reason: case.reason.clone(),
+        answer: case.answer.clone(),
+        assigned_at: time(case.assigned_at),
+        updated_at: time(case.updated_at),
+        overdue: case.is_overdue(now),
+    }
+}
+
+/// An event on the wire.
+pub fn event_to_pb(e: &StoredEvent) -> pb::AppealEvent {
+    pb::AppealEvent {
+        cursor: e.cursor.to_string(),
+        id: e.cursor.id,
+        appeal_number: e.appeal_number.clone(),
+        case_id: e.case_id.unwrap_or(0),
+        authority_code: e.authority_code.clone().unwrap_or_default(),
+        kind: e.kind.clone(),
+        detail: e.detail.clone(),
+        actor: e.actor.clone(),
+        at: time(e.at),
+    }
+}
+
+/// An appeal on the wire. The citizen is included only when `with_citizen` (an audited read);
+/// `names` maps authority codes to names.
+pub fn appeal_to_pb(
+    state: &AppealState,
+    with_citizen: bool,
+    history: &[StoredEvent],
+    names: &dyn Fn(&str) -> String,
+    now: DateTime<Utc>,
+) -> pb::Appeal {
+    let a = &state.appeal;
+    let c = &a.card;
+    let open_deadline = state
+        .cases
+        .iter()
+        .filter(|c| c.status.awaits_answer())
+        .map(|c| c.deadline)
+        .max()
+        .unwrap_or(a.deadline);
+    pb::Appeal {
+        id: a.id,
+        number: a.number.clone(),
+        received_at: time(a.received_at),
+        channel: channel_to_pb(c.channel) as i32,
+        kind: kind_to_pb(c.kind) as i32,
+        citizen: with_citizen.then(|| pb::Citizen {
+            name: c.citizen.name.clone(),
+            phone: c.citizen.phone.clone(),
+            address: c.citizen.address.clone(),
+        }),
+        anonymous: c.anonymous,
+        signatories: c.signatories,
+        benefit_holder: c.benefit_holder,
+        district_code: c.district_code.clone(),
+        settlement_code: c.settlement_code.clone(),
+        category_code: c.category_code.clone(),
+        text: c.text.clone(),
+        urgent: c.urgent,
+        complained_authority_code: c.complained_authority_code.clone(),
+        status: status_to_pb(a.status) as i32,
+        status_reason: a.status_reason.clone(),
+        deadline: open_deadline.to_string(),
+        cases: state
+            .cases
+            .iter()
+            .map(|case| case_to_pb(case, &names(&case.authority_code), now))
+            .collect(),
+        history: history.iter().map(event_to_pb).collect(),
+        callback_attempts: a.callback_attempts,
+        repeat_of: c.repeat_of_number.clone(),
+        overdue: state.cases.iter().any(|case| case.is_overdue(now)),
+    }
+}
+
+/// An authority on the wire.
+pub fn authority_to_pb(a: &Authority) -> pb::Authority {
+    pb::Authority {
+        code: a.code.clone(),
+        name: a.name.clone(),
+        kind: a.kind.clone(),
+        district_code: a.district_code.clone(),
+        active: a.active,
+    }
+}
+
+/// An authority from the wire.
+pub fn authority_from_pb(a: pb::Authority) -> Authority {
+    Authority {
+        code: a.code,
+        name: a.name,
+        kind: a.kind,
+        district_code: a.district_code,
+        active: true,
+    }
+}
+
+/// A category on the wire.
+pub fn category_to_pb(c: &Category) -> pb::Category {
+    pb::Category {
+        code: c.code.clone(),
+        name: c.name.clone(),
+        parent_code: c.parent_code.clone(),
+        term_days: c.term_days,
+    }
+}
+
+/// A category from the wire.
+pub fn category_from_pb(c: pb::Category) -> Category {
+    Category {
+        code: c.code,
+        name: c.name,
+        parent_code: c.parent_code,
+        term_days: c.term_days,
+    }
+}
+
+/// A district on the wire.
+pub fn district_to_pb(d: &District) -> pb::District {
+    pb::District {
+        code: d.code.clone(),
+        name: d.name.clone(),
+        kind: d.kind.clone(),
+        parent_code: d.parent_code.clone(),
+    }
+}
+
+/// A district from the wire.
+pub fn district_from_pb(d: pb::District) -> District {
+    District {
+        code: d.code,
+        name: d.name,
+        kind: d.kind,
+        parent_code: d.parent_code,
+    }
+}

@@ -1,0 +1,125 @@
+//! `hotline.v1.Directory`: authorities, the classifier and districts.
+
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::directory_server::Directory;
+use tonic::{Request, Response, Status};
+
+use super::convert::{
+    authority_from_pb, authority_to_pb, category_from_pb, category_to_pb, district_from_pb,
+    district_to_pb,
+};
+use super::error::status;
+use crate::app::Hotline;
+use crate::store::Store;
+
+/// The admin directory service.
+#[derive(Debug, Clone)]
+pub struct DirectoryApi<S> {
+    /// The application services.
+    hotline: Hotline<S>,
+}
+
+impl<S: Store> DirectoryApi<S> {
+    /// The service over `hotline`.
+    pub fn new(hotline: Hotline<S>) -> Self {
+        Self { hotline }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> Directory for DirectoryApi<S> {
+    async fn create_authority(
+        &self,
+        request: Request<pb::Authority>,
+    ) -> Result<Response<pb::Authority>, Status> {
+        let a = self
+            .hotline
+            .create_authority(&authority_from_pb(request.into_inner()))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(authority_to_pb(&a)))
+    }
+
+    async fn update_authority(
+        &self,
+        request: Request<pb::Authority>,
+    ) -> Result<Response<pb::Authority>, Status> {
+        let a = self
+            .hotline
+            .update_authority(&authority_from_pb(request.into_inner()))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(authority_to_pb(&a)))
+    }
+
+    async fn list_authorities(
+        &self,
+        request: Request<pb::ListAuthoritiesRequest>,
+    ) -> Result<Response<pb::ListAuthoritiesResponse>, Status> {
+        let all = self
+            .hotline
+            .store
+            .list_authorities(request.into_inner().include_inactive)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListAuthoritiesResponse {
+            authorities: all.iter().map(authority_to_pb).collect(),
+        }))
+    }
+
+    async fn deactivate_authority(
+        &self,
+        request: Request<pb::DeactivateAuthorityRequest>,
+    ) -> Result<Response<pb::Authority>, Status> {
+        let a = self
+            .hotline
+            .deactivate_authority(request.into_inner().code.trim())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(authority_to_pb(&a)))
+    }
+
+    async fn upsert_category(
+        &self,
+        request: Request<pb::Category>,
+    ) -> Result<Response<pb::Category>, Status> {
+        let c = self
+            .hotline
+            .upsert_category(&category_from_pb(request.into_inner()))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(category_to_pb(&c)))
+    }
+
+    async fn list_categories(
+        &self,
+        _request: Request<pb::ListCategoriesRequest>,
+    ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
+        let all = self.hotline.store.list_categories().await.map_err(status)?;
+        Ok(Response::new(pb::ListCategoriesResponse {
+            categories: all.iter().map(category_to_pb).collect(),
+        }))
+    }
+
+    async fn upsert_district(
+        &self,
+        request: Request<pb::District>,
+    ) -> Result<Response<pb::District>, Status> {
+        let d = self
+            .hotline
+            .upsert_district(&district_from_pb(request.into_inner()))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(district_to_pb(&d)))
+    }
+
+    async fn list_districts(
+        &self,
+        _request: Request<pb::ListDistrictsRequest>,
+    ) -> Result<Response<pb::ListDistrictsResponse>, Status> {
+        let all = self.hotline.store.list_districts().await.map_err(status)?;
+        Ok(Response::new(pb::ListDistrictsResponse {
+            districts: all.iter().map(district_to_pb).collect(),
+        }))
+    }
+}

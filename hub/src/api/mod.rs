@@ -1,0 +1,146 @@
+//! The hub's gRPC surface: the staff services, health checking and reflection, served by [`serve`]
+//! on a listener the caller bound, until a shutdown future resolves.
+//!
+//! # Layout
+//! - [`appeals`]: `AppealRegistry` (staff).
+//! - [`directory`]: `Directory` (admin).
+//! - [`convert`]: wire types to and from the hub's own types.
+//! - [`error`]: the one mapping from hub errors to gRPC statuses.
+
+pub mod appeals;
+pub mod convert;
+pub mod directory;
+pub mod error;
+
+use std::future::Future;
+use std::time::Duration;
+
+use hotline_proto::v1::appeal_registry_server::AppealRegistryServer;
+use hotline_proto::v1::directory_server::DirectoryServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::app::Hotline;
+use crate::domain::Actor;
+use crate::store::Store;
+
+pub use appeals::AppealsApi;
+pub use directory::DirectoryApi;
+
+/// How the API serves requests and streams.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest request message accepted, in bytes (larger ones get `RESOURCE_EXHAUSTED`).
+    pub max_message_bytes: usize,
+    /// How often an idle watch stream re-reads the log even without a commit notification.
+    pub poll_interval: Duration,
+    /// Events buffered per watch stream before the hub waits for the client.
+    pub stream_buffer: usize,
+}
+
+/// Who is calling. Until mutual TLS lands (the security issue) every staff call is recorded as
+/// `staff`; this is the one place that will read the principal from the peer certificate.
+pub fn actor<T>(_request: &tonic::Request<T>) -> Actor {
+    Actor("staff".into())
+}
+
+/// How long graceful shutdown waits for open calls after the streams were told to end.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the health service re-checks the database.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Serves the hub on `listener` until `shutdown` resolves; then ends the watch streams and waits for
+/// open calls (at most [`SHUTDOWN_GRACE`]).
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    hotline: Hotline<S>,
+    settings: ApiSettings,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let health_task = tokio::spawn(watch_database(
+        hotline.store.clone(),
+        health,
+        stop_rx.clone(),
+    ));
+
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the embedded descriptor sets are valid");
+
+    let appeals = AppealRegistryServer::new(AppealsApi::new(
+        hotline.clone(),
+        settings.clone(),
+        stop_rx.clone(),
+    ))
+    .max_decoding_message_size(settings.max_message_bytes);
+    let directory = DirectoryServer::new(DirectoryApi::new(hotline))
+        .max_decoding_message_size(settings.max_message_bytes);
+
+    let mut server_stop = stop_rx.clone();
+    let server = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(appeals)
+        .add_service(directory)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = server_stop.wait_for(|down| *down).await;
+        });
+    tokio::pin!(server);
+
+    let result = tokio::select! {
+        result = &mut server => result,
+        () = shutdown => {
+            tracing::info!("shutting down: ending streams and draining calls");
+            let _ = stop_tx.send(true);
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!("calls still open after {SHUTDOWN_GRACE:?}; stopping anyway");
+                    Ok(())
+                }
+            }
+        }
+    };
+    let _ = stop_tx.send(true);
+    health_task.abort();
+    result
+}
+
+/// Keeps the health status in step with the database: NOT_SERVING while it does not answer.
+async fn watch_database<S: Store>(
+    store: S,
+    health: tonic_health::server::HealthReporter,
+    mut stop: watch::Receiver<bool>,
+) {
+    let services = ["", "hotline.v1.AppealRegistry", "hotline.v1.Directory"];
+    let mut last = None;
+    loop {
+        let now = if store.ping().await.is_ok() {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        if last != Some(now) {
+            if now == ServingStatus::NotServing {
+                tracing::warn!("database does not answer; health is NOT_SERVING");
+            }
+            for service in services {
+                health.set_service_status(service, now).await;
+            }
+            last = Some(now);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = stop.wait_for(|down| *down) => return,
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Application services: what each staff action does, end to end. They look up the references a
+//! transition needs in the store, run the pure domain transition inside [`Store::transact`], and
+//! return the new state. No gRPC types here; no SQL either.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::appeal::{AuthorityRef, CallbackOutcome, CloseOutcome, Verdict};
+use crate::domain::card::{
+    CardInput, CardRefs, RefAppeal, RefDistrict, bounded_text, required_text,
+};
+use crate::domain::{Actor, AppealState, DomainError, Limits};
+use crate::store::{
+    AppealKey, Authority, Category, DeclinedCase, District, SearchFilter, Store, StoreError,
+    StoreResult, StoredEvent,
+};
+
+/// Longest directory name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+/// Longest directory code, in characters.
+const MAX_CODE_CHARS: usize = 40;
+/// Most events returned as an appeal's history.
+const MAX_HISTORY: i64 = 10_000;
+
+/// The hub's staff-facing services over a store.
+#[derive(Debug, Clone)]
+pub struct Hotline<S> {
+    /// Where everything is kept.
+    pub store: S,
+    /// Text lengths and call-back attempts.
+    pub limits: Limits,
+    /// Prefix of appeal numbers (`DP` gives `DP-2026-000123`): the oblast's code.
+    pub number_prefix: String,
+}
+
+/// Checks a directory code: lowercase ascii letters, digits, `.`, `_`, `-`, starting with a letter or digit.
+pub fn check_code(field: &str, code: &str) -> Result<String, DomainError> {
+    let code = code.trim();
+    let ok = !code.is_empty()
+        && code.len() <= MAX_CODE_CHARS
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c))
+        && code.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(code.to_string())
+    } else if code.is_empty() {
+        Err(DomainError::invalid(field, "required"))
+    } else {
+        Err(DomainError::invalid(
+            field,
+            format!(
+                "`{code}` is not a code: up to {MAX_CODE_CHARS} lowercase ascii letters, digits, `.`, `_` or `-`"
+            ),
+        ))
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl<S: Store> Hotline<S> {
+    /// Services over `store` with default limits and the `DP` prefix.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            limits: Limits::default(),
+            number_prefix: "DP".into(),
+        }
+    }
+
+    // --- Directory ---
+
+    async fn check_district_ref(&self, field: &str, code: &str) -> StoreResult<()> {
+        match self.store.district(code).await? {
+            Some(d) if d.kind == "district" => Ok(()),
+            _ => Err(DomainError::invalid(field, format!("unknown district `{code}`")).into()),
+        }
+    }
+
+    async fn checked_authority(&self, a: &Authority) -> StoreResult<Authority> {
+        let checked = Authority {
+            code: check_code("code", &a.code)?,
+            name: required_text("name", &a.name, MAX_NAME_CHARS)?,
+            kind: check_code("kind", &a.kind)?,
+            district_code: a.district_code.trim().to_string(),
+            active: true,
+        };
+        if !checked.district_code.is_empty() {
+            self.check_district_ref("district_code", &checked.district_code)
+                .await?;
+        }
+        Ok(checked)
+    }
+
+    /// Adds an authority.
+    pub async fn create_authority(&self, a: &Authority) -> StoreResult<Authority> {
+        let a = self.checked_authority(a).await?;
+        self.store.create_authority(&a, now()).await?;
+        Ok(a)
+    }
+
+    /// Changes an authority's name, kind and district; keeps its active flag.
+    pub async fn update_authority(&self, a: &Authority) -> StoreResult<Authority> {
+        let mut a = self.checked_authority(a).await?;
+        let current = self.existing_authority(&a.code).await?;
+        a.active = current.active;
+        self.store.update_authority(&a, now()).await?;
+        Ok(a)
+    }
+
+    async fn existing_authority(&self, code: &str) -> StoreResult<Authority> {
+        self.store
+            .authority(code)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("authority `{code}`")).into())
+    }
+
+    /// Deactivates an authority: no new cases; open ones stay with it until reassigned.
+    pub async fn deactivate_authority(&self, code: &str) -> StoreResult<Authority> {
+        let mut a = self.existing_authority(code).await?;
+        a.active = false;
+        self.store.update_authority(&a, now()).await?;
+        Ok(a)
+    }
+
+    /// Adds or changes a district or settlement.
+    pub async fn upsert_district(&self, d: &District) -> StoreResult<District> {
+        let d = District {
+            code: check_code("code", &d.code)?,
+            name: required_text("name", &d.name, MAX_NAME_CHARS)?,
+            kind: d.kind.trim().to_string(),
+            parent_code: d.parent_code.trim().to_string(),
+        };
+        match (d.kind.as_str(), d.parent_code.is_empty()) {
+            ("district", true) => {}
+            ("district", false) => {
+                return Err(DomainError::invalid("parent_code", "a district has no parent").into());
+            }
+            ("settlement", false) => {
+                self.check_district_ref("parent_code", &d.parent_code)
+                    .await?
+            }
+            ("settlement", true) => {
+                return Err(
+                    DomainError::invalid("parent_code", "a settlement needs its district").into(),
+                );
+            }
+            (other, _) => {
+                return Err(DomainError::invalid(
+                    "kind",
+                    format!("`{other}` is not `district` or `settlement`"),
+                )
+                .into());
+            }
+        }
+        self.store.upsert_district(&d).await?;
+        Ok(d)
+    }
+
+    /// Adds or changes a category.
+    pub async fn upsert_category(&self, c: &Category) -> StoreResult<Category> {
+        let c = Category {
+            code: check_code("code", &c.code)?,
+            name: required_text("name", &c.name, MAX_NAME_CHARS)?,
+            parent_code: c.parent_code.trim().to_string(),
+            term_days: match c.term_days {
+                0 => 15,
+                15 | 30 => c.term_days,
+                other => {
+                    return Err(DomainError::invalid(
+                        "term_days",
+                        format!("{other} is not 15 or 30 (art. 20)"),
+                    )
+                    .into());
+                }
+            },
+        };
+        if !c.parent_code.is_empty() {
+            match self.store.category(&c.parent_code).await? {
+                Some(parent) if parent.parent_code.is_empty() => {}
+                Some(_) => {
+                    return Err(DomainError::invalid(
+                        "parent_code",
+                        "the parent must be a section, not a subject",
+                    )
+                    .into());
+                }
+                None => {
+                    return Err(DomainError::invalid(
+                        "parent_code",
+                        format!("unknown category `{}`", c.parent_code),
+                    )
+                    .into());
+                }
+            }
+            if !c.code.starts_with(&format!("{}.", c.parent_code)) {
+                return Err(DomainError::invalid(
+                    "code",
+                    format!("a subject's code starts with `{}.`", c.parent_code),
+                )
+                .into());
+            }
+        }
+        self.store.upsert_category(&c).await?;
+        Ok(c)
+    }
+
+    // --- Appeals ---
+
+    /// Registers an appeal.
+    pub async fn register(&self, input: CardInput, actor: &Actor) -> StoreResult<AppealState> {
+        let mut refs = CardRefs::default();
+        let as_ref = |d: District| RefDistrict {
+            kind: d.kind,
+            parent_code: d.parent_code,
+        };
+        let district = input.district_code.trim();
+        if !district.is_empty() {
+            refs.district = self.store.district(district).await?.map(as_ref);
+        }
+        let settlement = input.settlement_code.trim();
+        if !settlement.is_empty() {
+            refs.settlement = self.store.district(settlement).await?.map(as_ref);
+        }
+        let category = input.category_code.trim();
+        if !category.is_empty() {
+            refs.category_term_days = self.store.category(category).await?.map(|c| c.term_days);
+        }
+        let complained = input.complained_authority_code.trim();
+        if !complained.is_empty() {
+            refs.complained_authority_known = self.store.authority(complained).await?.is_some();
+        }
+        let repeat_of = input.repeat_of.trim();
+        if !repeat_of.is_empty() {
+            refs.repeat_of = self
+                .store
+                .appeal_status(repeat_of)
+                .await?
+                .map(|(id, status)| RefAppeal { id, status });
+        }
+        let checked = input.check(&refs, &self.limits, now())?;
+        self.store
+            .register(checked, &self.number_prefix, actor, now())
+            .await
+    }
+
+    /// One appeal with its cases and history.
+    pub async fn get(&self, number: &str) -> StoreResult<(AppealState, Vec<StoredEvent>)> {
+        let state = self
+            .store
+            .load(&AppealKey::Number(number.trim().to_string()))
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("appeal {}", number.trim())))?;
+        let history = self
+            .store
+            .events_after(Default::default(), Some(state.appeal.id), MAX_HISTORY)
+            .await?;
+        Ok((state, history))
+    }
+
+    /// Appeals matching the filter.
+    pub async fn search(&self, filter: &SearchFilter) -> StoreResult<Vec<AppealState>> {
+        self.store.search(filter).await
+    }
+
+    async fn authority_ref(&self, field: &str, code: &str) -> StoreResult<AuthorityRef> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(DomainError::invalid(field, "required").into());
+        }
+        match self.store.authority(code).await? {
+            Some(a) => Ok(AuthorityRef {
+                code: a.code,
+                active: a.active,
+            }),
+            None => Err(DomainError::invalid(field, format!("unknown authority `{code}`")).into()),
+        }
+    }
+
+    /// Assigns an appeal to authorities.
+    pub async fn assign(
+        &self,
+        number: &str,
+        assignments: &[(String, Option<NaiveDate>)],
+        actor: &Actor,
+    ) -> StoreResult<AppealState> {
+        let mut resolved = Vec::with_capacity(assignments.len());
+        for (i, (code, deadline)) in assignments.iter().enumerate() {
+            let authority = self
+                .authority_ref(&format!("assignments[{i}].authority_code"), code)
+                .await?;
+            resolved.push((authority, *deadline));
+        }
+        let key = AppealKey::Number(number.trim().to_string());
+        self.store
+            .transact(&key, actor, |s| s.assign(&resolved, now()))
+            .await
+    }
+
+    /// Moves a case to another authority.
+    pub async fn reassign(
+        &self,
+        case_id: i64,
+        authority_code: &str,
+        reason: &str,
+        deadline: Option<NaiveDate>,
+        actor: &Actor,
+    ) -> StoreResult<AppealState> {
+        let to = self.authority_ref("authority_code", authority_code).await?;
+        self.store
+            .transact(&AppealKey::Case(case_id), actor, |s| {
+                s.reassign(case_id, &to, reason, deadline, now())
+            })
+            .await
+    }
+
+    /// Extends a case's deadline.
+    pub async fn extend_deadline(
+        &self,
+        case_id: i64,
+        deadline: NaiveDate,
+        reason: &str,
+        actor: &Actor,
+    ) -> StoreResult<AppealState> {
+        self.store
+            .transact(&AppealKey::Case(case_id), actor, |s| {
+                s.extend_deadline(case_id, deadline, reason, now())
+            })
+            .await
+    }
+
+    /// The analyst's check of an answer.
+    pub async fn verify(
+        &self,
+        case_id: i64,
+        verdict: Verdict,
+        reason: &str,
+        actor: &Actor,
+    ) -> StoreResult<AppealState> {
+        self.store
+            .transact(&AppealKey::Case(case_id), actor, |s| {
+                s.verify(case_id, verdict, reason, now())
+            })
+            .await
+    }
+
+    /// The operator's call-back.
+    pub async fn record_callback(
+        &self,
+        number: &str,
+        outcome: CallbackOutcome,
+        note: &str,
+        actor: &Actor,
+    ) -> StoreResult<AppealState> {
+        let limits = self.limits.clone();
+        self.store
+            .transact(
+                &AppealKey::Number(number.trim().to_string()),
+                actor,
+                move |s| s.record_callback(outcome, note, &limits, now()),
+            )
+            .await
+    }
+
+    /// Ends an appeal without a confirmed answer.
+    pub async fn close(
+        &self,
+        number: &str,
+        outcome: CloseOutcome,
+        reason: &str,
+        actor: &Actor,
+    ) -> StoreResult<AppealState> {
+        self.store
+            .transact(&AppealKey::Number(number.trim().to_string()), actor, |s| {
+                s.close(outcome, reason, now())
+            })
+            .await
+    }
+
+    /// Declined cases waiting for re-routing.
+    pub async fn declined_cases(&self) -> StoreResult<Vec<DeclinedCase>> {
+        self.store.declined_cases().await
+    }
+
+    /// Checks an optional free-text field the API passes through (notes, comments).
+    pub fn check_note(&self, field: &str, text: &str) -> Result<String, StoreError> {
+        Ok(bounded_text(field, text, self.limits.max_text_chars)?)
+    }
+}

@@ -1,0 +1,198 @@
+//! The `hub` command line: `serve` and `migrate` run the hub itself; the staff commands (`appeal …`,
+//! `authority …`, `directory load`) talk to a running hub over gRPC and print readable tables, or JSON
+//! with `--json`.
+//!
+//! # Layout
+//! - this file: the commands and their arguments (clap), and `serve`/`migrate`.
+//! - [`staff`]: the staff commands, one gRPC call each.
+//! - [`output`]: tables and JSON.
+
+pub mod output;
+pub mod staff;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::api::{self, ApiSettings};
+use crate::app::Hotline;
+use crate::config::{ConfigError, ServeConfig, ServeOptions};
+use crate::domain::Limits;
+use crate::starter::{self, DirectoryFile};
+use crate::store::{self, AnyStore, Store, StoreError};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The hub refused the call.
+    #[error("{}: {}", code_name(.0.code()), .0.message())]
+    Status(#[from] tonic::Status),
+    /// The hub could not be reached.
+    #[error("cannot reach the hub: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// The arguments do not make sense together.
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn code_name(code: tonic::Code) -> String {
+    format!("{code:?}").to_uppercase()
+}
+
+/// The hotline hub: the server and the staff commands.
+#[derive(Debug, Parser)]
+#[command(name = "hub", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML, `[serve]` table).
+    #[arg(long, global = true, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub (embedded SQLite in ./data unless --database-url says otherwise).
+    Serve(ServeOptions),
+    /// Apply the database migrations and exit.
+    Migrate(ServeOptions),
+    /// Appeals: register, show, search, assign, verify, call back, close.
+    Appeal(staff::Connection<staff::AppealCommand>),
+    /// Authorities of the directory.
+    Authority(staff::Connection<staff::AuthorityCommand>),
+    /// The directory as a whole.
+    Directory(staff::Connection<staff::DirectoryCommand>),
+}
+
+/// Runs a parsed command line; `shutdown` ends `serve`.
+pub async fn run(
+    cli: Cli,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(options) => {
+            serve(
+                ServeConfig::resolve(options, cli.config.as_deref())?,
+                shutdown,
+            )
+            .await
+        }
+        Command::Migrate(options) => {
+            let config = ServeConfig::resolve(options, cli.config.as_deref())?;
+            open(&config).await?;
+            println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Appeal(c) => staff::appeal(c).await,
+        Command::Authority(c) => staff::authority(c).await,
+        Command::Directory(c) => staff::directory(c).await,
+    }
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn open(config: &ServeConfig) -> Result<AnyStore, CliError> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            CliError::Io(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+    }
+    Ok(store::open(&config.database_url).await?)
+}
+
+/// Runs the hub until `shutdown`.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), CliError> {
+    match open(&config).await? {
+        AnyStore::Sqlite(s) => serve_on(s, config, shutdown).await,
+        AnyStore::Postgres(s) => serve_on(s, config, shutdown).await,
+    }
+}
+
+async fn serve_on<S: Store>(
+    store: S,
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), CliError> {
+    let hotline = Hotline {
+        store,
+        limits: Limits {
+            max_text_chars: config.max_text_chars,
+            max_callback_attempts: config.max_callback_attempts,
+        },
+        number_prefix: config.number_prefix.clone(),
+    };
+    if config.load_starter && hotline.store.list_districts().await?.is_empty() {
+        let file = DirectoryFile::starter();
+        starter::load(&hotline, &file).await?;
+        tracing::info!(
+            districts = file.districts.len(),
+            categories = file.categories.len(),
+            authorities = file.authorities.len(),
+            "empty database: loaded the starter directory"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| CliError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Io(e.to_string()))?;
+    tracing::info!(%addr, database = %redact(&config.database_url), "hub listening");
+    eprintln!(
+        "hub listening on {addr} (database {})",
+        redact(&config.database_url)
+    );
+    api::serve(
+        listener,
+        hotline,
+        ApiSettings::new(config.max_message_bytes),
+        shutdown,
+    )
+    .await?;
+    tracing::info!("hub stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://hub:secret@db:5432/hotline"),
+            "postgres://hub:***@db:5432/hotline"
+        );
+        assert_eq!(
+            redact("postgres://hub@db/hotline"),
+            "postgres://hub@db/hotline"
+        );
+        assert_eq!(redact("sqlite://data/hub.db"), "sqlite://data/hub.db");
+    }
+}

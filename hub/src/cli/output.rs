@@ -1,0 +1,408 @@
+//! How staff commands print: aligned tables for people, JSON (`--json`) for scripts.
+
+use std::io::{IsTerminal, Write};
+
+/// `println!` that ends the process quietly when stdout is closed (`hub … | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
+use hotline_proto::v1 as pb;
+use serde_json::{Value, json};
+
+/// Output mode of one command.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    /// JSON instead of tables.
+    pub json: bool,
+}
+
+/// `APPEAL_STATUS_IN_PROGRESS` → `in_progress`.
+fn enum_name(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+fn appeal_status(v: i32) -> String {
+    pb::AppealStatus::try_from(v)
+        .map(|s| enum_name(s.as_str_name(), "APPEAL_STATUS_"))
+        .unwrap_or_else(|_| v.to_string())
+}
+
+fn case_status(v: i32) -> String {
+    pb::CaseStatus::try_from(v)
+        .map(|s| enum_name(s.as_str_name(), "CASE_STATUS_"))
+        .unwrap_or_else(|_| v.to_string())
+}
+
+fn kind(v: i32) -> String {
+    pb::AppealKind::try_from(v)
+        .map(|s| enum_name(s.as_str_name(), "APPEAL_KIND_"))
+        .unwrap_or_else(|_| v.to_string())
+}
+
+fn channel(v: i32) -> String {
+    pb::Channel::try_from(v)
+        .map(|s| enum_name(s.as_str_name(), "CHANNEL_"))
+        .unwrap_or_else(|_| v.to_string())
+}
+
+/// Prints rows under a header with columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        say!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+/// Shortens text to `max` characters for a table cell.
+fn clip(text: &str, max: usize) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(max - 1).collect::<String>())
+    }
+}
+
+fn case_json(c: &pb::Case) -> Value {
+    json!({
+        "id": c.id, "authority_code": c.authority_code, "authority_name": c.authority_name,
+        "status": case_status(c.status), "deadline": c.deadline, "overdue": c.overdue,
+        "extension_reason": c.extension_reason, "reason": c.reason, "answer": c.answer,
+        "assigned_at": c.assigned_at, "updated_at": c.updated_at,
+    })
+}
+
+fn event_json(e: &pb::AppealEvent) -> Value {
+    json!({
+        "cursor": e.cursor, "id": e.id, "appeal_number": e.appeal_number, "case_id": e.case_id,
+        "authority_code": e.authority_code, "kind": e.kind,
+        "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
+        "actor": e.actor, "at": e.at,
+    })
+}
+
+fn appeal_json(a: &pb::Appeal) -> Value {
+    json!({
+        "number": a.number, "id": a.id, "status": appeal_status(a.status), "status_reason": a.status_reason,
+        "kind": kind(a.kind), "channel": channel(a.channel), "received_at": a.received_at,
+        "deadline": a.deadline, "overdue": a.overdue,
+        "citizen": a.citizen.as_ref().map(|c| json!({"name": c.name, "phone": c.phone, "address": c.address})),
+        "anonymous": a.anonymous, "signatories": a.signatories, "benefit_holder": a.benefit_holder,
+        "district_code": a.district_code, "settlement_code": a.settlement_code, "category_code": a.category_code,
+        "text": a.text, "urgent": a.urgent, "complained_authority_code": a.complained_authority_code,
+        "repeat_of": a.repeat_of, "callback_attempts": a.callback_attempts,
+        "cases": a.cases.iter().map(case_json).collect::<Vec<_>>(),
+        "history": a.history.iter().map(event_json).collect::<Vec<_>>(),
+    })
+}
+
+fn print_json(v: &Value) {
+    say!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values serialize")
+    );
+}
+
+/// Shows loading progress on a terminal.
+pub fn progress(done: usize, total: usize) {
+    if std::io::stderr().is_terminal() {
+        eprint!("\rloading {done}/{total}");
+        if done == total {
+            esay!();
+        }
+    }
+}
+
+impl Out {
+    /// One appeal: card, cases, history.
+    pub fn appeal(&self, a: &pb::Appeal) {
+        if self.json {
+            return print_json(&appeal_json(a));
+        }
+        say!(
+            "Appeal {}  [{}]{}",
+            a.number,
+            appeal_status(a.status),
+            if a.overdue { "  OVERDUE" } else { "" }
+        );
+        if !a.status_reason.is_empty() {
+            say!("  reason:     {}", a.status_reason);
+        }
+        say!("  received:   {} by {}", a.received_at, channel(a.channel));
+        say!(
+            "  kind:       {}{}",
+            kind(a.kind),
+            if a.urgent { ", urgent" } else { "" }
+        );
+        if let Some(c) = &a.citizen {
+            say!("  citizen:    {}  {}  {}", c.name, c.phone, c.address);
+        }
+        let place = if a.settlement_code.is_empty() {
+            a.district_code.clone()
+        } else {
+            format!("{} / {}", a.district_code, a.settlement_code)
+        };
+        say!("  where:      {place}");
+        say!("  category:   {}", a.category_code);
+        say!("  deadline:   {}", a.deadline);
+        if !a.complained_authority_code.is_empty() {
+            say!("  complaint about: {}", a.complained_authority_code);
+        }
+        if !a.repeat_of.is_empty() {
+            say!("  repeat of:  {}", a.repeat_of);
+        }
+        say!("  text:       {}", a.text);
+        if !a.cases.is_empty() {
+            say!();
+            let rows: Vec<Vec<String>> = a
+                .cases
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.to_string(),
+                        c.authority_code.clone(),
+                        case_status(c.status),
+                        format!(
+                            "{}{}",
+                            c.deadline,
+                            if c.overdue { " (overdue)" } else { "" }
+                        ),
+                        clip(
+                            if c.answer.is_empty() {
+                                &c.reason
+                            } else {
+                                &c.answer
+                            },
+                            50,
+                        ),
+                    ]
+                })
+                .collect();
+            table(
+                &["CASE", "AUTHORITY", "STATUS", "DEADLINE", "ANSWER / REASON"],
+                &rows,
+            );
+        }
+        if !a.history.is_empty() {
+            say!();
+            let rows: Vec<Vec<String>> = a
+                .history
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.at.clone(),
+                        e.kind.clone(),
+                        if e.case_id == 0 {
+                            String::new()
+                        } else {
+                            e.case_id.to_string()
+                        },
+                        e.actor.clone(),
+                        clip(&e.detail, 60),
+                    ]
+                })
+                .collect();
+            table(&["WHEN", "EVENT", "CASE", "BY", "DETAIL"], &rows);
+        }
+    }
+
+    /// A page of search results.
+    pub fn search(&self, page: &pb::SearchAppealsResponse) {
+        if self.json {
+            return print_json(&json!({
+                "appeals": page.appeals.iter().map(appeal_json).collect::<Vec<_>>(),
+                "next_page_token": page.next_page_token,
+            }));
+        }
+        let rows: Vec<Vec<String>> = page
+            .appeals
+            .iter()
+            .map(|a| {
+                vec![
+                    a.number.clone(),
+                    appeal_status(a.status),
+                    a.received_at.clone(),
+                    a.district_code.clone(),
+                    a.category_code.clone(),
+                    format!(
+                        "{}{}",
+                        a.deadline,
+                        if a.overdue { " (overdue)" } else { "" }
+                    ),
+                    a.cases
+                        .iter()
+                        .map(|c| c.authority_code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "NUMBER",
+                "STATUS",
+                "RECEIVED",
+                "DISTRICT",
+                "CATEGORY",
+                "DEADLINE",
+                "AUTHORITIES",
+            ],
+            &rows,
+        );
+        if !page.next_page_token.is_empty() {
+            say!("more: --page-token {}", page.next_page_token);
+        }
+    }
+
+    /// Declined cases.
+    pub fn declined(&self, list: &pb::ListDeclinedCasesResponse) {
+        if self.json {
+            return print_json(&json!(
+                list.cases
+                    .iter()
+                    .map(|d| json!({
+                        "appeal_number": d.appeal_number, "case": d.case.as_ref().map(case_json),
+                        "declined_at": d.declined_at, "reroute_by": d.reroute_by, "late": d.late,
+                    }))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        let rows: Vec<Vec<String>> = list
+            .cases
+            .iter()
+            .map(|d| {
+                let c = d.case.clone().unwrap_or_default();
+                vec![
+                    d.appeal_number.clone(),
+                    c.id.to_string(),
+                    c.authority_code,
+                    d.declined_at.clone(),
+                    format!("{}{}", d.reroute_by, if d.late { " LATE" } else { "" }),
+                    clip(&c.reason, 50),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "APPEAL",
+                "CASE",
+                "AUTHORITY",
+                "DECLINED",
+                "RE-ROUTE BY",
+                "REASON",
+            ],
+            &rows,
+        );
+    }
+
+    /// One event of a watch stream.
+    pub fn event(&self, e: &pb::AppealEvent) {
+        if self.json {
+            say!("{}", event_json(e));
+        } else {
+            say!(
+                "{}  {}  {}  {}  {}  {}",
+                e.cursor,
+                e.at,
+                e.appeal_number,
+                e.kind,
+                e.actor,
+                e.detail
+            );
+        }
+    }
+
+    /// Authorities.
+    pub fn authorities(&self, list: &[pb::Authority]) {
+        if self.json {
+            return print_json(&json!(list
+                .iter()
+                .map(|a| json!({"code": a.code, "name": a.name, "kind": a.kind, "district_code": a.district_code, "active": a.active}))
+                .collect::<Vec<_>>()));
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|a| {
+                vec![
+                    a.code.clone(),
+                    a.kind.clone(),
+                    a.district_code.clone(),
+                    if a.active { "yes".into() } else { "no".into() },
+                    a.name.clone(),
+                ]
+            })
+            .collect();
+        table(&["CODE", "KIND", "DISTRICT", "ACTIVE", "NAME"], &rows);
+    }
+
+    /// The classifier.
+    pub fn categories(&self, list: &[pb::Category]) {
+        if self.json {
+            return print_json(&json!(list
+                .iter()
+                .map(|c| json!({"code": c.code, "name": c.name, "parent_code": c.parent_code, "term_days": c.term_days}))
+                .collect::<Vec<_>>()));
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|c| vec![c.code.clone(), c.term_days.to_string(), c.name.clone()])
+            .collect();
+        table(&["CODE", "DAYS", "NAME"], &rows);
+    }
+
+    /// Districts and settlements.
+    pub fn districts(&self, list: &[pb::District]) {
+        if self.json {
+            return print_json(&json!(list
+                .iter()
+                .map(|d| json!({"code": d.code, "name": d.name, "kind": d.kind, "parent_code": d.parent_code}))
+                .collect::<Vec<_>>()));
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|d| {
+                vec![
+                    d.code.clone(),
+                    d.kind.clone(),
+                    d.parent_code.clone(),
+                    d.name.clone(),
+                ]
+            })
+            .collect();
+        table(&["CODE", "KIND", "DISTRICT", "NAME"], &rows);
+    }
+
+    /// The result of `directory load`.
+    pub fn loaded(&self, districts: usize, categories: usize, authorities: usize) {
+        if self.json {
+            print_json(
+                &json!({"districts": districts, "categories": categories, "authorities": authorities}),
+            );
+        } else {
+            say!(
+                "loaded {districts} districts and settlements, {categories} categories, {authorities} authorities"
+            );
+        }
+    }
+}

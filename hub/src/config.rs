@@ -1,0 +1,204 @@
+//! Configuration of `hub serve`: flags, then environment (`HOTLINE_*`), then a TOML file
+//! (`--config`), then defaults that make `hub serve` with no arguments run on embedded SQLite.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// `hub serve` options; every one may also come from the environment or the config file.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeOptions {
+    /// Address to listen on [default: 127.0.0.1:7545].
+    #[arg(long, env = "HOTLINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the embedded database and (later) the development PKI [default: ./data].
+    #[arg(long, env = "HOTLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `postgres://…` for PostgreSQL; default `sqlite://<data-dir>/hub.db`.
+    #[arg(long, env = "HOTLINE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Prefix of appeal numbers, the oblast's code [default: DP].
+    #[arg(long, env = "HOTLINE_NUMBER_PREFIX")]
+    pub number_prefix: Option<String>,
+    /// Longest appeal text or answer, in characters [default: 10000].
+    #[arg(long, env = "HOTLINE_MAX_TEXT_CHARS")]
+    pub max_text_chars: Option<usize>,
+    /// Failed call-backs before an appeal closes unconfirmed [default: 3].
+    #[arg(long, env = "HOTLINE_MAX_CALLBACK_ATTEMPTS")]
+    pub max_callback_attempts: Option<i32>,
+    /// Largest gRPC request, in bytes [default: 4194304].
+    #[arg(long, env = "HOTLINE_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Do not load the starter directory into an empty database.
+    #[arg(long, env = "HOTLINE_NO_STARTER")]
+    #[serde(default)]
+    pub no_starter: bool,
+}
+
+/// The file form: `[serve]` holds the same keys as the flags (with `_` for `-`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    serve: ServeOptions,
+}
+
+/// Resolved settings of `hub serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: String,
+    /// Appeal number prefix.
+    pub number_prefix: String,
+    /// Text length limit.
+    pub max_text_chars: usize,
+    /// Call-back attempts.
+    pub max_callback_attempts: i32,
+    /// Request size limit.
+    pub max_message_bytes: usize,
+    /// Load the starter directory into an empty database.
+    pub load_starter: bool,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServeConfig {
+    /// Resolves `flags` (which already include the environment) over `file` over the defaults.
+    pub fn resolve(flags: ServeOptions, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let from_file = match file {
+            None => ServeOptions::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                toml::from_str::<ConfigFile>(&text)
+                    .map_err(|source| ConfigError::Parse {
+                        path: path.into(),
+                        source,
+                    })?
+                    .serve
+            }
+        };
+        let data_dir = flags
+            .data_dir
+            .or(from_file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = flags
+            .database_url
+            .or(from_file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("hub.db").display()));
+        let config = Self {
+            listen: flags
+                .listen
+                .or(from_file.listen)
+                .unwrap_or(([127, 0, 0, 1], 7545).into()),
+            database_url,
+            data_dir,
+            number_prefix: flags
+                .number_prefix
+                .or(from_file.number_prefix)
+                .unwrap_or_else(|| "DP".into()),
+            max_text_chars: flags
+                .max_text_chars
+                .or(from_file.max_text_chars)
+                .unwrap_or(10_000),
+            max_callback_attempts: flags
+                .max_callback_attempts
+                .or(from_file.max_callback_attempts)
+                .unwrap_or(3),
+            max_message_bytes: flags
+                .max_message_bytes
+                .or(from_file.max_message_bytes)
+                .unwrap_or(4 * 1024 * 1024),
+            load_starter: !(flags.no_starter || from_file.no_starter),
+        };
+        if !(2..=6).contains(&config.number_prefix.len())
+            || !config.number_prefix.chars().all(|c| c.is_ascii_uppercase())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "number prefix `{}`: 2 to 6 uppercase latin letters",
+                config.number_prefix
+            )));
+        }
+        if config.max_callback_attempts < 1
+            || config.max_text_chars < 100
+            || config.max_message_bytes < 1024
+        {
+            return Err(ConfigError::Invalid(
+                "max-callback-attempts ≥ 1, max-text-chars ≥ 100, max-message-bytes ≥ 1024".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// True when the database is the embedded SQLite file (its directory must exist).
+    pub fn is_sqlite(&self) -> bool {
+        !self.database_url.starts_with("postgres")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_arguments_means_embedded_sqlite_on_localhost() {
+        let c = ServeConfig::resolve(ServeOptions::default(), None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7545");
+        assert_eq!(c.database_url, "sqlite://data/hub.db");
+        assert!(c.is_sqlite() && c.load_starter);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("hub-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hub.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nnumber_prefix = \"KV\"\nmax_text_chars = 500\n",
+        )
+        .unwrap();
+        let flags = ServeOptions {
+            max_text_chars: Some(800),
+            ..Default::default()
+        };
+        let c = ServeConfig::resolve(flags, Some(&path)).unwrap();
+        assert_eq!((c.number_prefix.as_str(), c.max_text_chars), ("KV", 800));
+        std::fs::write(&path, "[serve]\nnumber_prefx = \"KV\"\n").unwrap();
+        assert!(matches!(
+            ServeConfig::resolve(ServeOptions::default(), Some(&path)),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+}

@@ -1,0 +1,44 @@
+//! The schema migrations of both backends, embedded in the binary (`migrations/sqlite`,
+//! `migrations/postgres`). Append-only: a shipped migration is never edited, a new one is added here.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+/// (version, description, SQLite script, PostgreSQL script).
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "registry",
+    include_str!("../../../migrations/sqlite/0001_registry.sql"),
+    include_str!("../../../migrations/postgres/0001_registry.sql"),
+)];
+
+fn migrator(
+    pick: fn(&'static (i64, &'static str, &'static str, &'static str)) -> &'static str,
+) -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|m| {
+                Migration::new(
+                    m.0,
+                    Cow::Borrowed(m.1),
+                    MigrationType::Simple,
+                    AssertSqlSafe(pick(m)).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Migrations for SQLite.
+pub fn sqlite() -> Migrator {
+    migrator(|m| m.2)
+}
+
+/// Migrations for PostgreSQL.
+pub fn postgres() -> Migrator {
+    migrator(|m| m.3)
+}

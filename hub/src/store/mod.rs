@@ -1,0 +1,329 @@
+//! Persistence: one [`Store`] trait with a SQLite ([`SqliteStore`]) and a PostgreSQL ([`PgStore`])
+//! implementation, chosen from the database URL by [`open`].
+//!
+//! Every change to an appeal goes through [`Store::transact`]: one database transaction that locks
+//! the appeal, runs a pure domain transition on it, writes the new state and appends the events. The
+//! event log is read by cursor ([`Store::events_after`]); a reader never skips an event, even when
+//! transactions commit out of id order (see `migrations/postgres/0001_registry.sql`).
+
+mod migrations;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::fmt;
+use std::future::Future;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::watch;
+
+use crate::domain::card::CheckedCard;
+use crate::domain::{Actor, AppealState, AppealStatus, CaseEvent, DomainError};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The domain refused the transition; nothing was written.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A unique key is taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The database cannot be reached right now; the caller may retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err.to_string()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::AlreadyExists(db.message().to_string())
+            }
+            // SQLite reports a locked database after busy_timeout: a retryable condition.
+            sqlx::Error::Database(db) if db.message().contains("database is locked") => {
+                Self::Unavailable(db.message().to_string())
+            }
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        Self::Internal(format!("migration failed: {err}"))
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A district or settlement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct District {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// `district` or `settlement`.
+    pub kind: String,
+    /// The district of a settlement; empty for a district.
+    #[serde(default, rename = "parent")]
+    pub parent_code: String,
+}
+
+/// A category of the classifier.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct Category {
+    /// Code (`04`, `04.01`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// The section of a subject; empty for a section.
+    #[serde(default, rename = "parent")]
+    pub parent_code: String,
+    /// Default legal term in days.
+    pub term_days: i32,
+}
+
+/// An authority.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct Authority {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind of body.
+    pub kind: String,
+    /// District where it sits.
+    #[serde(default, rename = "district")]
+    pub district_code: String,
+    /// False once deactivated.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which appeal a transition addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppealKey {
+    /// By its number.
+    Number(String),
+    /// By the id of one of its cases.
+    Case(i64),
+}
+
+impl fmt::Display for AppealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "appeal {n}"),
+            Self::Case(id) => write!(f, "case {id}"),
+        }
+    }
+}
+
+/// A position in the event log: events are ordered by (transaction id, event id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Cursor {
+    /// Transaction id of the event (PostgreSQL); always 0 on SQLite.
+    pub txid: i64,
+    /// Event id.
+    pub id: i64,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.txid, self.id)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Ok(Self::default());
+        }
+        let bad =
+            || DomainError::invalid("cursor", format!("`{s}` is not a cursor this hub gave out"));
+        let (txid, id) = s.split_once('.').ok_or_else(bad)?;
+        let txid: i64 = txid.parse().map_err(|_| bad())?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        if txid < 0 || id < 0 {
+            return Err(bad());
+        }
+        Ok(Self { txid, id })
+    }
+}
+
+/// One event as stored in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Its position.
+    pub cursor: Cursor,
+    /// Number of its appeal.
+    pub appeal_number: String,
+    /// Its case, for a case event.
+    pub case_id: Option<i64>,
+    /// The case's authority, for a case event.
+    pub authority_code: Option<String>,
+    /// Event kind code.
+    pub kind: String,
+    /// JSON details.
+    pub detail: String,
+    /// Who did it.
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Search filters; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Status.
+    pub status: Option<AppealStatus>,
+    /// Has a case for this authority.
+    pub authority_code: Option<String>,
+    /// Category, or any subject of a section.
+    pub category_code: Option<String>,
+    /// District.
+    pub district_code: Option<String>,
+    /// Received at or after.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub received_before: Option<DateTime<Utc>>,
+    /// Only with an open case due before this Kyiv date.
+    pub overdue_on: Option<NaiveDate>,
+    /// Only appeals with an id below this (the page token).
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// A declined case with its appeal's number.
+#[derive(Debug, Clone)]
+pub struct DeclinedCase {
+    /// The appeal's number.
+    pub appeal_number: String,
+    /// The case.
+    pub case: crate::domain::Case,
+}
+
+/// The hub's persistence. Implemented for SQLite and PostgreSQL; callers are generic over it.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Adds or replaces a district or settlement.
+    fn upsert_district(&self, district: &District) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Every district and settlement, by code.
+    fn list_districts(&self) -> impl Future<Output = StoreResult<Vec<District>>> + Send;
+    /// One district or settlement.
+    fn district(&self, code: &str) -> impl Future<Output = StoreResult<Option<District>>> + Send;
+    /// Adds or replaces a category.
+    fn upsert_category(&self, category: &Category) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The whole classifier, by code.
+    fn list_categories(&self) -> impl Future<Output = StoreResult<Vec<Category>>> + Send;
+    /// One category.
+    fn category(&self, code: &str) -> impl Future<Output = StoreResult<Option<Category>>> + Send;
+    /// Adds an authority; `AlreadyExists` when the code is taken.
+    fn create_authority(
+        &self,
+        authority: &Authority,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Changes name, kind, district and active flag; `false` when there is no such authority.
+    fn update_authority(
+        &self,
+        authority: &Authority,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Authorities by code.
+    fn list_authorities(
+        &self,
+        include_inactive: bool,
+    ) -> impl Future<Output = StoreResult<Vec<Authority>>> + Send;
+    /// One authority.
+    fn authority(&self, code: &str) -> impl Future<Output = StoreResult<Option<Authority>>> + Send;
+
+    /// Registers a checked card under the next number of its year, with its events, in one transaction.
+    fn register(
+        &self,
+        checked: CheckedCard,
+        number_prefix: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<AppealState>> + Send;
+    /// Id and status of an appeal by number (for the repeat check).
+    fn appeal_status(
+        &self,
+        number: &str,
+    ) -> impl Future<Output = StoreResult<Option<(i64, AppealStatus)>>> + Send;
+    /// One appeal with its cases.
+    fn load(
+        &self,
+        key: &AppealKey,
+    ) -> impl Future<Output = StoreResult<Option<AppealState>>> + Send;
+    /// Runs `transition` on the locked appeal and writes the new state with its events in one
+    /// transaction. A domain error rolls everything back.
+    fn transact<F>(
+        &self,
+        key: &AppealKey,
+        actor: &Actor,
+        transition: F,
+    ) -> impl Future<Output = StoreResult<AppealState>> + Send
+    where
+        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send;
+    /// Appeals matching the filter, newest first.
+    fn search(
+        &self,
+        filter: &SearchFilter,
+    ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
+    /// Declined cases of open appeals, oldest decline first.
+    fn declined_cases(&self) -> impl Future<Output = StoreResult<Vec<DeclinedCase>>> + Send;
+    /// Up to `limit` events after `cursor` (of one appeal, when given), in log order.
+    fn events_after(
+        &self,
+        cursor: Cursor,
+        appeal_id: Option<i64>,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
+    /// The highest event id written so far (0 for an empty log): a cursor beyond it is stale.
+    fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// A receiver that changes after every commit that appended events (in this process, and on
+    /// PostgreSQL in every hub sharing the database).
+    fn commits(&self) -> watch::Receiver<u64>;
+    /// Checks the database answers (for health checks).
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Either backend, picked from the URL: `postgres://…` or `postgresql://…` for PostgreSQL, anything
+/// else (`sqlite://…`, a path) for SQLite.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// Embedded SQLite.
+    Sqlite(SqliteStore),
+    /// PostgreSQL.
+    Postgres(PgStore),
+}
+
+/// Connects to the database at `url` and applies the migrations.
+pub async fn open(url: &str) -> StoreResult<AnyStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(AnyStore::Postgres(PgStore::open(url).await?))
+    } else {
+        Ok(AnyStore::Sqlite(SqliteStore::open(url).await?))
+    }
+}

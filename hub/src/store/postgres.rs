@@ -1,0 +1,102 @@
+//! The PostgreSQL backend, for production and for several hubs sharing one database.
+//!
+//! Event ids come from an identity column, so two transactions may commit out of id order. Each event
+//! keeps its transaction id and readers only read below the oldest transaction still in flight
+//! (`pg_snapshot_xmin`), ordered by (txid, id): a cursor never passes an event that could still appear
+//! behind it. Every event-appending transaction also sends `NOTIFY hotline_events`, so readers in every
+//! hub sharing the database wake at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::watch;
+
+use super::sql::{appeal_columns, case_columns, sql_store};
+use super::{StoreResult, migrations};
+
+/// The channel of the commit notifications.
+const CHANNEL: &str = "hotline_events";
+
+/// The hub's store on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    /// Connection pool.
+    pool: PgPool,
+    /// Bumped after each commit that appended events (here or, through LISTEN, in another hub).
+    commits: Arc<watch::Sender<u64>>,
+}
+
+impl PgStore {
+    /// Connects to `url`, applies the migrations and starts listening for other hubs' commits.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        migrations::postgres().run(&pool).await?;
+        let commits = Arc::new(watch::channel(0).0);
+        let listener_pool = pool.clone();
+        let listener_commits = Arc::downgrade(&commits);
+        tokio::spawn(async move { listen(listener_pool, listener_commits).await });
+        Ok(Self { pool, commits })
+    }
+
+    /// Starts a write transaction (rows are locked with `FOR UPDATE` as they are read).
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// The pool, for tests and tools that inspect the database directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Forwards `NOTIFY hotline_events` from any hub to this hub's readers until the store is dropped.
+/// Reconnects after a lost connection; readers also poll, so a gap only delays them.
+async fn listen(pool: PgPool, commits: std::sync::Weak<watch::Sender<u64>>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for commit notifications; retrying");
+                if commits.strong_count() == 0 || pool.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %err, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        loop {
+            let got = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
+            let Some(sender) = commits.upgrade() else {
+                return;
+            };
+            match got {
+                Ok(Ok(_)) => sender.send_modify(|n| *n = n.wrapping_add(1)),
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "commit notifications interrupted; reconnecting");
+                    break;
+                }
+                Err(_) if pool.is_closed() => return,
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+sql_store!(
+    PgStore,
+    Postgres,
+    lock = " FOR UPDATE",
+    visible = " AND e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    notify = Some("SELECT pg_notify('hotline_events', '')")
+);

@@ -1,0 +1,681 @@
+//! The SQL both backends share. The queries are written once, with `$N` placeholders that SQLite and
+//! PostgreSQL both accept, and instantiated per backend by [`sql_store!`]; what differs (how a write
+//! transaction starts, row locks, event visibility, cross-process notification) is passed in.
+
+use crate::domain::{AppealKind, AppealStatus, CaseStatus, Channel};
+
+use super::StoreError;
+
+/// Parses a code read back from the database.
+pub(super) fn stored<T>(
+    parse: fn(&str) -> Option<T>,
+    code: &str,
+    column: &str,
+) -> Result<T, StoreError> {
+    parse(code)
+        .ok_or_else(|| StoreError::Internal(format!("unknown {column} `{code}` in the database")))
+}
+
+/// Decodes the enum columns of an appeal row.
+pub(super) fn appeal_codes(
+    kind: &str,
+    channel: &str,
+    status: &str,
+) -> Result<(AppealKind, Channel, AppealStatus), StoreError> {
+    Ok((
+        stored(AppealKind::from_code, kind, "appeal kind")?,
+        stored(Channel::from_code, channel, "channel")?,
+        stored(AppealStatus::from_code, status, "appeal status")?,
+    ))
+}
+
+/// `'assigned', 'delivered', …`: the case states in which the deadline runs, for SQL `IN` lists.
+pub(super) fn awaiting_answer_sql() -> String {
+    CaseStatus::ALL
+        .iter()
+        .filter(|s| s.awaits_answer())
+        .map(|s| format!("'{}'", s.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `Some(text)` for a non-empty code, `None` (SQL NULL) for an empty one.
+pub(super) fn non_empty(code: &str) -> Option<&str> {
+    (!code.is_empty()).then_some(code)
+}
+
+macro_rules! appeal_columns {
+    () => {
+        "a.id, a.number, a.received_at, a.channel, a.kind, a.citizen_name, a.citizen_phone, \
+         a.citizen_address, a.anonymous, a.signatories, a.benefit_holder, a.district_code, \
+         a.settlement_code, a.category_code, a.text, a.urgent, a.complained_authority_code, \
+         a.needs_study, a.repeat_of, a.status, a.status_reason, a.deadline, a.callback_attempts, \
+         a.updated_at, (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number"
+    };
+}
+
+macro_rules! case_columns {
+    () => {
+        "c.id, c.appeal_id, c.authority_code, c.status, c.deadline, c.extension_reason, c.reason, \
+         c.answer, c.declined_at, c.assigned_at, c.updated_at"
+    };
+}
+
+/// Implements [`super::Store`] for `$store` (a struct with `pool: Pool<$db>`, `commits:
+/// Arc<watch::Sender<u64>>` and `async fn begin_write`). `lock` is appended to the query that locks
+/// an appeal row; `visible` restricts event reads to what a cursor may safely pass; `notify`, when not
+/// empty, runs in every transaction that appends events.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, lock = $lock:literal, visible = $visible:literal, notify = $notify:expr) => {
+        impl $store {
+            fn appeal_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::domain::Appeal> {
+                use sqlx::Row;
+                let kind: String = row.try_get("kind")?;
+                let channel: String = row.try_get("channel")?;
+                let status: String = row.try_get("status")?;
+                let (kind, channel, status) = $crate::store::sql::appeal_codes(&kind, &channel, &status)?;
+                let settlement: Option<String> = row.try_get("settlement_code")?;
+                let complained: Option<String> = row.try_get("complained_authority_code")?;
+                Ok($crate::domain::Appeal {
+                    id: row.try_get("id")?,
+                    number: row.try_get("number")?,
+                    received_at: row.try_get("received_at")?,
+                    card: $crate::domain::AppealCard {
+                        kind,
+                        channel,
+                        citizen: $crate::domain::Citizen {
+                            name: row.try_get("citizen_name")?,
+                            phone: row.try_get("citizen_phone")?,
+                            address: row.try_get("citizen_address")?,
+                        },
+                        anonymous: row.try_get("anonymous")?,
+                        signatories: row.try_get("signatories")?,
+                        benefit_holder: row.try_get("benefit_holder")?,
+                        district_code: row.try_get("district_code")?,
+                        settlement_code: settlement.unwrap_or_default(),
+                        category_code: row.try_get("category_code")?,
+                        text: row.try_get("text")?,
+                        urgent: row.try_get("urgent")?,
+                        complained_authority_code: complained.unwrap_or_default(),
+                        needs_study: row.try_get("needs_study")?,
+                        repeat_of: row.try_get("repeat_of")?,
+                        repeat_of_number: row.try_get::<Option<String>, _>("repeat_of_number")?.unwrap_or_default(),
+                    },
+                    status,
+                    status_reason: row.try_get("status_reason")?,
+                    deadline: row.try_get("deadline")?,
+                    callback_attempts: row.try_get("callback_attempts")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            fn case_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::domain::Case> {
+                use sqlx::Row;
+                let status: String = row.try_get("status")?;
+                Ok($crate::domain::Case {
+                    id: row.try_get("id")?,
+                    authority_code: row.try_get("authority_code")?,
+                    status: $crate::store::sql::stored($crate::domain::CaseStatus::from_code, &status, "case status")?,
+                    deadline: row.try_get("deadline")?,
+                    extension_reason: row.try_get("extension_reason")?,
+                    reason: row.try_get("reason")?,
+                    answer: row.try_get("answer")?,
+                    declined_at: row.try_get("declined_at")?,
+                    assigned_at: row.try_get("assigned_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            fn authority_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::Authority> {
+                use sqlx::Row;
+                let district: Option<String> = row.try_get("district_code")?;
+                Ok($crate::store::Authority {
+                    code: row.try_get("code")?,
+                    name: row.try_get("name")?,
+                    kind: row.try_get("kind")?,
+                    district_code: district.unwrap_or_default(),
+                    active: row.try_get("active")?,
+                })
+            }
+
+            fn district_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::District> {
+                use sqlx::Row;
+                let parent: Option<String> = row.try_get("parent_code")?;
+                Ok($crate::store::District {
+                    code: row.try_get("code")?,
+                    name: row.try_get("name")?,
+                    kind: row.try_get("kind")?,
+                    parent_code: parent.unwrap_or_default(),
+                })
+            }
+
+            fn category_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::Category> {
+                use sqlx::Row;
+                let parent: Option<String> = row.try_get("parent_code")?;
+                Ok($crate::store::Category {
+                    code: row.try_get("code")?,
+                    name: row.try_get("name")?,
+                    parent_code: parent.unwrap_or_default(),
+                    term_days: row.try_get("term_days")?,
+                })
+            }
+
+            async fn cases_of(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                appeal_id: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::Case>> {
+                let rows = sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases c WHERE c.appeal_id = $1 ORDER BY c.id"))
+                    .bind(appeal_id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(Self::case_from_row).collect()
+            }
+
+            async fn load_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                appeal_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::AppealState>> {
+                let row = sqlx::query(concat!("SELECT ", appeal_columns!(), " FROM appeals a WHERE a.id = $1"))
+                    .bind(appeal_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let appeal = Self::appeal_from_row(&row)?;
+                let cases = Self::cases_of(conn, appeal_id).await?;
+                Ok(Some($crate::domain::AppealState { appeal, cases }))
+            }
+
+            /// Appends `events` of `state` (whose cases all have ids by now).
+            async fn append_events(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                state: &$crate::domain::AppealState,
+                events: &[$crate::domain::CaseEvent],
+                actor: &$crate::domain::Actor,
+            ) -> $crate::store::StoreResult<()> {
+                for event in events {
+                    let case = event.case.map(|i| &state.cases[i]);
+                    sqlx::query(
+                        "INSERT INTO events (appeal_id, case_id, authority_code, kind, detail, actor, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(state.appeal.id)
+                    .bind(case.map(|c| c.id))
+                    .bind(case.map(|c| c.authority_code.as_str()))
+                    .bind(event.kind.code())
+                    .bind(event.detail.to_string())
+                    .bind(&actor.0)
+                    .bind(state.appeal.updated_at)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                let notify: Option<&'static str> = $notify;
+                if let (Some(sql), false) = (notify, events.is_empty()) {
+                    sqlx::query(sql).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            /// Writes what a transition changed: the appeal's mutable fields, changed and new cases.
+            async fn save_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                before: &$crate::domain::AppealState,
+                state: &mut $crate::domain::AppealState,
+            ) -> $crate::store::StoreResult<()> {
+                let a = &state.appeal;
+                sqlx::query(
+                    "UPDATE appeals SET status = $1, status_reason = $2, callback_attempts = $3, updated_at = $4 \
+                     WHERE id = $5",
+                )
+                .bind(a.status.code())
+                .bind(&a.status_reason)
+                .bind(a.callback_attempts)
+                .bind(a.updated_at)
+                .bind(a.id)
+                .execute(&mut *conn)
+                .await?;
+                let appeal_id = a.id;
+                for (i, case) in state.cases.iter_mut().enumerate() {
+                    if case.id == 0 {
+                        case.id = sqlx::query_scalar(
+                            "INSERT INTO cases (appeal_id, authority_code, status, deadline, extension_reason, reason, \
+                             answer, declined_at, assigned_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                        )
+                        .bind(appeal_id)
+                        .bind(&case.authority_code)
+                        .bind(case.status.code())
+                        .bind(case.deadline)
+                        .bind(&case.extension_reason)
+                        .bind(&case.reason)
+                        .bind(&case.answer)
+                        .bind(case.declined_at)
+                        .bind(case.assigned_at)
+                        .bind(case.updated_at)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    } else if before.cases.get(i) != Some(case) {
+                        sqlx::query(
+                            "UPDATE cases SET status = $1, deadline = $2, extension_reason = $3, reason = $4, \
+                             answer = $5, declined_at = $6, updated_at = $7 WHERE id = $8",
+                        )
+                        .bind(case.status.code())
+                        .bind(case.deadline)
+                        .bind(&case.extension_reason)
+                        .bind(&case.reason)
+                        .bind(&case.answer)
+                        .bind(case.declined_at)
+                        .bind(case.updated_at)
+                        .bind(case.id)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+                Ok(())
+            }
+
+            fn committed(&self) {
+                self.commits.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
+
+        impl $crate::store::Store for $store {
+            #[tracing::instrument(skip_all)]
+            async fn upsert_district(&self, d: &$crate::store::District) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO districts (code, name, kind, parent_code) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                     parent_code = excluded.parent_code",
+                )
+                .bind(&d.code)
+                .bind(&d.name)
+                .bind(&d.kind)
+                .bind($crate::store::sql::non_empty(&d.parent_code))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn list_districts(&self) -> $crate::store::StoreResult<Vec<$crate::store::District>> {
+                let rows = sqlx::query("SELECT code, name, kind, parent_code FROM districts ORDER BY code")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::district_from_row).collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn district(&self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::District>> {
+                let row = sqlx::query("SELECT code, name, kind, parent_code FROM districts WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::district_from_row).transpose()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn upsert_category(&self, c: &$crate::store::Category) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO categories (code, name, parent_code, term_days) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
+                     term_days = excluded.term_days",
+                )
+                .bind(&c.code)
+                .bind(&c.name)
+                .bind($crate::store::sql::non_empty(&c.parent_code))
+                .bind(c.term_days)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn list_categories(&self) -> $crate::store::StoreResult<Vec<$crate::store::Category>> {
+                let rows = sqlx::query("SELECT code, name, parent_code, term_days FROM categories ORDER BY code")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::category_from_row).collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn category(&self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::Category>> {
+                let row = sqlx::query("SELECT code, name, parent_code, term_days FROM categories WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::category_from_row).transpose()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn create_authority(
+                &self,
+                a: &$crate::store::Authority,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO authorities (code, name, kind, district_code, active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&a.code)
+                .bind(&a.name)
+                .bind(&a.kind)
+                .bind($crate::store::sql::non_empty(&a.district_code))
+                .bind(a.active)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match $crate::store::StoreError::from(e) {
+                    $crate::store::StoreError::AlreadyExists(_) => {
+                        $crate::store::StoreError::AlreadyExists(format!("authority `{}`", a.code))
+                    }
+                    other => other,
+                })?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn update_authority(
+                &self,
+                a: &$crate::store::Authority,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE authorities SET name = $1, kind = $2, district_code = $3, active = $4, updated_at = $5 \
+                     WHERE code = $6",
+                )
+                .bind(&a.name)
+                .bind(&a.kind)
+                .bind($crate::store::sql::non_empty(&a.district_code))
+                .bind(a.active)
+                .bind(now)
+                .bind(&a.code)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn list_authorities(&self, include_inactive: bool) -> $crate::store::StoreResult<Vec<$crate::store::Authority>> {
+                let rows = sqlx::query(
+                    "SELECT code, name, kind, district_code, active FROM authorities \
+                     WHERE active OR $1 ORDER BY code",
+                )
+                .bind(include_inactive)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::authority_from_row).collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn authority(&self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::Authority>> {
+                let row = sqlx::query("SELECT code, name, kind, district_code, active FROM authorities WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::authority_from_row).transpose()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn register(
+                &self,
+                checked: $crate::domain::card::CheckedCard,
+                number_prefix: &str,
+                actor: &$crate::domain::Actor,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::domain::AppealState> {
+                use chrono::Datelike;
+                let year = $crate::domain::deadline::kyiv_date(checked.received_at).year();
+                let mut tx = self.begin_write().await?;
+                // The counter row is updated in the registering transaction, so numbers are gapless:
+                // a rolled-back registration gives its number back.
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO appeal_numbers (year, last) VALUES ($1, 1) \
+                     ON CONFLICT (year) DO UPDATE SET last = appeal_numbers.last + 1 RETURNING last",
+                )
+                .bind(year)
+                .fetch_one(&mut *tx)
+                .await?;
+                let number = format!("{number_prefix}-{year}-{seq:06}");
+                let (mut state, events) = $crate::domain::AppealState::register(number, checked, now);
+                let a = &state.appeal;
+                let c = &a.card;
+                state.appeal.id = sqlx::query_scalar(
+                    "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
+                     citizen_address, anonymous, signatories, benefit_holder, district_code, settlement_code, \
+                     category_code, text, urgent, complained_authority_code, needs_study, repeat_of, status, \
+                     status_reason, deadline, callback_attempts, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                     $19, $20, $21, $22, $23) RETURNING id",
+                )
+                .bind(&a.number)
+                .bind(a.received_at)
+                .bind(c.channel.code())
+                .bind(c.kind.code())
+                .bind(&c.citizen.name)
+                .bind(&c.citizen.phone)
+                .bind(&c.citizen.address)
+                .bind(c.anonymous)
+                .bind(c.signatories)
+                .bind(c.benefit_holder)
+                .bind(&c.district_code)
+                .bind($crate::store::sql::non_empty(&c.settlement_code))
+                .bind(&c.category_code)
+                .bind(&c.text)
+                .bind(c.urgent)
+                .bind($crate::store::sql::non_empty(&c.complained_authority_code))
+                .bind(c.needs_study)
+                .bind(c.repeat_of)
+                .bind(a.status.code())
+                .bind(&a.status_reason)
+                .bind(a.deadline)
+                .bind(a.callback_attempts)
+                .bind(a.updated_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::append_events(&mut tx, &state, &events, actor).await?;
+                tx.commit().await?;
+                self.committed();
+                Ok(state)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn appeal_status(
+                &self,
+                number: &str,
+            ) -> $crate::store::StoreResult<Option<(i64, $crate::domain::AppealStatus)>> {
+                let row: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM appeals WHERE number = $1")
+                    .bind(number)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|(id, status)| {
+                    Ok((id, $crate::store::sql::stored($crate::domain::AppealStatus::from_code, &status, "appeal status")?))
+                })
+                .transpose()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn load(
+                &self,
+                key: &$crate::store::AppealKey,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::AppealState>> {
+                let mut conn = self.pool.acquire().await?;
+                let id: Option<i64> = match key {
+                    $crate::store::AppealKey::Number(n) => {
+                        sqlx::query_scalar("SELECT id FROM appeals WHERE number = $1").bind(n).fetch_optional(&mut *conn).await?
+                    }
+                    $crate::store::AppealKey::Case(c) => {
+                        sqlx::query_scalar("SELECT appeal_id FROM cases WHERE id = $1").bind(c).fetch_optional(&mut *conn).await?
+                    }
+                };
+                match id {
+                    Some(id) => Self::load_in(&mut conn, id).await,
+                    None => Ok(None),
+                }
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn transact<F>(
+                &self,
+                key: &$crate::store::AppealKey,
+                actor: &$crate::domain::Actor,
+                transition: F,
+            ) -> $crate::store::StoreResult<$crate::domain::AppealState>
+            where
+                F: FnOnce(&mut $crate::domain::AppealState) -> Result<Vec<$crate::domain::CaseEvent>, $crate::domain::DomainError> + Send,
+            {
+                let mut tx = self.begin_write().await?;
+                let id: Option<i64> = match key {
+                    $crate::store::AppealKey::Number(n) => {
+                        sqlx::query_scalar(concat!("SELECT id FROM appeals WHERE number = $1", $lock))
+                            .bind(n)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    }
+                    $crate::store::AppealKey::Case(c) => {
+                        sqlx::query_scalar(concat!(
+                            "SELECT a.id FROM appeals a JOIN cases c ON c.appeal_id = a.id WHERE c.id = $1",
+                            $lock
+                        ))
+                        .bind(c)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                };
+                let not_found = || $crate::domain::DomainError::NotFound(key.to_string());
+                let id = id.ok_or_else(not_found)?;
+                let mut state = Self::load_in(&mut tx, id).await?.ok_or_else(not_found)?;
+                let before = state.clone();
+                // On a domain error `tx` is dropped here and rolls back: nothing was written yet.
+                let events = transition(&mut state)?;
+                Self::save_in(&mut tx, &before, &mut state).await?;
+                Self::append_events(&mut tx, &state, &events, actor).await?;
+                tx.commit().await?;
+                self.committed();
+                Ok(state)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn search(
+                &self,
+                f: &$crate::store::SearchFilter,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::AppealState>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(concat!("SELECT ", appeal_columns!(), " FROM appeals a WHERE 1 = 1"));
+                if let Some(status) = f.status {
+                    q.push(" AND a.status = ").push_bind(status.code());
+                }
+                if let Some(authority) = &f.authority_code {
+                    q.push(" AND EXISTS (SELECT 1 FROM cases c WHERE c.appeal_id = a.id AND c.authority_code = ")
+                        .push_bind(authority.clone())
+                        .push(")");
+                }
+                if let Some(category) = &f.category_code {
+                    q.push(" AND (a.category_code = ")
+                        .push_bind(category.clone())
+                        .push(" OR a.category_code LIKE ")
+                        .push_bind(format!("{category}.%"))
+                        .push(")");
+                }
+                if let Some(district) = &f.district_code {
+                    q.push(" AND a.district_code = ").push_bind(district.clone());
+                }
+                if let Some(from) = f.received_from {
+                    q.push(" AND a.received_at >= ").push_bind(from);
+                }
+                if let Some(before) = f.received_before {
+                    q.push(" AND a.received_at < ").push_bind(before);
+                }
+                if let Some(today) = f.overdue_on {
+                    q.push(" AND EXISTS (SELECT 1 FROM cases c WHERE c.appeal_id = a.id AND c.status IN (")
+                        .push($crate::store::sql::awaiting_answer_sql())
+                        .push(") AND c.deadline < ")
+                        .push_bind(today)
+                        .push(")");
+                }
+                if let Some(before_id) = f.before_id {
+                    q.push(" AND a.id < ").push_bind(before_id);
+                }
+                q.push(" ORDER BY a.id DESC LIMIT ").push_bind(f.limit);
+                let mut conn = self.pool.acquire().await?;
+                let rows = q.build().fetch_all(&mut *conn).await?;
+                let mut found = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let appeal = Self::appeal_from_row(row)?;
+                    let cases = Self::cases_of(&mut conn, appeal.id).await?;
+                    found.push($crate::domain::AppealState { appeal, cases });
+                }
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn declined_cases(&self) -> $crate::store::StoreResult<Vec<$crate::store::DeclinedCase>> {
+                use sqlx::Row;
+                let rows = sqlx::query(concat!(
+                    "SELECT ", case_columns!(), ", a.number FROM cases c JOIN appeals a ON a.id = c.appeal_id \
+                     WHERE c.status = 'declined' ORDER BY c.declined_at, c.id"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::DeclinedCase {
+                            appeal_number: row.try_get("number")?,
+                            case: Self::case_from_row(row)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn events_after(
+                &self,
+                cursor: $crate::store::Cursor,
+                appeal_id: Option<i64>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
+                use sqlx::Row;
+                let rows = sqlx::query(concat!(
+                    "SELECT e.id, e.txid, a.number, e.case_id, e.authority_code, e.kind, e.detail, e.actor, e.at \
+                     FROM events e JOIN appeals a ON a.id = e.appeal_id \
+                     WHERE (e.txid > $1 OR (e.txid = $1 AND e.id > $2)) AND ($3 IS NULL OR e.appeal_id = $3)",
+                    $visible,
+                    " ORDER BY e.txid, e.id LIMIT $4"
+                ))
+                .bind(cursor.txid)
+                .bind(cursor.id)
+                .bind(appeal_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::StoredEvent {
+                            cursor: $crate::store::Cursor { txid: row.try_get("txid")?, id: row.try_get("id")? },
+                            appeal_number: row.try_get("number")?,
+                            case_id: row.try_get("case_id")?,
+                            authority_code: row.try_get("authority_code")?,
+                            kind: row.try_get("kind")?,
+                            detail: row.try_get("detail")?,
+                            actor: row.try_get("actor")?,
+                            at: row.try_get("at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn last_event_id(&self) -> $crate::store::StoreResult<i64> {
+                let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(&self.pool).await?;
+                Ok(id.unwrap_or(0))
+            }
+
+            fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+                self.commits.subscribe()
+            }
+
+            async fn ping(&self) -> $crate::store::StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use {appeal_columns, case_columns, sql_store};
