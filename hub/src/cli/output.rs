@@ -129,7 +129,7 @@ pub fn progress(done: usize, total: usize) {
     if std::io::stderr().is_terminal() {
         eprint!("\rloading {done}/{total}");
         if done == total {
-            esay!();
+            eprintln!();
         }
     }
 }
