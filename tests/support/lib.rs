@@ -1,1 +1,357 @@
-//! placeholder
+//! Shared helpers of the end-to-end tests: a real hub on an ephemeral port over a fresh database
+//! (a temporary SQLite file, or a new PostgreSQL database per test), gRPC clients, a small directory,
+//! and waiting on conditions with a timeout.
+//!
+//! PostgreSQL tests run when `HOTLINE_TEST_POSTGRES` names a server (an admin URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Without it they say so and pass; with `CI=true`
+//! and no URL, they fail, so CI can never skip them silently.
+
+#![forbid(unsafe_code)]
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hotline_hub::api::{self, ApiSettings};
+use hotline_hub::app::Hotline;
+use hotline_hub::starter::{self, DirectoryFile};
+use hotline_hub::store::{PgStore, SqliteStore, Store};
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
+use hotline_proto::v1::directory_client::DirectoryClient;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_ENV: &str = "HOTLINE_TEST_POSTGRES";
+
+/// A small directory: two districts, a settlement, a section with a subject, four authorities.
+pub const DIRECTORY: &str = r#"
+[[districts]]
+code = "dniprovskyi"
+name = "Дніпровський район"
+kind = "district"
+
+[[districts]]
+code = "kryvorizkyi"
+name = "Криворізький район"
+kind = "district"
+
+[[districts]]
+code = "dnipro"
+name = "Дніпро"
+kind = "settlement"
+parent = "dniprovskyi"
+
+[[categories]]
+code = "07"
+name = "Комунальне господарство"
+term_days = 30
+
+[[categories]]
+code = "07.01"
+name = "Водопостачання"
+parent = "07"
+term_days = 15
+
+[[authorities]]
+code = "vodokanal"
+name = "КП «Дніпроводоканал»"
+kind = "utility"
+district = "dniprovskyi"
+
+[[authorities]]
+code = "city-council"
+name = "Дніпровська міська рада"
+kind = "city_council"
+district = "dniprovskyi"
+
+[[authorities]]
+code = "heating"
+name = "КП «Теплоенерго»"
+kind = "utility"
+district = "dniprovskyi"
+
+[[authorities]]
+code = "kryvyi-rih-council"
+name = "Криворізька міська рада"
+kind = "city_council"
+district = "kryvorizkyi"
+"#;
+
+/// Installs the one rustls crypto provider (ring), as `main` does.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A database made for one test, removed by [`TestHub::stop`].
+#[derive(Debug)]
+pub enum TestDb {
+    /// A SQLite file in its own temporary directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database `name` on the server at `admin_url`.
+    Postgres {
+        /// URL of the server's admin database.
+        admin_url: String,
+        /// The test's database.
+        name: String,
+    },
+}
+
+impl TestDb {
+    /// A new SQLite database file.
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("hotline-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self::Sqlite(dir)
+    }
+
+    /// A new PostgreSQL database, or `None` when PostgreSQL tests are not switched on.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("CI=true but {POSTGRES_ENV} is not set: PostgreSQL tests must run in CI")
+            }
+            _ => {
+                eprintln!(
+                    "PostgreSQL test not run: set {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres"
+                );
+                return None;
+            }
+        };
+        let name = format!("hotline_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        Some(Self::Postgres { admin_url, name })
+    }
+
+    /// The URL the hub connects to.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.join("hub.db").display()),
+            Self::Postgres { admin_url, name } => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(admin_url);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    /// Removes the database.
+    pub async fn drop_db(&self) {
+        match self {
+            Self::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres { admin_url, name } => {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+/// A hub serving on an ephemeral port over its own database.
+#[derive(Debug)]
+pub struct TestHub<S> {
+    /// The application services (and through them the store) of the running hub.
+    pub hotline: Hotline<S>,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Its database.
+    pub db: TestDb,
+    /// The running server.
+    task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    /// Ends the server.
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// Settings the tests serve with: a short poll so nothing waits long on a missed notification.
+pub fn settings() -> ApiSettings {
+    ApiSettings {
+        max_message_bytes: 64 * 1024,
+        poll_interval: Duration::from_millis(500),
+        stream_buffer: 16,
+    }
+}
+
+impl<S: Store> TestHub<S> {
+    /// Serves `hotline` on 127.0.0.1:0.
+    pub async fn serve(hotline: Hotline<S>, db: TestDb) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(api::serve(
+            listener,
+            hotline.clone(),
+            settings(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            hotline,
+            addr,
+            db,
+            task: Some(task),
+            stop: Some(stop),
+        }
+    }
+
+    /// A channel to the hub.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// An `AppealRegistry` client.
+    pub async fn registry(&self) -> AppealRegistryClient<Channel> {
+        AppealRegistryClient::new(self.channel().await)
+    }
+
+    /// A `Directory` client.
+    pub async fn directory(&self) -> DirectoryClient<Channel> {
+        DirectoryClient::new(self.channel().await)
+    }
+
+    /// Stops the server gracefully (failing the test if that takes over 15 s) and keeps the database.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .expect("graceful shutdown finished in time")
+                .expect("server task")
+                .expect("server result");
+        }
+    }
+
+    /// Stops the server and removes the database.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+        self.db.drop_db().await;
+    }
+}
+
+/// Opens a fresh hub over SQLite with the small directory loaded.
+pub async fn sqlite_hub() -> TestHub<SqliteStore> {
+    install_crypto();
+    let db = TestDb::sqlite();
+    let store = SqliteStore::open(&db.url()).await.expect("open sqlite");
+    hub_over(store, db).await
+}
+
+/// Opens a fresh hub over a new PostgreSQL database, or `None` when PostgreSQL tests are off.
+pub async fn postgres_hub() -> Option<TestHub<PgStore>> {
+    install_crypto();
+    let db = TestDb::postgres().await?;
+    let store = PgStore::open(&db.url()).await.expect("open postgres");
+    Some(hub_over(store, db).await)
+}
+
+async fn hub_over<S: Store>(store: S, db: TestDb) -> TestHub<S> {
+    let hotline = Hotline::new(store);
+    starter::load(
+        &hotline,
+        &DirectoryFile::parse(DIRECTORY).expect("test directory"),
+    )
+    .await
+    .expect("load directory");
+    TestHub::serve(hotline, db).await
+}
+
+/// Runs `test` against a SQLite hub.
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(TestHub<SqliteStore>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(sqlite_hub().await).await;
+}
+
+/// Runs `test` against a PostgreSQL hub when PostgreSQL tests are on.
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(TestHub<PgStore>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if let Some(hub) = postgres_hub().await {
+        test(hub).await;
+    }
+}
+
+/// Waits until `check` returns `Some`, polling every 20 ms, failing after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A valid registration card for a water complaint in Dnipro.
+pub fn water_complaint() -> pb::RegisterAppealRequest {
+    pb::RegisterAppealRequest {
+        kind: pb::AppealKind::Complaint as i32,
+        channel: pb::Channel::Phone as i32,
+        citizen: Some(pb::Citizen {
+            name: "Петренко Ганна Іванівна".into(),
+            phone: "067 123 45 67".into(),
+            address: "м. Дніпро, вул. Січеславська Набережна, 15, кв. 7".into(),
+        }),
+        district_code: "dniprovskyi".into(),
+        settlement_code: "dnipro".into(),
+        category_code: "07.01".into(),
+        text: "Третій день немає холодної води в будинку".into(),
+        ..Default::default()
+    }
+}
+
+/// Declares `mod $name { sqlite, postgres }` tests running the generic test fn `$name` on both databases.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                hotline_tests::on_sqlite(super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                hotline_tests::on_postgres(super::$name).await;
+            }
+        }
+    )+};
+}

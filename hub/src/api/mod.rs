@@ -20,6 +20,7 @@ use hotline_proto::v1::directory_server::DirectoryServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -87,6 +88,7 @@ pub async fn serve<S: Store>(
     let mut server_stop = stop_rx.clone();
     let server = Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(tower::ServiceBuilder::new().map_response(size_limit_is_resource_exhausted))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(appeals)
@@ -113,6 +115,24 @@ pub async fn serve<S: Store>(
     let _ = stop_tx.send(true);
     health_task.abort();
     result
+}
+
+/// tonic answers a request over `max_decoding_message_size` with OUT_OF_RANGE; shared/DESIGN.md (and
+/// gRPC's own servers) use RESOURCE_EXHAUSTED for size limits, so clients can tell a limit from a bad
+/// value. The status travels in the headers of a trailers-only response, rewritten here.
+fn size_limit_is_resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let out_of_range = headers.get("grpc-status").is_some_and(|v| v == "11");
+    let too_large = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| {
+            m.contains("message%20length%20too%20large") || m.contains("message length too large")
+        });
+    if out_of_range && too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
 }
 
 /// Keeps the health status in step with the database: NOT_SERVING while it does not answer.

@@ -1,0 +1,465 @@
+//! The appeal's whole life through the staff API: register, assign to two authorities, both answer,
+//! the analyst verifies, the operator's call-back confirms, the appeal closes; and the rework loop.
+
+use hotline_hub::domain::{Actor, Limits};
+use hotline_hub::store::{AppealKey, Store};
+use hotline_proto::v1 as pb;
+use hotline_tests::{TestHub, on_both, water_complaint};
+
+/// What an authority does until the agency gateway lands: deliver, accept, report, resolve.
+async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer: &str) {
+    let store = &hub.hotline.store;
+    let actor = Actor("agency:test".into());
+    let key = AppealKey::Case(case_id);
+    let now = chrono::Utc::now;
+    let status = store
+        .load(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .cases
+        .iter()
+        .find(|c| c.id == case_id)
+        .unwrap()
+        .status;
+    if status == hotline_hub::domain::CaseStatus::Assigned {
+        store
+            .transact(&key, &actor, |s| s.deliver(case_id, now()))
+            .await
+            .unwrap();
+        store
+            .transact(&key, &actor, |s| s.accept(case_id, now()))
+            .await
+            .unwrap();
+    }
+    store
+        .transact(&key, &actor, |s| {
+            s.report_progress(case_id, "crew sent", None, now())
+        })
+        .await
+        .unwrap();
+    store
+        .transact(&key, &actor, |s| {
+            s.resolve(case_id, answer, &Limits::default(), now())
+        })
+        .await
+        .unwrap();
+}
+
+fn status(a: &pb::Appeal) -> pb::AppealStatus {
+    pb::AppealStatus::try_from(a.status).unwrap()
+}
+
+async fn register_and_assign<S: Store>(hub: &TestHub<S>, authorities: &[&str]) -> pb::Appeal {
+    let mut registry = hub.registry().await;
+    let appeal = registry
+        .register_appeal(water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&appeal), pb::AppealStatus::Registered);
+    assert!(
+        appeal.citizen.is_none(),
+        "registration replies carry no personal data"
+    );
+    let assignments = authorities
+        .iter()
+        .map(|a| pb::Assignment {
+            authority_code: a.to_string(),
+            deadline: String::new(),
+        })
+        .collect();
+    let appeal = registry
+        .assign_appeal(pb::AssignAppealRequest {
+            number: appeal.number.clone(),
+            assignments,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&appeal), pb::AppealStatus::Assigned);
+    assert_eq!(appeal.cases.len(), authorities.len());
+    appeal
+}
+
+async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
+    let mut registry = hub.registry().await;
+    let appeal = register_and_assign(&hub, &["vodokanal", "city-council"]).await;
+    assert!(appeal.number.starts_with("DP-20"), "{}", appeal.number);
+    assert_eq!(appeal.cases[0].authority_name, "КП «Дніпроводоканал»");
+
+    for case in &appeal.cases {
+        authority_answers(&hub, case.id, "Аварію усунуто, воду подано").await;
+    }
+    let number = appeal.number.clone();
+    let appeal = registry
+        .get_appeal(pb::GetAppealRequest {
+            number: number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&appeal), pb::AppealStatus::Answered);
+
+    for case in &appeal.cases {
+        registry
+            .verify_answer(pb::VerifyAnswerRequest {
+                case_id: case.id,
+                verdict: pb::Verdict::Accept as i32,
+                reason: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let appeal = registry
+        .get_appeal(pb::GetAppealRequest {
+            number: number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&appeal), pb::AppealStatus::AwaitingConfirmation);
+
+    let appeal = registry
+        .record_callback(pb::RecordCallbackRequest {
+            number: number.clone(),
+            outcome: pb::CallbackOutcome::Confirmed as i32,
+            note: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&appeal), pb::AppealStatus::Closed);
+    assert!(
+        appeal
+            .cases
+            .iter()
+            .all(|c| c.status == pb::CaseStatus::Closed as i32)
+    );
+
+    // The history tells the whole story, in order, and GetAppeal shows the citizen.
+    let appeal = registry
+        .get_appeal(pb::GetAppealRequest { number })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(appeal.citizen.as_ref().unwrap().phone, "+380671234567");
+    let kinds: Vec<&str> = appeal.history.iter().map(|e| e.kind.as_str()).collect();
+    for expected in [
+        "appeal.registered",
+        "case.assigned",
+        "case.accepted",
+        "case.resolved",
+        "case.verified",
+        "appeal.callback",
+        "appeal.closed",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    assert_eq!(kinds.first(), Some(&"appeal.registered"));
+    let ids: Vec<i64> = appeal.history.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "history in order");
+    hub.stop().await;
+}
+
+async fn rework_loop<S: Store>(hub: TestHub<S>) {
+    let mut registry = hub.registry().await;
+    let appeal = register_and_assign(&hub, &["vodokanal"]).await;
+    let case_id = appeal.cases[0].id;
+    authority_answers(&hub, case_id, "Перевіримо").await;
+
+    let returned = registry
+        .verify_answer(pb::VerifyAnswerRequest {
+            case_id,
+            verdict: pb::Verdict::Return as i32,
+            reason: "no repair date given".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&returned), pb::AppealStatus::Returned);
+    assert_eq!(returned.cases[0].status, pb::CaseStatus::Returned as i32);
+    assert_eq!(returned.cases[0].reason, "no repair date given");
+
+    authority_answers(&hub, case_id, "Ремонт 12 грудня, воду подано").await;
+    let verified = registry
+        .verify_answer(pb::VerifyAnswerRequest {
+            case_id,
+            verdict: pb::Verdict::Accept as i32,
+            reason: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&verified), pb::AppealStatus::AwaitingConfirmation);
+
+    // The citizen is not satisfied: back to the authority, answered again, confirmed.
+    let back = registry
+        .record_callback(pb::RecordCallbackRequest {
+            number: appeal.number.clone(),
+            outcome: pb::CallbackOutcome::NotConfirmed as i32,
+            note: "water pressure still too low".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&back), pb::AppealStatus::Returned);
+    authority_answers(&hub, case_id, "Тиск відновлено").await;
+    registry
+        .verify_answer(pb::VerifyAnswerRequest {
+            case_id,
+            verdict: pb::Verdict::Accept as i32,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let closed = registry
+        .record_callback(pb::RecordCallbackRequest {
+            number: appeal.number,
+            outcome: pb::CallbackOutcome::Confirmed as i32,
+            note: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&closed), pb::AppealStatus::Closed);
+    assert_eq!(closed.cases[0].answer, "Тиск відновлено");
+    hub.stop().await;
+}
+
+async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
+    let mut registry = hub.registry().await;
+    let appeal = register_and_assign(&hub, &["heating"]).await;
+    let case_id = appeal.cases[0].id;
+    let key = AppealKey::Case(case_id);
+    let actor = Actor("agency:heating".into());
+    hub.hotline
+        .store
+        .transact(&key, &actor, |s| {
+            s.decline(
+                case_id,
+                "not our competence: water supply",
+                chrono::Utc::now(),
+            )
+        })
+        .await
+        .unwrap();
+    let declined = registry
+        .list_declined_cases(pb::ListDeclinedCasesRequest { only_late: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(declined.cases.len(), 1);
+    assert!(!declined.cases[0].late);
+    let late = registry
+        .list_declined_cases(pb::ListDeclinedCasesRequest { only_late: true })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(late.cases.is_empty());
+
+    let moved = registry
+        .reassign_case(pb::ReassignCaseRequest {
+            case_id,
+            authority_code: "vodokanal".into(),
+            reason: "water supply is Vodokanal's".into(),
+            deadline: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.cases.len(), 2);
+    assert_eq!(moved.cases[0].status, pb::CaseStatus::Reassigned as i32);
+    assert_eq!(moved.cases[1].authority_code, "vodokanal");
+
+    // A second appeal elsewhere, for the filters.
+    let mut other = water_complaint();
+    other.district_code = "kryvorizkyi".into();
+    other.settlement_code = String::new();
+    let other = registry.register_appeal(other).await.unwrap().into_inner();
+
+    let search = |f: pb::SearchAppealsRequest| {
+        let mut registry = registry.clone();
+        async move { registry.search_appeals(f).await.unwrap().into_inner() }
+    };
+    let by_authority = search(pb::SearchAppealsRequest {
+        authority_code: "vodokanal".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        by_authority
+            .appeals
+            .iter()
+            .map(|a| a.number.clone())
+            .collect::<Vec<_>>(),
+        [appeal.number.clone()]
+    );
+    let by_district = search(pb::SearchAppealsRequest {
+        district_code: "kryvorizkyi".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_district.appeals.len(), 1);
+    assert_eq!(by_district.appeals[0].number, other.number);
+    assert!(
+        by_district.appeals[0].citizen.is_none(),
+        "search results carry no personal data"
+    );
+    let by_section = search(pb::SearchAppealsRequest {
+        category_code: "07".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        by_section.appeals.len(),
+        2,
+        "a section matches its subjects"
+    );
+    let registered = search(pb::SearchAppealsRequest {
+        status: pb::AppealStatus::Registered as i32,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(registered.appeals.len(), 1);
+    let overdue = search(pb::SearchAppealsRequest {
+        overdue: true,
+        ..Default::default()
+    })
+    .await;
+    assert!(overdue.appeals.is_empty());
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let future = search(pb::SearchAppealsRequest {
+        received_from: tomorrow,
+        ..Default::default()
+    })
+    .await;
+    assert!(future.appeals.is_empty());
+    let _ = today;
+
+    // Cursor pagination: one per page, newest first, no repeats, ends.
+    let first = search(pb::SearchAppealsRequest {
+        page_size: 1,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(first.appeals[0].number, other.number);
+    assert!(!first.next_page_token.is_empty());
+    let second = search(pb::SearchAppealsRequest {
+        page_size: 1,
+        page_token: first.next_page_token,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(second.appeals[0].number, appeal.number);
+    if !second.next_page_token.is_empty() {
+        let third = search(pb::SearchAppealsRequest {
+            page_size: 1,
+            page_token: second.next_page_token,
+            ..Default::default()
+        })
+        .await;
+        assert!(third.appeals.is_empty() && third.next_page_token.is_empty());
+    }
+    hub.stop().await;
+}
+
+async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
+    let mut registry = hub.registry().await;
+    let mut anonymous = water_complaint();
+    anonymous.anonymous = true;
+    anonymous.citizen.as_mut().unwrap().name.clear();
+    let a = registry
+        .register_appeal(anonymous)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&a), pb::AppealStatus::NotConsidered);
+    assert!(a.status_reason.contains("anonymous"));
+
+    // Unreachable three times (the default) closes unconfirmed.
+    let appeal = register_and_assign(&hub, &["vodokanal"]).await;
+    authority_answers(&hub, appeal.cases[0].id, "Зроблено").await;
+    registry
+        .verify_answer(pb::VerifyAnswerRequest {
+            case_id: appeal.cases[0].id,
+            verdict: pb::Verdict::Accept as i32,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(
+            registry
+                .record_callback(pb::RecordCallbackRequest {
+                    number: appeal.number.clone(),
+                    outcome: pb::CallbackOutcome::Unreachable as i32,
+                    note: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner(),
+        );
+    }
+    let last = last.unwrap();
+    assert_eq!(status(&last), pb::AppealStatus::ClosedUnconfirmed);
+    assert_eq!(last.callback_attempts, 3);
+
+    // A repeat of the closed-unconfirmed appeal is considered; a repeat of a confirmed one is not.
+    let closed = register_and_assign(&hub, &["vodokanal"]).await;
+    authority_answers(&hub, closed.cases[0].id, "Зроблено").await;
+    registry
+        .verify_answer(pb::VerifyAnswerRequest {
+            case_id: closed.cases[0].id,
+            verdict: pb::Verdict::Accept as i32,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    registry
+        .record_callback(pb::RecordCallbackRequest {
+            number: closed.number.clone(),
+            outcome: pb::CallbackOutcome::Confirmed as i32,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut repeat = water_complaint();
+    repeat.repeat_of = closed.number.clone();
+    let repeat = registry.register_appeal(repeat).await.unwrap().into_inner();
+    assert_eq!(status(&repeat), pb::AppealStatus::NotConsidered);
+    assert_eq!(repeat.repeat_of, closed.number);
+    let mut repeat = water_complaint();
+    repeat.repeat_of = last.number.clone();
+    let repeat = registry.register_appeal(repeat).await.unwrap().into_inner();
+    assert_eq!(status(&repeat), pb::AppealStatus::Registered);
+
+    // Not considered by an analyst, with a reason; cases cancelled.
+    let open = register_and_assign(&hub, &["vodokanal"]).await;
+    let ended = registry
+        .close_appeal(pb::CloseAppealRequest {
+            number: open.number,
+            outcome: pb::CloseOutcome::NotConsidered as i32,
+            reason: "the same question is before a court (art. 8)".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&ended), pb::AppealStatus::NotConsidered);
+    assert_eq!(ended.cases[0].status, pb::CaseStatus::Cancelled as i32);
+    hub.stop().await;
+}
+
+on_both!(
+    full_lifecycle,
+    rework_loop,
+    decline_reassign_and_search,
+    art_8_and_unreachable_citizen
+);
