@@ -130,12 +130,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
         .format("%Y-%m-%d")
         .to_string();
     let r = registry.clone();
-    let calls: Vec<(
-        &str,
-        Code,
-        &str,
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::Status>>>>,
-    )> = {
+    type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::Status>>>>;
+    let calls: Vec<(&str, Code, &str, Call)> = {
         let ok = |f: Result<tonic::Response<pb::Appeal>, tonic::Status>| f.map(|_| ());
         macro_rules! call {
             ($method:ident, $req:expr) => {{

@@ -1033,7 +1033,8 @@ mod tests {
     fn assignment_checks() {
         let mut s = registered();
         let late = deadline::latest_deadline(s.appeal.received_at) + chrono::Days::new(1);
-        let bad: Vec<(Vec<(AuthorityRef, Option<NaiveDate>)>, &str)> = vec![
+        type Assignments = Vec<(AuthorityRef, Option<NaiveDate>)>;
+        let bad: Vec<(Assignments, &str)> = vec![
             (vec![], "assignments"),
             (
                 vec![(

@@ -553,7 +553,8 @@ pub(crate) mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let limits = Limits::default();
-        let cases: Vec<(&str, Box<dyn Fn(&mut CardInput, &mut CardRefs)>)> = vec![
+        type Spoil = Box<dyn Fn(&mut CardInput, &mut CardRefs)>;
+        let cases: Vec<(&str, Spoil)> = vec![
             ("kind", Box::new(|c, _| c.kind = None)),
             ("channel", Box::new(|c, _| c.channel = None)),
             ("text", Box::new(|c, _| c.text = "   ".into())),
