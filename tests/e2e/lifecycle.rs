@@ -4,7 +4,9 @@
 use hotline_hub::domain::{Actor, Limits};
 use hotline_hub::store::{AppealKey, Store};
 use hotline_proto::v1 as pb;
+use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::{TestHub, on_both, water_complaint};
+use tonic::transport::Channel;
 
 /// What an authority does until the agency gateway lands: deliver, accept, report, resolve.
 async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer: &str) {
@@ -44,6 +46,40 @@ async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer: &st
         })
         .await
         .unwrap();
+}
+
+type Registry = AppealRegistryClient<Channel>;
+
+async fn verify(
+    registry: &mut Registry,
+    case_id: i64,
+    verdict: pb::Verdict,
+    reason: &str,
+) -> pb::Appeal {
+    let request = pb::VerifyAnswerRequest {
+        case_id,
+        verdict: verdict as i32,
+        reason: reason.into(),
+    };
+    registry.verify_answer(request).await.unwrap().into_inner()
+}
+
+async fn call_back(
+    registry: &mut Registry,
+    number: &str,
+    outcome: pb::CallbackOutcome,
+    note: &str,
+) -> pb::Appeal {
+    let request = pb::RecordCallbackRequest {
+        number: number.into(),
+        outcome: outcome as i32,
+        note: note.into(),
+    };
+    registry
+        .record_callback(request)
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 fn status(a: &pb::Appeal) -> pb::AppealStatus {
@@ -102,14 +138,7 @@ async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
     assert_eq!(status(&appeal), pb::AppealStatus::Answered);
 
     for case in &appeal.cases {
-        registry
-            .verify_answer(pb::VerifyAnswerRequest {
-                case_id: case.id,
-                verdict: pb::Verdict::Accept as i32,
-                reason: String::new(),
-            })
-            .await
-            .unwrap();
+        verify(&mut registry, case.id, pb::Verdict::Accept, "").await;
     }
     let appeal = registry
         .get_appeal(pb::GetAppealRequest {
@@ -120,15 +149,7 @@ async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
         .into_inner();
     assert_eq!(status(&appeal), pb::AppealStatus::AwaitingConfirmation);
 
-    let appeal = registry
-        .record_callback(pb::RecordCallbackRequest {
-            number: number.clone(),
-            outcome: pb::CallbackOutcome::Confirmed as i32,
-            note: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let appeal = call_back(&mut registry, &number, pb::CallbackOutcome::Confirmed, "").await;
     assert_eq!(status(&appeal), pb::AppealStatus::Closed);
     assert!(
         appeal
@@ -171,60 +192,39 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     let case_id = appeal.cases[0].id;
     authority_answers(&hub, case_id, "Перевіримо").await;
 
-    let returned = registry
-        .verify_answer(pb::VerifyAnswerRequest {
-            case_id,
-            verdict: pb::Verdict::Return as i32,
-            reason: "no repair date given".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let returned = verify(
+        &mut registry,
+        case_id,
+        pb::Verdict::Return,
+        "no repair date given",
+    )
+    .await;
     assert_eq!(status(&returned), pb::AppealStatus::Returned);
     assert_eq!(returned.cases[0].status, pb::CaseStatus::Returned as i32);
     assert_eq!(returned.cases[0].reason, "no repair date given");
 
     authority_answers(&hub, case_id, "Ремонт 12 грудня, воду подано").await;
-    let verified = registry
-        .verify_answer(pb::VerifyAnswerRequest {
-            case_id,
-            verdict: pb::Verdict::Accept as i32,
-            reason: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let verified = verify(&mut registry, case_id, pb::Verdict::Accept, "").await;
     assert_eq!(status(&verified), pb::AppealStatus::AwaitingConfirmation);
 
     // The citizen is not satisfied: back to the authority, answered again, confirmed.
-    let back = registry
-        .record_callback(pb::RecordCallbackRequest {
-            number: appeal.number.clone(),
-            outcome: pb::CallbackOutcome::NotConfirmed as i32,
-            note: "water pressure still too low".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let back = call_back(
+        &mut registry,
+        &appeal.number,
+        pb::CallbackOutcome::NotConfirmed,
+        "water pressure still too low",
+    )
+    .await;
     assert_eq!(status(&back), pb::AppealStatus::Returned);
     authority_answers(&hub, case_id, "Тиск відновлено").await;
-    registry
-        .verify_answer(pb::VerifyAnswerRequest {
-            case_id,
-            verdict: pb::Verdict::Accept as i32,
-            reason: String::new(),
-        })
-        .await
-        .unwrap();
-    let closed = registry
-        .record_callback(pb::RecordCallbackRequest {
-            number: appeal.number,
-            outcome: pb::CallbackOutcome::Confirmed as i32,
-            note: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    verify(&mut registry, case_id, pb::Verdict::Accept, "").await;
+    let closed = call_back(
+        &mut registry,
+        &appeal.number,
+        pb::CallbackOutcome::Confirmed,
+        "",
+    )
+    .await;
     assert_eq!(status(&closed), pb::AppealStatus::Closed);
     assert_eq!(closed.cases[0].answer, "Тиск відновлено");
     hub.stop().await;
@@ -380,26 +380,17 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
     // Unreachable three times (the default) closes unconfirmed.
     let appeal = register_and_assign(&hub, &["vodokanal"]).await;
     authority_answers(&hub, appeal.cases[0].id, "Зроблено").await;
-    registry
-        .verify_answer(pb::VerifyAnswerRequest {
-            case_id: appeal.cases[0].id,
-            verdict: pb::Verdict::Accept as i32,
-            reason: String::new(),
-        })
-        .await
-        .unwrap();
+    verify(&mut registry, appeal.cases[0].id, pb::Verdict::Accept, "").await;
     let mut last = None;
     for _ in 0..3 {
         last = Some(
-            registry
-                .record_callback(pb::RecordCallbackRequest {
-                    number: appeal.number.clone(),
-                    outcome: pb::CallbackOutcome::Unreachable as i32,
-                    note: String::new(),
-                })
-                .await
-                .unwrap()
-                .into_inner(),
+            call_back(
+                &mut registry,
+                &appeal.number,
+                pb::CallbackOutcome::Unreachable,
+                "",
+            )
+            .await,
         );
     }
     let last = last.unwrap();
@@ -409,22 +400,14 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
     // A repeat of the closed-unconfirmed appeal is considered; a repeat of a confirmed one is not.
     let closed = register_and_assign(&hub, &["vodokanal"]).await;
     authority_answers(&hub, closed.cases[0].id, "Зроблено").await;
-    registry
-        .verify_answer(pb::VerifyAnswerRequest {
-            case_id: closed.cases[0].id,
-            verdict: pb::Verdict::Accept as i32,
-            reason: String::new(),
-        })
-        .await
-        .unwrap();
-    registry
-        .record_callback(pb::RecordCallbackRequest {
-            number: closed.number.clone(),
-            outcome: pb::CallbackOutcome::Confirmed as i32,
-            note: String::new(),
-        })
-        .await
-        .unwrap();
+    verify(&mut registry, closed.cases[0].id, pb::Verdict::Accept, "").await;
+    call_back(
+        &mut registry,
+        &closed.number,
+        pb::CallbackOutcome::Confirmed,
+        "",
+    )
+    .await;
     let mut repeat = water_complaint();
     repeat.repeat_of = closed.number.clone();
     let repeat = registry.register_appeal(repeat).await.unwrap().into_inner();
