@@ -8,10 +8,10 @@ use crate::domain::appeal::{AuthorityRef, CallbackOutcome, CloseOutcome, Verdict
 use crate::domain::card::{
     CardInput, CardRefs, RefAppeal, RefDistrict, bounded_text, required_text,
 };
-use crate::domain::{Actor, AppealState, DomainError, Limits};
+use crate::domain::{AppealState, DomainError, Limits};
 use crate::store::{
-    AppealKey, Authority, Category, DeclinedCase, District, SearchFilter, Store, StoreError,
-    StoreResult, StoredEvent,
+    AppealKey, Authority, Caller, Category, DeclinedCase, District, SearchFilter, Store,
+    StoreError, StoreResult, StoredEvent,
 };
 
 /// Longest directory name, in characters.
@@ -94,18 +94,18 @@ impl<S: Store> Hotline<S> {
     }
 
     /// Adds an authority.
-    pub async fn create_authority(&self, a: &Authority) -> StoreResult<Authority> {
+    pub async fn create_authority(&self, a: &Authority, caller: &Caller) -> StoreResult<Authority> {
         let a = self.checked_authority(a).await?;
-        self.store.create_authority(&a, now()).await?;
+        self.store.create_authority(&a, now(), caller).await?;
         Ok(a)
     }
 
     /// Changes an authority's name, kind and district; keeps its active flag.
-    pub async fn update_authority(&self, a: &Authority) -> StoreResult<Authority> {
+    pub async fn update_authority(&self, a: &Authority, caller: &Caller) -> StoreResult<Authority> {
         let mut a = self.checked_authority(a).await?;
         let current = self.existing_authority(&a.code).await?;
         a.active = current.active;
-        self.store.update_authority(&a, now()).await?;
+        self.store.update_authority(&a, now(), caller).await?;
         Ok(a)
     }
 
@@ -117,15 +117,19 @@ impl<S: Store> Hotline<S> {
     }
 
     /// Deactivates an authority: no new cases; open ones stay with it until reassigned.
-    pub async fn deactivate_authority(&self, code: &str) -> StoreResult<Authority> {
+    pub async fn deactivate_authority(
+        &self,
+        code: &str,
+        caller: &Caller,
+    ) -> StoreResult<Authority> {
         let mut a = self.existing_authority(code).await?;
         a.active = false;
-        self.store.update_authority(&a, now()).await?;
+        self.store.update_authority(&a, now(), caller).await?;
         Ok(a)
     }
 
     /// Adds or changes a district or settlement.
-    pub async fn upsert_district(&self, d: &District) -> StoreResult<District> {
+    pub async fn upsert_district(&self, d: &District, caller: &Caller) -> StoreResult<District> {
         let d = District {
             code: check_code("code", &d.code)?,
             name: required_text("name", &d.name, MAX_NAME_CHARS)?,
@@ -154,12 +158,12 @@ impl<S: Store> Hotline<S> {
                 .into());
             }
         }
-        self.store.upsert_district(&d).await?;
+        self.store.upsert_district(&d, caller).await?;
         Ok(d)
     }
 
     /// Adds or changes a category.
-    pub async fn upsert_category(&self, c: &Category) -> StoreResult<Category> {
+    pub async fn upsert_category(&self, c: &Category, caller: &Caller) -> StoreResult<Category> {
         let c = Category {
             code: check_code("code", &c.code)?,
             name: required_text("name", &c.name, MAX_NAME_CHARS)?,
@@ -202,14 +206,14 @@ impl<S: Store> Hotline<S> {
                 .into());
             }
         }
-        self.store.upsert_category(&c).await?;
+        self.store.upsert_category(&c, caller).await?;
         Ok(c)
     }
 
     // --- Appeals ---
 
     /// Registers an appeal.
-    pub async fn register(&self, input: CardInput, actor: &Actor) -> StoreResult<AppealState> {
+    pub async fn register(&self, input: CardInput, caller: &Caller) -> StoreResult<AppealState> {
         let mut refs = CardRefs::default();
         let as_ref = |d: District| RefDistrict {
             kind: d.kind,
@@ -241,17 +245,22 @@ impl<S: Store> Hotline<S> {
         }
         let checked = input.check(&refs, &self.limits, now())?;
         self.store
-            .register(checked, &self.number_prefix, actor, now())
+            .register(checked, &self.number_prefix, caller, now())
             .await
     }
 
-    /// One appeal with its cases and history.
-    pub async fn get(&self, number: &str) -> StoreResult<(AppealState, Vec<StoredEvent>)> {
+    /// One appeal with its cases and history; the read of its personal data is audited first.
+    pub async fn get(
+        &self,
+        number: &str,
+        caller: &Caller,
+    ) -> StoreResult<(AppealState, Vec<StoredEvent>)> {
         let state = self
             .store
             .load(&AppealKey::Number(number.trim().to_string()))
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("appeal {}", number.trim())))?;
+        self.store.audit_read(caller, &state.appeal.number).await?;
         let history = self
             .store
             .events_after(Default::default(), Some(state.appeal.id), MAX_HISTORY)
@@ -283,7 +292,7 @@ impl<S: Store> Hotline<S> {
         &self,
         number: &str,
         assignments: &[(String, Option<NaiveDate>)],
-        actor: &Actor,
+        caller: &Caller,
     ) -> StoreResult<AppealState> {
         let mut resolved = Vec::with_capacity(assignments.len());
         for (i, (code, deadline)) in assignments.iter().enumerate() {
@@ -294,7 +303,7 @@ impl<S: Store> Hotline<S> {
         }
         let key = AppealKey::Number(number.trim().to_string());
         self.store
-            .transact(&key, actor, |s| s.assign(&resolved, now()))
+            .transact(&key, caller, |s| s.assign(&resolved, now()))
             .await
     }
 
@@ -305,11 +314,11 @@ impl<S: Store> Hotline<S> {
         authority_code: &str,
         reason: &str,
         deadline: Option<NaiveDate>,
-        actor: &Actor,
+        caller: &Caller,
     ) -> StoreResult<AppealState> {
         let to = self.authority_ref("authority_code", authority_code).await?;
         self.store
-            .transact(&AppealKey::Case(case_id), actor, |s| {
+            .transact(&AppealKey::Case(case_id), caller, |s| {
                 s.reassign(case_id, &to, reason, deadline, now())
             })
             .await
@@ -321,10 +330,10 @@ impl<S: Store> Hotline<S> {
         case_id: i64,
         deadline: NaiveDate,
         reason: &str,
-        actor: &Actor,
+        caller: &Caller,
     ) -> StoreResult<AppealState> {
         self.store
-            .transact(&AppealKey::Case(case_id), actor, |s| {
+            .transact(&AppealKey::Case(case_id), caller, |s| {
                 s.extend_deadline(case_id, deadline, reason, now())
             })
             .await
@@ -336,10 +345,10 @@ impl<S: Store> Hotline<S> {
         case_id: i64,
         verdict: Verdict,
         reason: &str,
-        actor: &Actor,
+        caller: &Caller,
     ) -> StoreResult<AppealState> {
         self.store
-            .transact(&AppealKey::Case(case_id), actor, |s| {
+            .transact(&AppealKey::Case(case_id), caller, |s| {
                 s.verify(case_id, verdict, reason, now())
             })
             .await
@@ -351,13 +360,13 @@ impl<S: Store> Hotline<S> {
         number: &str,
         outcome: CallbackOutcome,
         note: &str,
-        actor: &Actor,
+        caller: &Caller,
     ) -> StoreResult<AppealState> {
         let limits = self.limits.clone();
         self.store
             .transact(
                 &AppealKey::Number(number.trim().to_string()),
-                actor,
+                caller,
                 move |s| s.record_callback(outcome, note, &limits, now()),
             )
             .await
@@ -369,10 +378,10 @@ impl<S: Store> Hotline<S> {
         number: &str,
         outcome: CloseOutcome,
         reason: &str,
-        actor: &Actor,
+        caller: &Caller,
     ) -> StoreResult<AppealState> {
         self.store
-            .transact(&AppealKey::Number(number.trim().to_string()), actor, |s| {
+            .transact(&AppealKey::Number(number.trim().to_string()), caller, |s| {
                 s.close(outcome, reason, now())
             })
             .await

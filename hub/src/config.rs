@@ -32,6 +32,22 @@ pub struct ServeOptions {
     /// Largest gRPC request, in bytes [default: 4194304].
     #[arg(long, env = "HOTLINE_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
+    /// The hub's TLS certificate (PEM); with --tls-key and --client-ca. Default: the development PKI
+    /// in <data-dir>/pki, made on first start.
+    #[arg(long, env = "HOTLINE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The hub's TLS private key (PEM).
+    #[arg(long, env = "HOTLINE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle client certificates must chain to (PEM).
+    #[arg(long, env = "HOTLINE_CLIENT_CA")]
+    pub client_ca: Option<PathBuf>,
+    /// Revoked client certificates (PEM CRL), re-read when it changes.
+    #[arg(long, env = "HOTLINE_CRL")]
+    pub crl: Option<PathBuf>,
+    /// Seconds between checks of the TLS files for changes [default: 5].
+    #[arg(long, env = "HOTLINE_TLS_RELOAD_SECS")]
+    pub tls_reload_secs: Option<u64>,
     /// Do not load the starter directory into an empty database.
     #[arg(long, env = "HOTLINE_NO_STARTER")]
     #[serde(default)]
@@ -65,6 +81,19 @@ pub struct ServeConfig {
     pub max_message_bytes: usize,
     /// Load the starter directory into an empty database.
     pub load_starter: bool,
+    /// Where the TLS material comes from.
+    pub tls: TlsSource,
+    /// Seconds between checks of the TLS files.
+    pub tls_reload_secs: u64,
+}
+
+/// Where `hub serve` takes its TLS material from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// The development PKI in this directory, made on first start.
+    DevPki(PathBuf),
+    /// Files the operator provides.
+    Files(crate::tls::TlsFiles),
 }
 
 /// Why the configuration could not be read.
@@ -117,6 +146,24 @@ impl ServeConfig {
             .database_url
             .or(from_file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("hub.db").display()));
+        let tls = match (
+            flags.tls_cert.or(from_file.tls_cert),
+            flags.tls_key.or(from_file.tls_key),
+            flags.client_ca.or(from_file.client_ca),
+        ) {
+            (None, None, None) => TlsSource::DevPki(data_dir.join("pki")),
+            (Some(cert), Some(key), Some(client_ca)) => TlsSource::Files(crate::tls::TlsFiles {
+                cert,
+                key,
+                client_ca,
+                crl: flags.crl.or(from_file.crl),
+            }),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "give --tls-cert, --tls-key and --client-ca together (or none, for the development PKI)".into(),
+                ));
+            }
+        };
         let config = Self {
             listen: flags
                 .listen
@@ -141,6 +188,12 @@ impl ServeConfig {
                 .or(from_file.max_message_bytes)
                 .unwrap_or(4 * 1024 * 1024),
             load_starter: !(flags.no_starter || from_file.no_starter),
+            tls,
+            tls_reload_secs: flags
+                .tls_reload_secs
+                .or(from_file.tls_reload_secs)
+                .unwrap_or(5)
+                .max(1),
         };
         if !(2..=6).contains(&config.number_prefix.len())
             || !config.number_prefix.chars().all(|c| c.is_ascii_uppercase())

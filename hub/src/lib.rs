@@ -14,8 +14,12 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod pki;
+pub mod principal;
 pub mod starter;
 pub mod store;
+pub mod tls;

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::app::Hotline;
-use crate::store::{Authority, Category, District, Store, StoreError, StoreResult};
+use crate::store::{Authority, Caller, Category, District, Store, StoreError, StoreResult};
 
 /// The embedded starter directory, as text.
 pub const STARTER_TOML: &str = include_str!("../starter/directory.toml");
@@ -44,17 +44,21 @@ impl DirectoryFile {
 
 /// Loads a directory file into the store through the application services (the same checks as the API).
 /// Existing authorities are updated.
-pub async fn load<S: Store>(hotline: &Hotline<S>, file: &DirectoryFile) -> StoreResult<()> {
+pub async fn load<S: Store>(
+    hotline: &Hotline<S>,
+    file: &DirectoryFile,
+    caller: &Caller,
+) -> StoreResult<()> {
     for d in &file.districts {
-        hotline.upsert_district(d).await?;
+        hotline.upsert_district(d, caller).await?;
     }
     for c in &file.categories {
-        hotline.upsert_category(c).await?;
+        hotline.upsert_category(c, caller).await?;
     }
     for a in &file.authorities {
-        match hotline.create_authority(a).await {
+        match hotline.create_authority(a, caller).await {
             Err(StoreError::AlreadyExists(_)) => {
-                hotline.update_authority(a).await?;
+                hotline.update_authority(a, caller).await?;
             }
             other => {
                 other?;

@@ -13,7 +13,8 @@ fn card(spoil: impl FnOnce(&mut pb::RegisterAppealRequest)) -> pb::RegisterAppea
 }
 
 async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let mut directory = hub.directory().await;
     let appeal = registry
         .register_appeal(water_complaint())
@@ -21,7 +22,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
         .unwrap()
         .into_inner();
     let number = appeal.number.clone();
-    let appeal = registry
+    let appeal = analyst
         .assign_appeal(pb::AssignAppealRequest {
             number: number.clone(),
             assignments: vec![pb::Assignment {
@@ -129,13 +130,17 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
     let later = (chrono::Utc::now() + chrono::Duration::days(20))
         .format("%Y-%m-%d")
         .to_string();
-    let r = registry.clone();
+    let r = analyst.clone();
+    let o = registry.clone();
     type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::Status>>>>;
     let calls: Vec<(&str, Code, &str, Call)> = {
         let ok = |f: Result<tonic::Response<pb::Appeal>, tonic::Status>| f.map(|_| ());
         macro_rules! call {
-            ($method:ident, $req:expr) => {{
-                let mut c = r.clone();
+            ($method:ident, $req:expr) => {
+                call!(@r, $method, $req)
+            };
+            (@$client:ident, $method:ident, $req:expr) => {{
+                let mut c = $client.clone();
                 let req = $req;
                 Box::pin(async move { ok(c.$method(req).await) })
             }};
@@ -282,8 +287,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                 "callback before the answer",
                 Code::FailedPrecondition,
                 "assigned",
-                call!(
-                    record_callback,
+                call!(@o, record_callback,
                     pb::RecordCallbackRequest {
                         number: number.clone(),
                         outcome: pb::CallbackOutcome::Confirmed as i32,
@@ -485,7 +489,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
         })
         .await
         .unwrap();
-    let err = registry
+    let err = analyst
         .assign_appeal(pb::AssignAppealRequest {
             number: after.number.clone(),
             assignments: vec![pb::Assignment {

@@ -5,8 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use hotline_hub::domain::Actor;
-use hotline_hub::store::{AppealKey, Cursor, Store};
+use hotline_hub::store::{AppealKey, Caller, Cursor, Store};
 use hotline_proto::v1 as pb;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 
@@ -44,9 +43,9 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
     });
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let registry = hub.registry().await;
+        let mut registry = hub.operator().await;
+        let mut analyst = hub.analyst().await;
         writers.push(tokio::spawn(async move {
-            let mut registry = registry;
             for _ in 0..APPEALS_EACH {
                 let appeal = registry
                     .register_appeal(water_complaint())
@@ -58,7 +57,7 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
                 } else {
                     "city-council"
                 };
-                registry
+                analyst
                     .assign_appeal(pb::AssignAppealRequest {
                         number: appeal.number,
                         assignments: vec![pb::Assignment {
@@ -103,7 +102,7 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
     let Some(hub) = hotline_tests::postgres_hub().await else {
         return;
     };
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
     let first = registry
         .register_appeal(water_complaint())
         .await
@@ -139,7 +138,10 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
         .store
         .transact(
             &AppealKey::Number(second.number.clone()),
-            &Actor("test".into()),
+            &Caller {
+                principal: "test".into(),
+                rpc: "test".into(),
+            },
             |s| {
                 s.close(
                     hotline_hub::domain::appeal::CloseOutcome::NotConsidered,

@@ -1,8 +1,8 @@
 //! The appeal's whole life through the staff API: register, assign to two authorities, both answer,
 //! the analyst verifies, the operator's call-back confirms, the appeal closes; and the rework loop.
 
-use hotline_hub::domain::{Actor, Limits};
-use hotline_hub::store::{AppealKey, Store};
+use hotline_hub::domain::Limits;
+use hotline_hub::store::{AppealKey, Caller, Store};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::{TestHub, on_both, water_complaint};
@@ -11,7 +11,10 @@ use tonic::transport::Channel;
 /// What an authority does until the agency gateway lands: deliver, accept, report, resolve.
 async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer: &str) {
     let store = &hub.hotline.store;
-    let actor = Actor("agency:test".into());
+    let actor = Caller {
+        principal: "agency:test".into(),
+        rpc: "test".into(),
+    };
     let key = AppealKey::Case(case_id);
     let now = chrono::Utc::now;
     let status = store
@@ -87,7 +90,8 @@ fn status(a: &pb::Appeal) -> pb::AppealStatus {
 }
 
 async fn register_and_assign<S: Store>(hub: &TestHub<S>, authorities: &[&str]) -> pb::Appeal {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let appeal = registry
         .register_appeal(water_complaint())
         .await
@@ -105,7 +109,7 @@ async fn register_and_assign<S: Store>(hub: &TestHub<S>, authorities: &[&str]) -
             deadline: String::new(),
         })
         .collect();
-    let appeal = registry
+    let appeal = analyst
         .assign_appeal(pb::AssignAppealRequest {
             number: appeal.number.clone(),
             assignments,
@@ -119,7 +123,8 @@ async fn register_and_assign<S: Store>(hub: &TestHub<S>, authorities: &[&str]) -
 }
 
 async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let appeal = register_and_assign(&hub, &["vodokanal", "city-council"]).await;
     assert!(appeal.number.starts_with("DP-20"), "{}", appeal.number);
     assert_eq!(appeal.cases[0].authority_name, "КП «Дніпроводоканал»");
@@ -138,7 +143,7 @@ async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
     assert_eq!(status(&appeal), pb::AppealStatus::Answered);
 
     for case in &appeal.cases {
-        verify(&mut registry, case.id, pb::Verdict::Accept, "").await;
+        verify(&mut analyst, case.id, pb::Verdict::Accept, "").await;
     }
     let appeal = registry
         .get_appeal(pb::GetAppealRequest {
@@ -187,13 +192,14 @@ async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
 }
 
 async fn rework_loop<S: Store>(hub: TestHub<S>) {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let appeal = register_and_assign(&hub, &["vodokanal"]).await;
     let case_id = appeal.cases[0].id;
     authority_answers(&hub, case_id, "Перевіримо").await;
 
     let returned = verify(
-        &mut registry,
+        &mut analyst,
         case_id,
         pb::Verdict::Return,
         "no repair date given",
@@ -204,7 +210,7 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     assert_eq!(returned.cases[0].reason, "no repair date given");
 
     authority_answers(&hub, case_id, "Ремонт 12 грудня, воду подано").await;
-    let verified = verify(&mut registry, case_id, pb::Verdict::Accept, "").await;
+    let verified = verify(&mut analyst, case_id, pb::Verdict::Accept, "").await;
     assert_eq!(status(&verified), pb::AppealStatus::AwaitingConfirmation);
 
     // The citizen is not satisfied: back to the authority, answered again, confirmed.
@@ -217,7 +223,7 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     .await;
     assert_eq!(status(&back), pb::AppealStatus::Returned);
     authority_answers(&hub, case_id, "Тиск відновлено").await;
-    verify(&mut registry, case_id, pb::Verdict::Accept, "").await;
+    verify(&mut analyst, case_id, pb::Verdict::Accept, "").await;
     let closed = call_back(
         &mut registry,
         &appeal.number,
@@ -231,11 +237,15 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
 }
 
 async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let appeal = register_and_assign(&hub, &["heating"]).await;
     let case_id = appeal.cases[0].id;
     let key = AppealKey::Case(case_id);
-    let actor = Actor("agency:heating".into());
+    let actor = Caller {
+        principal: "agency:heating".into(),
+        rpc: "test".into(),
+    };
     hub.hotline
         .store
         .transact(&key, &actor, |s| {
@@ -247,21 +257,21 @@ async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
         })
         .await
         .unwrap();
-    let declined = registry
+    let declined = analyst
         .list_declined_cases(pb::ListDeclinedCasesRequest { only_late: false })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(declined.cases.len(), 1);
     assert!(!declined.cases[0].late);
-    let late = registry
+    let late = analyst
         .list_declined_cases(pb::ListDeclinedCasesRequest { only_late: true })
         .await
         .unwrap()
         .into_inner();
     assert!(late.cases.is_empty());
 
-    let moved = registry
+    let moved = analyst
         .reassign_case(pb::ReassignCaseRequest {
             case_id,
             authority_code: "vodokanal".into(),
@@ -365,7 +375,8 @@ async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
 }
 
 async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let mut anonymous = water_complaint();
     anonymous.anonymous = true;
     anonymous.citizen.as_mut().unwrap().name.clear();
@@ -380,7 +391,7 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
     // Unreachable three times (the default) closes unconfirmed.
     let appeal = register_and_assign(&hub, &["vodokanal"]).await;
     authority_answers(&hub, appeal.cases[0].id, "Зроблено").await;
-    verify(&mut registry, appeal.cases[0].id, pb::Verdict::Accept, "").await;
+    verify(&mut analyst, appeal.cases[0].id, pb::Verdict::Accept, "").await;
     let mut last = None;
     for _ in 0..3 {
         last = Some(
@@ -400,7 +411,7 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
     // A repeat of the closed-unconfirmed appeal is considered; a repeat of a confirmed one is not.
     let closed = register_and_assign(&hub, &["vodokanal"]).await;
     authority_answers(&hub, closed.cases[0].id, "Зроблено").await;
-    verify(&mut registry, closed.cases[0].id, pb::Verdict::Accept, "").await;
+    verify(&mut analyst, closed.cases[0].id, pb::Verdict::Accept, "").await;
     call_back(
         &mut registry,
         &closed.number,
@@ -420,7 +431,7 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
 
     // Not considered by an analyst, with a reason; cases cancelled.
     let open = register_and_assign(&hub, &["vodokanal"]).await;
-    let ended = registry
+    let ended = analyst
         .close_appeal(pb::CloseAppealRequest {
             number: open.number,
             outcome: pb::CloseOutcome::NotConsidered as i32,

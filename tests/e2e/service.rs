@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use hotline_hub::app::Hotline;
+use hotline_hub::principal::StaffRole;
 use hotline_hub::store::{SqliteStore, Store};
 use hotline_proto::v1 as pb;
-use hotline_tests::{TestHub, on_both, water_complaint};
+use hotline_tests::{TestHub, on_both, staff, water_complaint};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
@@ -20,7 +21,8 @@ const WAIT: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn reflection_lists_the_services_as_grpcurl_would() {
     let hub = hotline_tests::sqlite_hub().await;
-    let mut client = ServerReflectionClient::new(hub.channel().await);
+    let mut client =
+        ServerReflectionClient::new(hub.channel_as(&staff(StaffRole::Supervisor)).await);
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -64,7 +66,7 @@ async fn reflection_lists_the_services_as_grpcurl_would() {
         "{response:?}"
     );
 
-    let mut health = HealthClient::new(hub.channel().await);
+    let mut health = HealthClient::new(hub.channel_as(&staff(StaffRole::Supervisor)).await);
     let serving = health
         .check(tonic_health::pb::HealthCheckRequest {
             service: "hotline.v1.AppealRegistry".into(),
@@ -80,7 +82,8 @@ async fn reflection_lists_the_services_as_grpcurl_would() {
 }
 
 async fn watch_follows_the_log_and_resumes<S: Store>(hub: TestHub<S>) {
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
+    let mut analyst = hub.analyst().await;
     let mut stream = registry
         .watch_appeals(pb::WatchAppealsRequest::default())
         .await
@@ -105,7 +108,7 @@ async fn watch_follows_the_log_and_resumes<S: Store>(hub: TestHub<S>) {
         "no personal data in events: {detail}"
     );
 
-    registry
+    analyst
         .assign_appeal(pb::AssignAppealRequest {
             number: appeal.number.clone(),
             assignments: vec![pb::Assignment {
@@ -193,7 +196,7 @@ on_both!(watch_follows_the_log_and_resumes);
 #[tokio::test]
 async fn appeals_survive_a_restart() {
     let mut hub = hotline_tests::sqlite_hub().await;
-    let mut registry = hub.registry().await;
+    let mut registry = hub.operator().await;
     let appeal = registry
         .register_appeal(water_complaint())
         .await
@@ -204,9 +207,10 @@ async fn appeals_survive_a_restart() {
     let again = TestHub::serve(
         Hotline::new(store),
         std::mem::replace(&mut hub.db, hotline_tests::TestDb::sqlite()),
+        std::mem::take(&mut hub.pki),
     )
     .await;
-    let mut registry = again.registry().await;
+    let mut registry = again.operator().await;
     let read = registry
         .get_appeal(pb::GetAppealRequest {
             number: appeal.number.clone(),

@@ -12,17 +12,22 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use hotline_hub::api::{self, ApiSettings};
 use hotline_hub::app::Hotline;
+use hotline_hub::pki::{Ca, Issued, Validity};
+use hotline_hub::principal::{Principal, StaffRole};
 use hotline_hub::starter::{self, DirectoryFile};
-use hotline_hub::store::{PgStore, SqliteStore, Store};
+use hotline_hub::store::{Caller, PgStore, SqliteStore, Store};
+use hotline_hub::tls::{ReloadingTls, TlsFiles};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_proto::v1::directory_client::DirectoryClient;
 use sqlx::Connection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "HOTLINE_TEST_POSTGRES";
@@ -84,6 +89,80 @@ district = "kryvorizkyi"
 /// Installs the one rustls crypto provider (ring), as `main` does.
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A certificate authority and the hub's TLS files, made in a temporary directory for one test.
+#[derive(Debug)]
+pub struct TestPki {
+    /// The CA.
+    pub ca: Ca,
+    /// Where the files are.
+    pub dir: PathBuf,
+    /// The files the hub serves with (server certificate, CA bundle, CRL).
+    pub files: TlsFiles,
+}
+
+impl TestPki {
+    /// A fresh CA with a server certificate for localhost and 127.0.0.1.
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("hotline-pki-{}", uuid::Uuid::new_v4()));
+        let ca = Ca::init(&dir, "test CA").expect("CA");
+        ca.issue_server(
+            &["localhost".into()],
+            &["127.0.0.1".parse().unwrap()],
+            Validity::days(2),
+        )
+        .expect("server certificate")
+        .write(&dir, "server")
+        .expect("write server certificate");
+        let files = TlsFiles {
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+            client_ca: dir.join("ca.pem"),
+            crl: Some(dir.join("crl.pem")),
+        };
+        Self { ca, dir, files }
+    }
+
+    /// A client certificate for `principal`, valid for a day.
+    pub fn client(&self, principal: &Principal) -> Issued {
+        self.ca
+            .issue_client(principal, Validity::days(1))
+            .expect("client certificate")
+    }
+}
+
+impl Default for TestPki {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A mutual-TLS channel to `addr` trusting `ca_pem`, presenting `identity`.
+pub async fn tls_channel(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    identity: Option<&Issued>,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("localhost");
+    if let Some(id) = identity {
+        tls = tls.identity(Identity::from_pem(&id.cert_pem, &id.key_pem));
+    }
+    Endpoint::from_shared(format!("https://{addr}"))
+        .expect("uri")
+        .tls_config(tls)?
+        .connect()
+        .await
+}
+
+/// The principal of a staff role in tests.
+pub fn staff(role: StaffRole) -> Principal {
+    Principal::Staff {
+        role,
+        login: format!("test-{}", role.code()),
+    }
 }
 
 /// A database made for one test, removed by [`TestHub::stop`].
@@ -175,31 +254,37 @@ pub struct TestHub<S> {
     pub addr: std::net::SocketAddr,
     /// Its database.
     pub db: TestDb,
+    /// Its certificate authority and TLS files.
+    pub pki: TestPki,
     /// The running server.
     task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     /// Ends the server.
     stop: Option<oneshot::Sender<()>>,
 }
 
-/// Settings the tests serve with: a short poll so nothing waits long on a missed notification.
+/// Settings the tests serve with: a short poll so nothing waits long on a missed notification, and
+/// TLS files re-checked often so rotation tests finish quickly.
 pub fn settings() -> ApiSettings {
     ApiSettings {
         max_message_bytes: 64 * 1024,
         poll_interval: Duration::from_millis(500),
         stream_buffer: 16,
+        tls_reload_interval: Duration::from_millis(100),
     }
 }
 
 impl<S: Store> TestHub<S> {
-    /// Serves `hotline` on 127.0.0.1:0.
-    pub async fn serve(hotline: Hotline<S>, db: TestDb) -> Self {
+    /// Serves `hotline` over mutual TLS on 127.0.0.1:0.
+    pub async fn serve(hotline: Hotline<S>, db: TestDb, pki: TestPki) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let tls: Arc<ReloadingTls> = ReloadingTls::new(pki.files.clone()).expect("TLS files");
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(api::serve(
             listener,
+            tls,
             hotline.clone(),
             settings(),
             async move {
@@ -210,28 +295,41 @@ impl<S: Store> TestHub<S> {
             hotline,
             addr,
             db,
+            pki,
             task: Some(task),
             stop: Some(stop),
         }
     }
 
-    /// A channel to the hub.
-    pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect")
+    /// A channel to the hub as `principal` (a certificate issued by the hub's test CA).
+    pub async fn channel_as(&self, principal: &Principal) -> Channel {
+        tls_channel(
+            self.addr,
+            self.pki.ca.cert_pem(),
+            Some(&self.pki.client(principal)),
+        )
+        .await
+        .expect("connect")
     }
 
-    /// An `AppealRegistry` client.
-    pub async fn registry(&self) -> AppealRegistryClient<Channel> {
-        AppealRegistryClient::new(self.channel().await)
+    /// An `AppealRegistry` client for a member of staff in `role`.
+    pub async fn registry(&self, role: StaffRole) -> AppealRegistryClient<Channel> {
+        AppealRegistryClient::new(self.channel_as(&staff(role)).await)
     }
 
-    /// A `Directory` client.
+    /// An `AppealRegistry` client for an operator.
+    pub async fn operator(&self) -> AppealRegistryClient<Channel> {
+        self.registry(StaffRole::Operator).await
+    }
+
+    /// An `AppealRegistry` client for an analyst.
+    pub async fn analyst(&self) -> AppealRegistryClient<Channel> {
+        self.registry(StaffRole::Analyst).await
+    }
+
+    /// A `Directory` client for an admin.
     pub async fn directory(&self) -> DirectoryClient<Channel> {
-        DirectoryClient::new(self.channel().await)
+        DirectoryClient::new(self.channel_as(&staff(StaffRole::Admin)).await)
     }
 
     /// Stops the server gracefully (failing the test if that takes over 15 s) and keeps the database.
@@ -248,10 +346,11 @@ impl<S: Store> TestHub<S> {
         }
     }
 
-    /// Stops the server and removes the database.
+    /// Stops the server and removes the database and the PKI files.
     pub async fn stop(mut self) {
         self.shutdown().await;
         self.db.drop_db().await;
+        let _ = std::fs::remove_dir_all(&self.pki.dir);
     }
 }
 
@@ -273,13 +372,11 @@ pub async fn postgres_hub() -> Option<TestHub<PgStore>> {
 
 async fn hub_over<S: Store>(store: S, db: TestDb) -> TestHub<S> {
     let hotline = Hotline::new(store);
-    starter::load(
-        &hotline,
-        &DirectoryFile::parse(DIRECTORY).expect("test directory"),
-    )
-    .await
-    .expect("load directory");
-    TestHub::serve(hotline, db).await
+    let directory = DirectoryFile::parse(DIRECTORY).expect("test directory");
+    starter::load(&hotline, &directory, &Caller::system("test set-up"))
+        .await
+        .expect("load directory");
+    TestHub::serve(hotline, db, TestPki::new()).await
 }
 
 /// Runs `test` against a SQLite hub.

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, appeal_to_pb, date, event_to_pb};
 use super::error::{invalid, status};
-use super::{ApiSettings, actor};
+use super::{ApiSettings, caller};
 use crate::app::Hotline;
 use crate::domain::appeal::{CallbackOutcome, CloseOutcome, Verdict};
 use crate::domain::card::CardInput;
@@ -102,7 +102,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::RegisterAppealRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let citizen = r.citizen.unwrap_or_default();
         let input = CardInput {
@@ -128,7 +128,11 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
             new_circumstances: r.new_circumstances,
             received_at: convert::instant("received_at", &r.received_at)?,
         };
-        let state = self.hotline.register(input, &actor).await.map_err(status)?;
+        let state = self
+            .hotline
+            .register(input, &caller)
+            .await
+            .map_err(status)?;
         tracing::info!(number = %state.appeal.number, status = %state.appeal.status, "appeal registered");
         self.reply(&state, false, &[]).await
     }
@@ -137,11 +141,12 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::GetAppealRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
+        let caller = caller(&request);
         let number = request.into_inner().number;
         if number.trim().is_empty() {
             return Err(invalid("number", "required"));
         }
-        let (state, history) = self.hotline.get(&number).await.map_err(status)?;
+        let (state, history) = self.hotline.get(&number, &caller).await.map_err(status)?;
         self.reply(&state, true, &history).await
     }
 
@@ -209,7 +214,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::AssignAppealRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let mut assignments = Vec::with_capacity(r.assignments.len());
         for (i, a) in r.assignments.into_iter().enumerate() {
@@ -218,7 +223,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         }
         let state = self
             .hotline
-            .assign(&r.number, &assignments, &actor)
+            .assign(&r.number, &assignments, &caller)
             .await
             .map_err(status)?;
         self.reply(&state, false, &[]).await
@@ -228,12 +233,12 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::ReassignCaseRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let deadline = date("deadline", &r.deadline)?;
         let state = self
             .hotline
-            .reassign(r.case_id, &r.authority_code, &r.reason, deadline, &actor)
+            .reassign(r.case_id, &r.authority_code, &r.reason, deadline, &caller)
             .await
             .map_err(status)?;
         self.reply(&state, false, &[]).await
@@ -243,13 +248,13 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::ExtendDeadlineRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let deadline =
             date("deadline", &r.deadline)?.ok_or_else(|| invalid("deadline", "required"))?;
         let state = self
             .hotline
-            .extend_deadline(r.case_id, deadline, &r.reason, &actor)
+            .extend_deadline(r.case_id, deadline, &r.reason, &caller)
             .await
             .map_err(status)?;
         self.reply(&state, false, &[]).await
@@ -259,7 +264,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::VerifyAnswerRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let verdict = match pb::Verdict::try_from(r.verdict) {
             Ok(pb::Verdict::Accept) => Verdict::Accept,
@@ -273,7 +278,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         };
         let state = self
             .hotline
-            .verify(r.case_id, verdict, &r.reason, &actor)
+            .verify(r.case_id, verdict, &r.reason, &caller)
             .await
             .map_err(status)?;
         self.reply(&state, false, &[]).await
@@ -283,7 +288,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::RecordCallbackRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let outcome = match pb::CallbackOutcome::try_from(r.outcome) {
             Ok(pb::CallbackOutcome::Confirmed) => CallbackOutcome::Confirmed,
@@ -298,7 +303,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         };
         let state = self
             .hotline
-            .record_callback(&r.number, outcome, &r.note, &actor)
+            .record_callback(&r.number, outcome, &r.note, &caller)
             .await
             .map_err(status)?;
         self.reply(&state, false, &[]).await
@@ -308,7 +313,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::CloseAppealRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
-        let actor = actor(&request);
+        let caller = caller(&request);
         let r = request.into_inner();
         let outcome = match pb::CloseOutcome::try_from(r.outcome) {
             Ok(pb::CloseOutcome::NotConsidered) => CloseOutcome::NotConsidered,
@@ -322,7 +327,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         };
         let state = self
             .hotline
-            .close(&r.number, outcome, &r.reason, &actor)
+            .close(&r.number, outcome, &r.reason, &caller)
             .await
             .map_err(status)?;
         self.reply(&state, false, &[]).await
@@ -447,6 +452,7 @@ impl ApiSettings {
             max_message_bytes,
             poll_interval: Duration::from_secs(1),
             stream_buffer: 64,
+            tls_reload_interval: Duration::from_secs(5),
         }
     }
 }

@@ -4,6 +4,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::directory_server::Directory;
 use tonic::{Request, Response, Status};
 
+use super::caller;
 use super::convert::{
     authority_from_pb, authority_to_pb, category_from_pb, category_to_pb, district_from_pb,
     district_to_pb,
@@ -32,9 +33,10 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         request: Request<pb::Authority>,
     ) -> Result<Response<pb::Authority>, Status> {
+        let caller = caller(&request);
         let a = self
             .hotline
-            .create_authority(&authority_from_pb(request.into_inner()))
+            .create_authority(&authority_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(authority_to_pb(&a)))
@@ -44,9 +46,10 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         request: Request<pb::Authority>,
     ) -> Result<Response<pb::Authority>, Status> {
+        let caller = caller(&request);
         let a = self
             .hotline
-            .update_authority(&authority_from_pb(request.into_inner()))
+            .update_authority(&authority_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(authority_to_pb(&a)))
@@ -71,9 +74,10 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         request: Request<pb::DeactivateAuthorityRequest>,
     ) -> Result<Response<pb::Authority>, Status> {
+        let caller = caller(&request);
         let a = self
             .hotline
-            .deactivate_authority(request.into_inner().code.trim())
+            .deactivate_authority(request.into_inner().code.trim(), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(authority_to_pb(&a)))
@@ -83,9 +87,10 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         request: Request<pb::Category>,
     ) -> Result<Response<pb::Category>, Status> {
+        let caller = caller(&request);
         let c = self
             .hotline
-            .upsert_category(&category_from_pb(request.into_inner()))
+            .upsert_category(&category_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(category_to_pb(&c)))
@@ -105,9 +110,10 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         request: Request<pb::District>,
     ) -> Result<Response<pb::District>, Status> {
+        let caller = caller(&request);
         let d = self
             .hotline
-            .upsert_district(&district_from_pb(request.into_inner()))
+            .upsert_district(&district_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(district_to_pb(&d)))

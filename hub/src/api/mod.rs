@@ -2,12 +2,14 @@
 //! on a listener the caller bound, until a shutdown future resolves.
 //!
 //! # Layout
+//! - [`auth`]: the layer that turns the client certificate into a principal and authorizes each call.
 //! - [`appeals`]: `AppealRegistry` (staff).
 //! - [`directory`]: `Directory` (admin).
 //! - [`convert`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from hub errors to gRPC statuses.
 
 pub mod appeals;
+pub mod auth;
 pub mod convert;
 pub mod directory;
 pub mod error;
@@ -19,14 +21,15 @@ use hotline_proto::v1::appeal_registry_server::AppealRegistryServer;
 use hotline_proto::v1::directory_server::DirectoryServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
+use std::sync::Arc;
+
 use crate::app::Hotline;
-use crate::domain::Actor;
-use crate::store::Store;
+use crate::store::{Caller, Store};
+use crate::tls::{self, ReloadingTls};
 
 pub use appeals::AppealsApi;
 pub use directory::DirectoryApi;
@@ -40,12 +43,21 @@ pub struct ApiSettings {
     pub poll_interval: Duration,
     /// Events buffered per watch stream before the hub waits for the client.
     pub stream_buffer: usize,
+    /// How often the TLS certificate, CA bundle and CRL files are checked for changes.
+    pub tls_reload_interval: Duration,
 }
 
-/// Who is calling. Until mutual TLS lands (the security issue) every staff call is recorded as
-/// `staff`; this is the one place that will read the principal from the peer certificate.
-pub fn actor<T>(_request: &tonic::Request<T>) -> Actor {
-    Actor("staff".into())
+/// Who is calling, as the auth layer established it.
+pub fn caller<T>(request: &tonic::Request<T>) -> Caller {
+    request
+        .extensions()
+        .get::<auth::CallContext>()
+        .map(auth::CallContext::caller)
+        // Unreachable behind the auth layer; recorded honestly if a test serves without it.
+        .unwrap_or_else(|| Caller {
+            principal: "unauthenticated".into(),
+            rpc: "unknown".into(),
+        })
 }
 
 /// How long graceful shutdown waits for open calls after the streams were told to end.
@@ -53,16 +65,18 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often the health service re-checks the database.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Serves the hub on `listener` until `shutdown` resolves; then ends the watch streams and waits for
-/// open calls (at most [`SHUTDOWN_GRACE`]).
+/// Serves the hub over mutual TLS on `listener` until `shutdown` resolves; then ends the watch streams
+/// and waits for open calls (at most [`SHUTDOWN_GRACE`]).
 pub async fn serve<S: Store>(
     listener: TcpListener,
+    tls: Arc<ReloadingTls>,
     hotline: Hotline<S>,
     settings: ApiSettings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let (stop_tx, stop_rx) = watch::channel(false);
 
+    tls.spawn_watcher(settings.tls_reload_interval, stop_rx.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     let health_task = tokio::spawn(watch_database(
         hotline.store.clone(),
@@ -82,18 +96,23 @@ pub async fn serve<S: Store>(
         stop_rx.clone(),
     ))
     .max_decoding_message_size(settings.max_message_bytes);
+    let auth = auth::AuthLayer::new(hotline.store.clone());
     let directory = DirectoryServer::new(DirectoryApi::new(hotline))
         .max_decoding_message_size(settings.max_message_bytes);
 
     let mut server_stop = stop_rx.clone();
     let server = Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .layer(tower::ServiceBuilder::new().map_response(size_limit_is_resource_exhausted))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(auth)
+                .map_response(size_limit_is_resource_exhausted),
+        )
         .add_service(health_service)
         .add_service(reflection)
         .add_service(appeals)
         .add_service(directory)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        .serve_with_incoming_shutdown(tls::incoming(listener, tls), async move {
             let _ = server_stop.wait_for(|down| *down).await;
         });
     tokio::pin!(server);

@@ -5,8 +5,10 @@
 //! # Layout
 //! - this file: the commands and their arguments (clap), and `serve`/`migrate`.
 //! - [`staff`]: the staff commands, one gRPC call each.
+//! - [`local`]: `pki` and `audit`, which work on files and the database on the hub's host.
 //! - [`output`]: tables and JSON.
 
+pub mod local;
 pub mod output;
 pub mod staff;
 
@@ -16,10 +18,12 @@ use clap::{Parser, Subcommand};
 
 use crate::api::{self, ApiSettings};
 use crate::app::Hotline;
-use crate::config::{ConfigError, ServeConfig, ServeOptions};
+use crate::config::{ConfigError, ServeConfig, ServeOptions, TlsSource};
 use crate::domain::Limits;
+use crate::pki;
 use crate::starter::{self, DirectoryFile};
-use crate::store::{self, AnyStore, Store, StoreError};
+use crate::store::{self, AnyStore, Caller, Store, StoreError};
+use crate::tls::{ReloadingTls, TlsFiles};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,15 @@ pub enum CliError {
     /// The arguments do not make sense together.
     #[error("{0}")]
     Usage(String),
+    /// Certificate authority work failed.
+    #[error(transparent)]
+    Pki(#[from] crate::pki::PkiError),
+    /// The TLS material does not load.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// `hub audit verify` found the trail altered.
+    #[error("{0}")]
+    AuditBroken(String),
 }
 
 fn code_name(code: tonic::Code) -> String {
@@ -73,6 +86,10 @@ pub enum Command {
     Authority(staff::Connection<staff::AuthorityCommand>),
     /// The directory as a whole.
     Directory(staff::Connection<staff::DirectoryCommand>),
+    /// The hotline's certificate authority: make a CA, issue and revoke certificates.
+    Pki(local::PkiArgs),
+    /// The audit trail (read from the database directly, on the hub's host).
+    Audit(local::AuditArgs),
 }
 
 /// Runs a parsed command line; `shutdown` ends `serve`.
@@ -97,6 +114,8 @@ pub async fn run(
         Command::Appeal(c) => staff::appeal(c).await,
         Command::Authority(c) => staff::authority(c).await,
         Command::Directory(c) => staff::directory(c).await,
+        Command::Pki(args) => local::pki(args),
+        Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
     }
 }
 
@@ -114,7 +133,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn open(config: &ServeConfig) -> Result<AnyStore, CliError> {
+pub(crate) async fn open(config: &ServeConfig) -> Result<AnyStore, CliError> {
     if config.is_sqlite() {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             CliError::Io(format!("cannot create {}: {e}", config.data_dir.display()))
@@ -149,7 +168,12 @@ async fn serve_on<S: Store>(
     };
     if config.load_starter && hotline.store.list_districts().await?.is_empty() {
         let file = DirectoryFile::starter();
-        starter::load(&hotline, &file).await?;
+        starter::load(
+            &hotline,
+            &file,
+            &Caller::system("hub serve: starter directory"),
+        )
+        .await?;
         tracing::info!(
             districts = file.districts.len(),
             categories = file.categories.len(),
@@ -157,6 +181,25 @@ async fn serve_on<S: Store>(
             "empty database: loaded the starter directory"
         );
     }
+    let files = match &config.tls {
+        TlsSource::DevPki(dir) => {
+            if pki::ensure_dev_pki(dir)? {
+                eprintln!(
+                    "made a development PKI in {0}: staff certificates operator.pem, analyst.pem, supervisor.pem, \
+                     admin.pem; an authority's: hub pki issue agency CODE --pki-dir {0}",
+                    dir.display()
+                );
+            }
+            TlsFiles {
+                cert: dir.join("server.pem"),
+                key: dir.join("server.key"),
+                client_ca: dir.join("ca.pem"),
+                crl: Some(dir.join("crl.pem")),
+            }
+        }
+        TlsSource::Files(files) => files.clone(),
+    };
+    let tls = ReloadingTls::new(files)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| CliError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -168,13 +211,9 @@ async fn serve_on<S: Store>(
         "hub listening on {addr} (database {})",
         redact(&config.database_url)
     );
-    api::serve(
-        listener,
-        hotline,
-        ApiSettings::new(config.max_message_bytes),
-        shutdown,
-    )
-    .await?;
+    let mut settings = ApiSettings::new(config.max_message_bytes);
+    settings.tls_reload_interval = std::time::Duration::from_secs(config.tls_reload_secs);
+    api::serve(listener, tls, hotline, settings, shutdown).await?;
     tracing::info!("hub stopped");
     Ok(())
 }

@@ -6,14 +6,15 @@ use clap::{Args, Subcommand, ValueEnum};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_proto::v1::directory_client::DirectoryClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::CliError;
 use super::output::{self, Out};
 use crate::api::convert::{authority_to_pb, category_to_pb, district_to_pb};
+use crate::principal::StaffRole;
 use crate::starter::DirectoryFile;
 
-/// Where the hub is and how to print.
+/// Where the hub is, who we are, and how to print.
 #[derive(Debug, Clone, Args)]
 pub struct HubArgs {
     /// The hub's address.
@@ -21,9 +22,27 @@ pub struct HubArgs {
         long,
         global = true,
         env = "HOTLINE_HUB",
-        default_value = "http://127.0.0.1:7545"
+        default_value = "https://127.0.0.1:7545"
     )]
     pub hub: String,
+    /// Our client certificate (PEM) [default: <pki-dir>/<role>.pem, the development PKI's
+    /// certificate for the role the command needs].
+    #[arg(long, global = true, env = "HOTLINE_CERT")]
+    pub cert: Option<PathBuf>,
+    /// Our private key (PEM) [default: the certificate's path with `.key`].
+    #[arg(long, global = true, env = "HOTLINE_KEY")]
+    pub key: Option<PathBuf>,
+    /// The CA that signed the hub's certificate [default: <pki-dir>/ca.pem].
+    #[arg(long, global = true, env = "HOTLINE_CA")]
+    pub ca: Option<PathBuf>,
+    /// The development PKI made by `hub serve` (for the defaults above).
+    #[arg(
+        long,
+        global = true,
+        env = "HOTLINE_PKI_DIR",
+        default_value = "data/pki"
+    )]
+    pub pki_dir: PathBuf,
     /// Print JSON instead of tables (for scripts).
     #[arg(long, global = true)]
     pub json: bool,
@@ -347,11 +366,53 @@ pub enum DirectoryCommand {
     Districts,
 }
 
-async fn channel(hub: &HubArgs) -> Result<Channel, CliError> {
+fn read_file(path: &std::path::Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        CliError::Io(format!(
+            "{}: {e} (give --cert/--key/--ca, or run from the directory where `hub serve` made data/pki)",
+            path.display()
+        ))
+    })
+}
+
+/// A mutual-TLS channel to the hub, as `role` unless --cert names another identity.
+async fn channel(hub: &HubArgs, role: StaffRole) -> Result<Channel, CliError> {
+    let cert = hub
+        .cert
+        .clone()
+        .unwrap_or_else(|| hub.pki_dir.join(format!("{}.pem", role.code())));
+    let key = hub
+        .key
+        .clone()
+        .unwrap_or_else(|| cert.with_extension("key"));
+    let ca = hub.ca.clone().unwrap_or_else(|| hub.pki_dir.join("ca.pem"));
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(read_file(&ca)?))
+        .identity(Identity::from_pem(read_file(&cert)?, read_file(&key)?));
     Ok(Endpoint::from_shared(hub.hub.clone())
         .map_err(|e| CliError::Usage(format!("--hub {}: {e}", hub.hub)))?
+        .tls_config(tls)?
         .connect()
         .await?)
+}
+
+impl AppealCommand {
+    /// The staff role that may run this command.
+    fn role(&self) -> StaffRole {
+        match self {
+            Self::Register(_)
+            | Self::Callback { .. }
+            | Self::Show { .. }
+            | Self::Search(_)
+            | Self::Watch { .. } => StaffRole::Operator,
+            Self::Assign { .. }
+            | Self::Reassign { .. }
+            | Self::Extend { .. }
+            | Self::Verify { .. }
+            | Self::Close { .. }
+            | Self::Declined { .. } => StaffRole::Analyst,
+        }
+    }
 }
 
 fn status_arg(s: StatusArg) -> pb::AppealStatus {
@@ -418,7 +479,7 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
 /// Runs `hub appeal …`.
 pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
     let out = Out { json: c.hub.json };
-    let mut client = AppealRegistryClient::new(channel(&c.hub).await?);
+    let mut client = AppealRegistryClient::new(channel(&c.hub, c.command.role()).await?);
     match c.command {
         AppealCommand::Register(args) => {
             let appeal = client
@@ -598,7 +659,7 @@ pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
 /// Runs `hub authority …`.
 pub async fn authority(c: Connection<AuthorityCommand>) -> Result<(), CliError> {
     let out = Out { json: c.hub.json };
-    let mut client = DirectoryClient::new(channel(&c.hub).await?);
+    let mut client = DirectoryClient::new(channel(&c.hub, StaffRole::Admin).await?);
     match c.command {
         AuthorityCommand::Add {
             code,
@@ -641,7 +702,7 @@ pub async fn authority(c: Connection<AuthorityCommand>) -> Result<(), CliError> 
 /// Runs `hub directory …`.
 pub async fn directory(c: Connection<DirectoryCommand>) -> Result<(), CliError> {
     let out = Out { json: c.hub.json };
-    let mut client = DirectoryClient::new(channel(&c.hub).await?);
+    let mut client = DirectoryClient::new(channel(&c.hub, StaffRole::Admin).await?);
     match c.command {
         DirectoryCommand::Load { file } => {
             let dir = match &file {

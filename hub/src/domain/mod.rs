@@ -11,8 +11,6 @@ pub mod appeal;
 pub mod card;
 pub mod deadline;
 
-use std::fmt;
-
 pub use appeal::{Appeal, AppealState, Case, CaseEvent, EventKind};
 pub use card::{AppealCard, Citizen, Limits};
 
@@ -195,22 +193,5 @@ impl CaseStatus {
                 | Self::ClarificationRequested
                 | Self::Declined
         )
-    }
-}
-
-/// Who acted: recorded with every event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
-
-impl Actor {
-    /// The hub itself (monitors, deliveries).
-    pub fn system() -> Self {
-        Self("system".into())
-    }
-}
-
-impl fmt::Display for Actor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }

@@ -7,12 +7,20 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 /// (version, description, SQLite script, PostgreSQL script).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../../../migrations/sqlite/0001_registry.sql"),
-    include_str!("../../../migrations/postgres/0001_registry.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../../../migrations/sqlite/0001_registry.sql"),
+        include_str!("../../../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        2,
+        "audit",
+        include_str!("../../../migrations/sqlite/0002_audit.sql"),
+        include_str!("../../../migrations/postgres/0002_audit.sql"),
+    ),
+];
 
 fn migrator(
     pick: fn(&'static (i64, &'static str, &'static str, &'static str)) -> &'static str,

@@ -18,8 +18,9 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
+use crate::audit::AuditEntry;
 use crate::domain::card::CheckedCard;
-use crate::domain::{Actor, AppealState, AppealStatus, CaseEvent, DomainError};
+use crate::domain::{AppealState, AppealStatus, CaseEvent, DomainError};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -117,6 +118,25 @@ pub struct Authority {
 
 fn yes() -> bool {
     true
+}
+
+/// Who made a change or a read, and through which RPC: recorded with the events and in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal (`staff:operator:ivan`, `agency:vodokanal`, `system`).
+    pub principal: String,
+    /// The RPC or command (`/hotline.v1.AppealRegistry/AssignAppeal`, `hub serve`).
+    pub rpc: String,
+}
+
+impl Caller {
+    /// The hub itself, doing `what`.
+    pub fn system(what: &str) -> Self {
+        Self {
+            principal: "system".into(),
+            rpc: what.into(),
+        }
+    }
 }
 
 /// Which appeal a transition addresses.
@@ -227,13 +247,21 @@ pub struct DeclinedCase {
 /// The hub's persistence. Implemented for SQLite and PostgreSQL; callers are generic over it.
 pub trait Store: Clone + Send + Sync + 'static {
     /// Adds or replaces a district or settlement.
-    fn upsert_district(&self, district: &District) -> impl Future<Output = StoreResult<()>> + Send;
+    fn upsert_district(
+        &self,
+        district: &District,
+        caller: &Caller,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Every district and settlement, by code.
     fn list_districts(&self) -> impl Future<Output = StoreResult<Vec<District>>> + Send;
     /// One district or settlement.
     fn district(&self, code: &str) -> impl Future<Output = StoreResult<Option<District>>> + Send;
     /// Adds or replaces a category.
-    fn upsert_category(&self, category: &Category) -> impl Future<Output = StoreResult<()>> + Send;
+    fn upsert_category(
+        &self,
+        category: &Category,
+        caller: &Caller,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The whole classifier, by code.
     fn list_categories(&self) -> impl Future<Output = StoreResult<Vec<Category>>> + Send;
     /// One category.
@@ -243,12 +271,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         authority: &Authority,
         now: DateTime<Utc>,
+        caller: &Caller,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Changes name, kind, district and active flag; `false` when there is no such authority.
     fn update_authority(
         &self,
         authority: &Authority,
         now: DateTime<Utc>,
+        caller: &Caller,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Authorities by code.
     fn list_authorities(
@@ -263,7 +293,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         checked: CheckedCard,
         number_prefix: &str,
-        actor: &Actor,
+        caller: &Caller,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<AppealState>> + Send;
     /// Id and status of an appeal by number (for the repeat check).
@@ -281,7 +311,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn transact<F>(
         &self,
         key: &AppealKey,
-        actor: &Actor,
+        caller: &Caller,
         transition: F,
     ) -> impl Future<Output = StoreResult<AppealState>> + Send
     where
@@ -302,6 +332,19 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
     /// The highest event id written so far (0 for an empty log): a cursor beyond it is stale.
     fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Records a read of the appeal's personal data in the audit trail.
+    fn audit_read(
+        &self,
+        caller: &Caller,
+        appeal_number: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The audit trail in order (of one appeal, when given).
+    fn audit_trail(
+        &self,
+        appeal_number: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// The chain's head: the last sequence number and hash.
+    fn audit_head(&self) -> impl Future<Output = StoreResult<(i64, String)>> + Send;
     /// A receiver that changes after every commit that appended events (in this process, and on
     /// PostgreSQL in every hub sharing the database).
     fn commits(&self) -> watch::Receiver<u64>;

@@ -190,7 +190,7 @@ macro_rules! sql_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 state: &$crate::domain::AppealState,
                 events: &[$crate::domain::CaseEvent],
-                actor: &$crate::domain::Actor,
+                actor: &$crate::store::Caller,
             ) -> $crate::store::StoreResult<()> {
                 for event in events {
                     let case = event.case.map(|i| &state.cases[i]);
@@ -203,7 +203,7 @@ macro_rules! sql_store {
                     .bind(case.map(|c| c.authority_code.as_str()))
                     .bind(event.kind.code())
                     .bind(event.detail.to_string())
-                    .bind(&actor.0)
+                    .bind(&actor.principal)
                     .bind(state.appeal.updated_at)
                     .execute(&mut *conn)
                     .await?;
@@ -213,6 +213,53 @@ macro_rules! sql_store {
                     sqlx::query(sql).execute(&mut *conn).await?;
                 }
                 Ok(())
+            }
+
+            /// Appends a row to the hash-chained audit trail. The head row's lock serializes appends, so
+            /// the chain never forks; callers run this inside the transaction of the change it records.
+            async fn append_audit(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                caller: &$crate::store::Caller,
+                appeal_number: Option<&str>,
+                action: &str,
+                detail: &str,
+            ) -> $crate::store::StoreResult<()> {
+                let (seq, prev): (i64, String) =
+                    sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let hash = $crate::audit::row_hash(&prev, seq, &at, &caller.principal, &caller.rpc, appeal_number, action, detail);
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, principal, rpc, appeal_number, action, detail, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(seq)
+                .bind(&at)
+                .bind(&caller.principal)
+                .bind(&caller.rpc)
+                .bind(appeal_number)
+                .bind(action)
+                .bind(detail)
+                .bind(&prev)
+                .bind(&hash)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            /// Audits a transition: its event kinds and the cases they touched.
+            async fn audit_change(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                caller: &$crate::store::Caller,
+                state: &$crate::domain::AppealState,
+                events: &[$crate::domain::CaseEvent],
+            ) -> $crate::store::StoreResult<()> {
+                let action = events.iter().map(|e| e.kind.code()).collect::<Vec<_>>().join(",");
+                let cases: Vec<i64> = events.iter().filter_map(|e| e.case.map(|i| state.cases[i].id)).collect();
+                let detail = serde_json::json!({ "cases": cases }).to_string();
+                Self::append_audit(conn, caller, Some(&state.appeal.number), &action, &detail).await
             }
 
             /// Writes what a transition changed: the appeal's mutable fields, changed and new cases.
@@ -280,7 +327,8 @@ macro_rules! sql_store {
 
         impl $crate::store::Store for $store {
             #[tracing::instrument(skip_all)]
-            async fn upsert_district(&self, d: &$crate::store::District) -> $crate::store::StoreResult<()> {
+            async fn upsert_district(&self, d: &$crate::store::District, caller: &$crate::store::Caller) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO districts (code, name, kind, parent_code) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
@@ -290,8 +338,11 @@ macro_rules! sql_store {
                 .bind(&d.name)
                 .bind(&d.kind)
                 .bind($crate::store::sql::non_empty(&d.parent_code))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                let detail = serde_json::json!({ "code": d.code, "name": d.name, "kind": d.kind, "parent": d.parent_code });
+                Self::append_audit(&mut tx, caller, None, "directory.district", &detail.to_string()).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -313,7 +364,8 @@ macro_rules! sql_store {
             }
 
             #[tracing::instrument(skip_all)]
-            async fn upsert_category(&self, c: &$crate::store::Category) -> $crate::store::StoreResult<()> {
+            async fn upsert_category(&self, c: &$crate::store::Category, caller: &$crate::store::Caller) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO categories (code, name, parent_code, term_days) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
@@ -323,8 +375,11 @@ macro_rules! sql_store {
                 .bind(&c.name)
                 .bind($crate::store::sql::non_empty(&c.parent_code))
                 .bind(c.term_days)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                let detail = serde_json::json!({ "code": c.code, "name": c.name, "parent": c.parent_code, "term_days": c.term_days });
+                Self::append_audit(&mut tx, caller, None, "directory.category", &detail.to_string()).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -350,7 +405,9 @@ macro_rules! sql_store {
                 &self,
                 a: &$crate::store::Authority,
                 now: chrono::DateTime<chrono::Utc>,
+                caller: &$crate::store::Caller,
             ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO authorities (code, name, kind, district_code, active, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -361,7 +418,7 @@ macro_rules! sql_store {
                 .bind($crate::store::sql::non_empty(&a.district_code))
                 .bind(a.active)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| match $crate::store::StoreError::from(e) {
                     $crate::store::StoreError::AlreadyExists(_) => {
@@ -369,6 +426,9 @@ macro_rules! sql_store {
                     }
                     other => other,
                 })?;
+                let detail = serde_json::json!({ "code": a.code, "name": a.name, "kind": a.kind, "district": a.district_code });
+                Self::append_audit(&mut tx, caller, None, "directory.authority_created", &detail.to_string()).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -377,7 +437,9 @@ macro_rules! sql_store {
                 &self,
                 a: &$crate::store::Authority,
                 now: chrono::DateTime<chrono::Utc>,
+                caller: &$crate::store::Caller,
             ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query(
                     "UPDATE authorities SET name = $1, kind = $2, district_code = $3, active = $4, updated_at = $5 \
                      WHERE code = $6",
@@ -388,9 +450,15 @@ macro_rules! sql_store {
                 .bind(a.active)
                 .bind(now)
                 .bind(&a.code)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let detail = serde_json::json!({ "code": a.code, "name": a.name, "kind": a.kind, "district": a.district_code, "active": a.active });
+                Self::append_audit(&mut tx, caller, None, "directory.authority_updated", &detail.to_string()).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             #[tracing::instrument(skip_all)]
@@ -419,7 +487,7 @@ macro_rules! sql_store {
                 &self,
                 checked: $crate::domain::card::CheckedCard,
                 number_prefix: &str,
-                actor: &$crate::domain::Actor,
+                caller: &$crate::store::Caller,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<$crate::domain::AppealState> {
                 use chrono::Datelike;
@@ -471,7 +539,8 @@ macro_rules! sql_store {
                 .bind(a.updated_at)
                 .fetch_one(&mut *tx)
                 .await?;
-                Self::append_events(&mut tx, &state, &events, actor).await?;
+                Self::append_events(&mut tx, &state, &events, caller).await?;
+                Self::audit_change(&mut tx, caller, &state, &events).await?;
                 tx.commit().await?;
                 self.committed();
                 Ok(state)
@@ -516,7 +585,7 @@ macro_rules! sql_store {
             async fn transact<F>(
                 &self,
                 key: &$crate::store::AppealKey,
-                actor: &$crate::domain::Actor,
+                caller: &$crate::store::Caller,
                 transition: F,
             ) -> $crate::store::StoreResult<$crate::domain::AppealState>
             where
@@ -547,7 +616,8 @@ macro_rules! sql_store {
                 // On a domain error `tx` is dropped here and rolls back: nothing was written yet.
                 let events = transition(&mut state)?;
                 Self::save_in(&mut tx, &before, &mut state).await?;
-                Self::append_events(&mut tx, &state, &events, actor).await?;
+                Self::append_events(&mut tx, &state, &events, caller).await?;
+                Self::audit_change(&mut tx, caller, &state, &events).await?;
                 tx.commit().await?;
                 self.committed();
                 Ok(state)
@@ -665,6 +735,46 @@ macro_rules! sql_store {
             async fn last_event_id(&self) -> $crate::store::StoreResult<i64> {
                 let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(&self.pool).await?;
                 Ok(id.unwrap_or(0))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn audit_read(&self, caller: &$crate::store::Caller, appeal_number: &str) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                Self::append_audit(&mut tx, caller, Some(appeal_number), "read.personal_data", "{}").await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn audit_trail(&self, appeal_number: Option<&str>) -> $crate::store::StoreResult<Vec<$crate::audit::AuditEntry>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT seq, at, principal, rpc, appeal_number, action, detail, prev_hash, hash FROM audit_log \
+                     WHERE ($1 IS NULL OR appeal_number = $1) ORDER BY seq",
+                )
+                .bind(appeal_number)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::audit::AuditEntry {
+                            seq: row.try_get("seq")?,
+                            at: row.try_get("at")?,
+                            principal: row.try_get("principal")?,
+                            rpc: row.try_get("rpc")?,
+                            appeal_number: row.try_get("appeal_number")?,
+                            action: row.try_get("action")?,
+                            detail: row.try_get("detail")?,
+                            prev_hash: row.try_get("prev_hash")?,
+                            hash: row.try_get("hash")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn audit_head(&self) -> $crate::store::StoreResult<(i64, String)> {
+                Ok(sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?)
             }
 
             fn commits(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -1,0 +1,253 @@
+//! Commands that work on the hub's host rather than over gRPC: `hub pki …` on the CA's files and
+//! `hub audit …` on the database.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::CliError;
+use crate::audit::{self, Finding};
+use crate::config::{ServeConfig, ServeOptions};
+use crate::pki::{self, Ca, Validity};
+use crate::principal::{Principal, StaffRole};
+use crate::store::{AnyStore, Store};
+
+/// `hub pki …`
+#[derive(Debug, Args)]
+pub struct PkiArgs {
+    /// The CA's directory.
+    #[arg(
+        long,
+        global = true,
+        env = "HOTLINE_PKI_DIR",
+        default_value = "data/pki"
+    )]
+    pub pki_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PkiCommand,
+}
+
+/// PKI commands.
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Make a new CA (ca.pem, ca.key, an empty crl.pem).
+    Init {
+        /// The CA's name.
+        #[arg(long, default_value = "Hotline hub CA")]
+        name: String,
+    },
+    /// Issue a certificate and key.
+    Issue {
+        /// Whose.
+        #[command(subcommand)]
+        what: IssueWhat,
+        /// Days of validity.
+        #[arg(long, global = true, default_value_t = 825)]
+        days: i64,
+        /// Directory to write to [default: the PKI directory].
+        #[arg(long, global = true)]
+        out: Option<PathBuf>,
+    },
+    /// Revoke a certificate: add it to crl.pem (a running hub picks the new CRL up by itself).
+    Revoke {
+        /// The certificate (PEM).
+        cert: PathBuf,
+    },
+}
+
+/// What `hub pki issue` makes.
+#[derive(Debug, Subcommand)]
+pub enum IssueWhat {
+    /// An authority's agency client: `urn:hotline:agency:<code>`.
+    Agency {
+        /// The authority's directory code.
+        code: String,
+    },
+    /// A member of staff: `urn:hotline:staff:<role>:<login>`.
+    Staff {
+        /// operator, analyst, supervisor or admin.
+        role: String,
+        /// Their login.
+        login: String,
+    },
+    /// An exchange partner: `urn:hotline:exchange:<name>`.
+    Exchange {
+        /// The partner's name.
+        name: String,
+    },
+    /// The hub's server certificate.
+    Server {
+        /// DNS names.
+        #[arg(long)]
+        dns: Vec<String>,
+        /// IP addresses.
+        #[arg(long)]
+        ip: Vec<IpAddr>,
+    },
+}
+
+fn principal(what: &IssueWhat) -> Result<Option<Principal>, CliError> {
+    let p = match what {
+        IssueWhat::Agency { code } => Principal::Agency {
+            authority: code.clone(),
+        },
+        IssueWhat::Staff { role, login } => Principal::Staff {
+            role: StaffRole::from_code(role).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "`{role}` is not operator, analyst, supervisor or admin"
+                ))
+            })?,
+            login: login.clone(),
+        },
+        IssueWhat::Exchange { name } => Principal::Exchange {
+            partner: name.clone(),
+        },
+        IssueWhat::Server { .. } => return Ok(None),
+    };
+    // The same rules the hub applies when it reads the certificate back.
+    match Principal::from_uri(&p.uri()) {
+        Some(checked) => Ok(Some(checked)),
+        None => Err(CliError::Usage(format!(
+            "`{}` is not a valid identity (lowercase ascii codes)",
+            p.uri()
+        ))),
+    }
+}
+
+/// Runs `hub pki …`.
+pub fn pki(args: PkiArgs) -> Result<(), CliError> {
+    match args.command {
+        PkiCommand::Init { name } => {
+            Ca::init(&args.pki_dir, &name)?;
+            println!(
+                "CA made in {}: ca.pem (give it to clients), ca.key (keep it secret), crl.pem",
+                args.pki_dir.display()
+            );
+        }
+        PkiCommand::Issue { what, days, out } => {
+            if days < 1 {
+                return Err(CliError::Usage("--days must be at least 1".into()));
+            }
+            let ca = Ca::open(&args.pki_dir)?;
+            let out = out.unwrap_or_else(|| args.pki_dir.clone());
+            let (issued, name) = match (&what, principal(&what)?) {
+                (_, Some(p)) => (
+                    ca.issue_client(&p, Validity::days(days))?,
+                    pki::file_name(&p),
+                ),
+                (IssueWhat::Server { dns, ip }, None) => (
+                    ca.issue_server(dns, ip, Validity::days(days))?,
+                    "server".to_string(),
+                ),
+                _ => unreachable!("only a server certificate has no principal"),
+            };
+            let cert = issued.write(&out, &name)?;
+            println!(
+                "{}  (key: {})",
+                cert.display(),
+                out.join(format!("{name}.key")).display()
+            );
+        }
+        PkiCommand::Revoke { cert } => {
+            let ca = Ca::open(&args.pki_dir)?;
+            let pem = std::fs::read_to_string(&cert)
+                .map_err(|e| CliError::Io(format!("{}: {e}", cert.display())))?;
+            let serial = ca.revoke(&pem)?;
+            println!(
+                "revoked serial {serial}; {} updated",
+                args.pki_dir.join("crl.pem").display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `hub audit …`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The database, as for `hub serve`.
+    #[command(flatten)]
+    pub database: ServeOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; name the first altered or missing row. Exits 1 if the trail is broken.
+    Verify,
+    /// List the trail (of one appeal).
+    Show {
+        /// Only this appeal.
+        #[arg(long)]
+        appeal: Option<String>,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `hub audit …`.
+pub async fn audit(args: AuditArgs, config_file: Option<&Path>) -> Result<(), CliError> {
+    let config = ServeConfig::resolve(args.database, config_file)?;
+    match super::open(&config).await? {
+        AnyStore::Sqlite(s) => audit_on(&s, args.command).await,
+        AnyStore::Postgres(s) => audit_on(&s, args.command).await,
+    }
+}
+
+async fn audit_on<S: Store>(store: &S, command: AuditCommand) -> Result<(), CliError> {
+    match command {
+        AuditCommand::Verify => {
+            let rows = store.audit_trail(None).await?;
+            let (head_seq, head_hash) = store.audit_head().await?;
+            match audit::verify(&rows, head_seq, &head_hash) {
+                Finding::Intact { rows } => println!("audit trail intact: {rows} rows"),
+                Finding::Altered { seq } => {
+                    return Err(CliError::AuditBroken(format!(
+                        "audit row {seq} was altered"
+                    )));
+                }
+                Finding::Missing { seq } => {
+                    return Err(CliError::AuditBroken(format!(
+                        "audit row {seq} was removed"
+                    )));
+                }
+                Finding::Truncated { last, head } => {
+                    return Err(CliError::AuditBroken(format!(
+                        "audit rows {} to {head} were removed",
+                        last + 1
+                    )));
+                }
+            }
+        }
+        AuditCommand::Show { appeal, json } => {
+            for e in store.audit_trail(appeal.as_deref()).await? {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "seq": e.seq, "at": e.at, "principal": e.principal, "rpc": e.rpc,
+                            "appeal_number": e.appeal_number, "action": e.action, "detail": e.detail, "hash": e.hash,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{:>6}  {}  {:<28}  {:<16}  {:<45}  {}",
+                        e.seq,
+                        e.at,
+                        e.principal,
+                        e.appeal_number.as_deref().unwrap_or("-"),
+                        e.rpc,
+                        e.action
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
