@@ -4,4 +4,5 @@
 mod bad_input;
 mod event_log;
 mod lifecycle;
+mod security;
 mod service;

@@ -379,6 +379,29 @@ async fn hub_over<S: Store>(store: S, db: TestDb) -> TestHub<S> {
     TestHub::serve(hotline, db, TestPki::new()).await
 }
 
+/// Runs one SQL statement directly on the hub's database (to play someone who edits it by hand).
+pub async fn execute<S>(hub: &TestHub<S>, sql: &str) {
+    let url = hub.db.url();
+    let statement = sqlx::AssertSqlSafe(sql.to_string());
+    if url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open sqlite");
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("execute");
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("open postgres");
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("execute");
+    }
+}
+
 /// Runs `test` against a SQLite hub.
 pub async fn on_sqlite<F, Fut>(test: F)
 where
