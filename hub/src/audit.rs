@@ -29,53 +29,31 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-/// The hash of a row: SHA-256 over the previous hash and every field, each length-prefixed so no two
-/// different rows can hash the same input.
-pub fn row_hash(
-    prev_hash: &str,
-    seq: i64,
-    at: &str,
-    principal: &str,
-    rpc: &str,
-    appeal: Option<&str>,
-    action: &str,
-    detail: &str,
-) -> String {
-    let mut input = Vec::new();
-    let seq = seq.to_string();
-    for field in [
-        prev_hash,
-        &seq,
-        at,
-        principal,
-        rpc,
-        appeal.unwrap_or("\u{0}none"),
-        action,
-        detail,
-    ] {
-        input.extend_from_slice(&(field.len() as u64).to_be_bytes());
-        input.extend_from_slice(field.as_bytes());
-    }
-    digest(&SHA256, &input)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl AuditEntry {
-    /// The hash this row should have, given its previous hash.
+    /// The hash this row should have: SHA-256 over the previous hash and every field, each
+    /// length-prefixed so that no two different rows hash the same input.
     pub fn expected_hash(&self) -> String {
-        row_hash(
+        let mut input = Vec::new();
+        let seq = self.seq.to_string();
+        let appeal = self.appeal_number.as_deref().unwrap_or("\u{0}none");
+        for field in [
             &self.prev_hash,
-            self.seq,
+            &seq,
             &self.at,
             &self.principal,
             &self.rpc,
-            self.appeal_number.as_deref(),
+            appeal,
             &self.action,
             &self.detail,
-        )
+        ] {
+            input.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            input.extend_from_slice(field.as_bytes());
+        }
+        digest(&SHA256, &input)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 

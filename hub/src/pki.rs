@@ -347,7 +347,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>, PkiError> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(PkiError::Invalid(format!("`{s}` is not a hex serial")));
     }
     (0..s.len())

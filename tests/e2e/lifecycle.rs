@@ -1,55 +1,11 @@
 //! The appeal's whole life through the staff API: register, assign to two authorities, both answer,
 //! the analyst verifies, the operator's call-back confirms, the appeal closes; and the rework loop.
 
-use hotline_hub::domain::Limits;
 use hotline_hub::store::{AppealKey, Caller, Store};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::{TestHub, on_both, water_complaint};
 use tonic::transport::Channel;
-
-/// What an authority does until the agency gateway lands: deliver, accept, report, resolve.
-async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer: &str) {
-    let store = &hub.hotline.store;
-    let actor = Caller {
-        principal: "agency:test".into(),
-        rpc: "test".into(),
-    };
-    let key = AppealKey::Case(case_id);
-    let now = chrono::Utc::now;
-    let status = store
-        .load(&key)
-        .await
-        .unwrap()
-        .unwrap()
-        .cases
-        .iter()
-        .find(|c| c.id == case_id)
-        .unwrap()
-        .status;
-    if status == hotline_hub::domain::CaseStatus::Assigned {
-        store
-            .transact(&key, &actor, |s| s.deliver(case_id, now()))
-            .await
-            .unwrap();
-        store
-            .transact(&key, &actor, |s| s.accept(case_id, now()))
-            .await
-            .unwrap();
-    }
-    store
-        .transact(&key, &actor, |s| {
-            s.report_progress(case_id, "crew sent", None, now())
-        })
-        .await
-        .unwrap();
-    store
-        .transact(&key, &actor, |s| {
-            s.resolve(case_id, answer, &Limits::default(), now())
-        })
-        .await
-        .unwrap();
-}
 
 type Registry = AppealRegistryClient<Channel>;
 
@@ -130,7 +86,7 @@ async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
     assert_eq!(appeal.cases[0].authority_name, "КП «Дніпроводоканал»");
 
     for case in &appeal.cases {
-        authority_answers(&hub, case.id, "Аварію усунуто, воду подано").await;
+        hotline_tests::authority_answers(&hub, case.id, "Аварію усунуто, воду подано").await;
     }
     let number = appeal.number.clone();
     let appeal = registry
@@ -196,7 +152,7 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     let mut analyst = hub.analyst().await;
     let appeal = register_and_assign(&hub, &["vodokanal"]).await;
     let case_id = appeal.cases[0].id;
-    authority_answers(&hub, case_id, "Перевіримо").await;
+    hotline_tests::authority_answers(&hub, case_id, "Перевіримо").await;
 
     let returned = verify(
         &mut analyst,
@@ -209,7 +165,7 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     assert_eq!(returned.cases[0].status, pb::CaseStatus::Returned as i32);
     assert_eq!(returned.cases[0].reason, "no repair date given");
 
-    authority_answers(&hub, case_id, "Ремонт 12 грудня, воду подано").await;
+    hotline_tests::authority_answers(&hub, case_id, "Ремонт 12 грудня, воду подано").await;
     let verified = verify(&mut analyst, case_id, pb::Verdict::Accept, "").await;
     assert_eq!(status(&verified), pb::AppealStatus::AwaitingConfirmation);
 
@@ -222,7 +178,7 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     )
     .await;
     assert_eq!(status(&back), pb::AppealStatus::Returned);
-    authority_answers(&hub, case_id, "Тиск відновлено").await;
+    hotline_tests::authority_answers(&hub, case_id, "Тиск відновлено").await;
     verify(&mut analyst, case_id, pb::Verdict::Accept, "").await;
     let closed = call_back(
         &mut registry,
@@ -390,7 +346,7 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
 
     // Unreachable three times (the default) closes unconfirmed.
     let appeal = register_and_assign(&hub, &["vodokanal"]).await;
-    authority_answers(&hub, appeal.cases[0].id, "Зроблено").await;
+    hotline_tests::authority_answers(&hub, appeal.cases[0].id, "Зроблено").await;
     verify(&mut analyst, appeal.cases[0].id, pb::Verdict::Accept, "").await;
     let mut last = None;
     for _ in 0..3 {
@@ -410,7 +366,7 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
 
     // A repeat of the closed-unconfirmed appeal is considered; a repeat of a confirmed one is not.
     let closed = register_and_assign(&hub, &["vodokanal"]).await;
-    authority_answers(&hub, closed.cases[0].id, "Зроблено").await;
+    hotline_tests::authority_answers(&hub, closed.cases[0].id, "Зроблено").await;
     verify(&mut analyst, closed.cases[0].id, pb::Verdict::Accept, "").await;
     call_back(
         &mut registry,

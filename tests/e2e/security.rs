@@ -431,3 +431,101 @@ on_both!(
     every_role_against_every_rpc,
     the_audit_trail_records_changes_and_reads_and_detects_edits
 );
+
+/// Runs the grpcio client script as `identity` against `method`; returns its one-line verdict.
+async fn grpcio_call(
+    hub_addr: std::net::SocketAddr,
+    ca_pem: &str,
+    identity: &hotline_hub::pki::Issued,
+    method: &str,
+) -> String {
+    let dir = std::env::temp_dir().join(format!("hotline-grpcio-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = (
+        dir.join("ca.pem"),
+        dir.join("client.pem"),
+        dir.join("client.key"),
+    );
+    std::fs::write(&ca, ca_pem).unwrap();
+    std::fs::write(&cert, &identity.cert_pem).unwrap();
+    std::fs::write(&key, &identity.key_pem).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/grpcio_client.py");
+    let args: Vec<String> = vec![
+        script.into(),
+        hub_addr.to_string(),
+        ca.display().to_string(),
+        cert.display().to_string(),
+        key.display().to_string(),
+        method.into(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3").args(&args).output()
+    })
+    .await
+    .unwrap()
+    .expect("run python3");
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(
+        output.status.success(),
+        "grpcio client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Our TLS set-up, proven against a gRPC stack we did not write (grpcio, installed by .ci/run).
+#[tokio::test]
+async fn grpcio_reaches_the_hub_over_mutual_tls() {
+    let has_grpcio = std::process::Command::new("python3")
+        .args(["-c", "import grpc"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_grpcio {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI must have grpcio (.ci/run installs it)"
+        );
+        eprintln!("grpcio test not run: pip install grpcio");
+        return;
+    }
+    let hub = hotline_tests::sqlite_hub().await;
+    let ca = hub.pki.ca.cert_pem().to_string();
+
+    let admin = hub.pki.client(&staff(StaffRole::Admin));
+    let reply = grpcio_call(hub.addr, &ca, &admin, "/hotline.v1.Directory/ListDistricts").await;
+    let hex_code: String = "dniprovskyi".bytes().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        reply.starts_with("OK ") && reply.contains(&hex_code),
+        "{reply}"
+    );
+
+    let operator = hub.pki.client(&staff(StaffRole::Operator));
+    let reply = grpcio_call(
+        hub.addr,
+        &ca,
+        &operator,
+        "/hotline.v1.Directory/CreateAuthority",
+    )
+    .await;
+    assert!(reply.starts_with("ERROR PERMISSION_DENIED"), "{reply}");
+
+    let stranger_dir =
+        std::env::temp_dir().join(format!("hotline-stranger-{}", uuid::Uuid::new_v4()));
+    let stranger = Ca::generate(&stranger_dir, "stranger CA", Validity::days(10)).unwrap();
+    let foreign = stranger
+        .issue_client(&staff(StaffRole::Admin), Validity::days(1))
+        .unwrap();
+    let reply = grpcio_call(
+        hub.addr,
+        &ca,
+        &foreign,
+        "/hotline.v1.Directory/ListDistricts",
+    )
+    .await;
+    assert!(
+        reply.starts_with("ERROR UNAVAILABLE"),
+        "a foreign certificate is refused: {reply}"
+    );
+    hub.stop().await;
+}

@@ -441,6 +441,54 @@ where
     }
 }
 
+/// What an authority does until the agency gateway lands: deliver, accept, report, resolve.
+pub async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer: &str) {
+    let store = &hub.hotline.store;
+    let actor = Caller {
+        principal: "agency:test".into(),
+        rpc: "test".into(),
+    };
+    let key = hotline_hub::store::AppealKey::Case(case_id);
+    let now = chrono::Utc::now;
+    let status = store
+        .load(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .cases
+        .iter()
+        .find(|c| c.id == case_id)
+        .unwrap()
+        .status;
+    if status == hotline_hub::domain::CaseStatus::Assigned {
+        store
+            .transact(&key, &actor, |s| s.deliver(case_id, now()))
+            .await
+            .unwrap();
+        store
+            .transact(&key, &actor, |s| s.accept(case_id, now()))
+            .await
+            .unwrap();
+    }
+    store
+        .transact(&key, &actor, |s| {
+            s.report_progress(case_id, "crew sent", None, now())
+        })
+        .await
+        .unwrap();
+    store
+        .transact(&key, &actor, |s| {
+            s.resolve(
+                case_id,
+                answer,
+                &hotline_hub::domain::Limits::default(),
+                now(),
+            )
+        })
+        .await
+        .unwrap();
+}
+
 /// A valid registration card for a water complaint in Dnipro.
 pub fn water_complaint() -> pb::RegisterAppealRequest {
     pb::RegisterAppealRequest {

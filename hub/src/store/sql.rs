@@ -228,24 +228,34 @@ macro_rules! sql_store {
                     sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
                         .fetch_one(&mut *conn)
                         .await?;
-                let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                let hash = $crate::audit::row_hash(&prev, seq, &at, &caller.principal, &caller.rpc, appeal_number, action, detail);
+                let mut row = $crate::audit::AuditEntry {
+                    seq,
+                    at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    principal: caller.principal.clone(),
+                    rpc: caller.rpc.clone(),
+                    appeal_number: appeal_number.map(str::to_string),
+                    action: action.to_string(),
+                    detail: detail.to_string(),
+                    prev_hash: prev,
+                    hash: String::new(),
+                };
+                row.hash = row.expected_hash();
                 sqlx::query(
                     "INSERT INTO audit_log (seq, at, principal, rpc, appeal_number, action, detail, prev_hash, hash) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
-                .bind(seq)
-                .bind(&at)
-                .bind(&caller.principal)
-                .bind(&caller.rpc)
-                .bind(appeal_number)
-                .bind(action)
-                .bind(detail)
-                .bind(&prev)
-                .bind(&hash)
+                .bind(row.seq)
+                .bind(&row.at)
+                .bind(&row.principal)
+                .bind(&row.rpc)
+                .bind(&row.appeal_number)
+                .bind(&row.action)
+                .bind(&row.detail)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await?;
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&row.hash).execute(&mut *conn).await?;
                 Ok(())
             }
 
