@@ -2,7 +2,10 @@
 //! transition needs in the store, run the pure domain transition inside [`Store::transact`], and
 //! return the new state. No gRPC types here; no SQL either.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use hotline_proto::receipt::{ReceiptSigner, sha256_hex};
 
 use crate::domain::appeal::{AuthorityRef, CallbackOutcome, CloseOutcome, Verdict};
 use crate::domain::card::{
@@ -10,8 +13,8 @@ use crate::domain::card::{
 };
 use crate::domain::{AppealState, DomainError, Limits};
 use crate::store::{
-    AppealKey, Authority, Caller, Category, DeclinedCase, District, SearchFilter, Store,
-    StoreError, StoreResult, StoredEvent,
+    AgencyRequest, AppealKey, Authority, Caller, Category, Cursor, DeclinedCase, District,
+    EventFilter, SearchFilter, Store, StoreError, StoreResult, StoredEvent,
 };
 
 /// Longest directory name, in characters.
@@ -30,7 +33,50 @@ pub struct Hotline<S> {
     pub limits: Limits,
     /// Prefix of appeal numbers (`DP` gives `DP-2026-000123`): the oblast's code.
     pub number_prefix: String,
+    /// The key that signs receipts for what authorities receive and send.
+    pub receipts: Arc<ReceiptSigner>,
 }
+
+/// What an authority does to one of its cases.
+#[derive(Debug, Clone)]
+pub enum AgencyAction {
+    /// Accepts it as within its competence.
+    Accept,
+    /// Declines it, with a reason.
+    Decline(String),
+    /// Reports progress: a comment and a planned completion date.
+    Report {
+        /// What is being done.
+        comment: String,
+        /// When it should be done.
+        planned: Option<NaiveDate>,
+    },
+    /// Asks the contact centre a question.
+    Ask(String),
+    /// Submits its result.
+    Resolve {
+        /// The answer to the citizen.
+        answer: String,
+        /// Measures taken.
+        measures: String,
+    },
+}
+
+impl AgencyAction {
+    /// The receipt kind naming this action.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Decline(_) => "decline",
+            Self::Report { .. } => "report",
+            Self::Ask(_) => "clarification",
+            Self::Resolve { .. } => "result",
+        }
+    }
+}
+
+/// Longest client-made request id.
+const MAX_REQUEST_ID: usize = 100;
 
 /// Checks a directory code: lowercase ascii letters, digits, `.`, `_`, `-`, starting with a letter or digit.
 pub fn check_code(field: &str, code: &str) -> Result<String, DomainError> {
@@ -62,10 +108,12 @@ fn now() -> DateTime<Utc> {
 impl<S: Store> Hotline<S> {
     /// Services over `store` with default limits and the `DP` prefix.
     pub fn new(store: S) -> Self {
+        let key = ReceiptSigner::generate_pkcs8();
         Self {
             store,
             limits: Limits::default(),
             number_prefix: "DP".into(),
+            receipts: Arc::new(ReceiptSigner::from_pkcs8(&key).expect("a freshly generated key")),
         }
     }
 
@@ -263,7 +311,14 @@ impl<S: Store> Hotline<S> {
         self.store.audit_read(caller, &state.appeal.number).await?;
         let history = self
             .store
-            .events_after(Default::default(), Some(state.appeal.id), MAX_HISTORY)
+            .events_after(
+                Default::default(),
+                &EventFilter {
+                    appeal_id: Some(state.appeal.id),
+                    authority: None,
+                },
+                MAX_HISTORY,
+            )
             .await?;
         Ok((state, history))
     }
@@ -395,5 +450,152 @@ impl<S: Store> Hotline<S> {
     /// Checks an optional free-text field the API passes through (notes, comments).
     pub fn check_note(&self, field: &str, text: &str) -> Result<String, StoreError> {
         Ok(bounded_text(field, text, self.limits.max_text_chars)?)
+    }
+
+    // --- Authorities (the agency gateway) ---
+
+    /// Applies an authority's action to one of its own cases, once per request id. `respond` builds
+    /// the reply (with its signed receipt) inside the transaction, so a retry gets the same bytes.
+    pub async fn agency_act<R>(
+        &self,
+        caller: &Caller,
+        mut request: AgencyRequest,
+        action: AgencyAction,
+        respond: R,
+    ) -> StoreResult<Vec<u8>>
+    where
+        R: FnOnce(&AppealState, &[i64], DateTime<Utc>) -> Vec<u8> + Send,
+    {
+        request.request_id = request.request_id.trim().to_string();
+        if request.request_id.is_empty() || request.request_id.len() > MAX_REQUEST_ID {
+            return Err(DomainError::invalid(
+                "request_id",
+                format!("required, at most {MAX_REQUEST_ID} characters"),
+            )
+            .into());
+        }
+        if request.attachments.len() > self.limits.max_attachments {
+            return Err(DomainError::invalid(
+                "attachments",
+                format!(
+                    "{} documents, at most {}",
+                    request.attachments.len(),
+                    self.limits.max_attachments
+                ),
+            )
+            .into());
+        }
+        for (i, a) in request.attachments.iter_mut().enumerate() {
+            a.name = required_text(&format!("attachments[{i}].name"), &a.name, 255)?;
+            if a.content.len() > self.limits.max_attachment_bytes {
+                return Err(StoreError::TooLarge(format!(
+                    "attachments[{i}]: {} bytes, at most {}",
+                    a.content.len(),
+                    self.limits.max_attachment_bytes
+                )));
+            }
+            let actual = sha256_hex(&a.content);
+            if !a.sha256.eq_ignore_ascii_case(&actual) {
+                return Err(DomainError::invalid(
+                    format!("attachments[{i}].sha256"),
+                    format!("does not match the content (SHA-256 {actual})"),
+                )
+                .into());
+            }
+            a.sha256 = actual;
+        }
+        let case_id = request.case_id;
+        let authority = request.authority.clone();
+        let limits = self.limits.clone();
+        self.store
+            .transact_once(
+                &AppealKey::Case(case_id),
+                caller,
+                &request,
+                move |s| {
+                    s.case_of(case_id, &authority)?;
+                    match action {
+                        AgencyAction::Accept => s.accept(case_id, now()),
+                        AgencyAction::Decline(reason) => s.decline(case_id, &reason, now()),
+                        AgencyAction::Report { comment, planned } => {
+                            s.report_progress(case_id, &comment, planned, now())
+                        }
+                        AgencyAction::Ask(question) => {
+                            s.request_clarification(case_id, &question, now())
+                        }
+                        AgencyAction::Resolve { answer, measures } => {
+                            s.resolve(case_id, &answer, &measures, &limits, now())
+                        }
+                    }
+                },
+                respond,
+            )
+            .await
+            .map_err(|err| match err {
+                // Another authority's case reads exactly like a missing one.
+                StoreError::Domain(DomainError::NotFound(_)) => {
+                    DomainError::NotFound(format!("case {case_id}")).into()
+                }
+                other => other,
+            })
+    }
+
+    /// One of `authority`'s cases (NOT_FOUND for any other); the read of personal data is audited.
+    pub async fn agency_case(
+        &self,
+        authority: &str,
+        case_id: i64,
+        caller: &Caller,
+    ) -> StoreResult<AppealState> {
+        let not_found = || StoreError::from(DomainError::NotFound(format!("case {case_id}")));
+        let state = self
+            .store
+            .load(&AppealKey::Case(case_id))
+            .await?
+            .ok_or_else(not_found)?;
+        state.case_of(case_id, authority).map_err(|_| not_found())?;
+        self.store.audit_read(caller, &state.appeal.number).await?;
+        Ok(state)
+    }
+
+    /// Records that `authority` stored every event up to `cursor`: its cases assigned up to there
+    /// become `delivered`. Returns how many did.
+    pub async fn acknowledge(
+        &self,
+        authority: &str,
+        cursor: Cursor,
+        caller: &Caller,
+    ) -> StoreResult<usize> {
+        let last = self.store.last_event_id().await?;
+        if cursor.id > last {
+            return Err(DomainError::invalid(
+                "cursor",
+                format!("`{cursor}` is ahead of the event log"),
+            )
+            .into());
+        }
+        let mut delivered = 0;
+        for case_id in self.store.assigned_cases_up_to(authority, cursor).await? {
+            let state = self
+                .store
+                .transact(&AppealKey::Case(case_id), caller, |s| {
+                    let i = s.case_of(case_id, authority)?;
+                    if s.cases[i].status == crate::domain::CaseStatus::Assigned {
+                        s.deliver(case_id, now())
+                    } else {
+                        Ok(Vec::new())
+                    }
+                })
+                .await?;
+            if state
+                .cases
+                .iter()
+                .any(|c| c.id == case_id && c.status == crate::domain::CaseStatus::Delivered)
+            {
+                delivered += 1;
+            }
+        }
+        self.store.save_agency_cursor(authority, cursor).await?;
+        Ok(delivered)
     }
 }

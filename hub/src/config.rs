@@ -48,6 +48,18 @@ pub struct ServeOptions {
     /// Seconds between checks of the TLS files for changes [default: 5].
     #[arg(long, env = "HOTLINE_TLS_RELOAD_SECS")]
     pub tls_reload_secs: Option<u64>,
+    /// Largest document an authority may attach to a result, in bytes [default: 2097152].
+    #[arg(long, env = "HOTLINE_MAX_ATTACHMENT_BYTES")]
+    pub max_attachment_bytes: Option<usize>,
+    /// Most documents on one result [default: 10].
+    #[arg(long, env = "HOTLINE_MAX_ATTACHMENTS")]
+    pub max_attachments: Option<usize>,
+    /// The receipt signing key (made on first start) [default: receipt.key in the PKI or data directory].
+    #[arg(long, env = "HOTLINE_RECEIPT_KEY")]
+    pub receipt_key: Option<PathBuf>,
+    /// Seconds between heartbeats on idle case streams [default: 15].
+    #[arg(long, env = "HOTLINE_HEARTBEAT_SECS")]
+    pub heartbeat_secs: Option<u64>,
     /// Do not load the starter directory into an empty database.
     #[arg(long, env = "HOTLINE_NO_STARTER")]
     #[serde(default)]
@@ -85,6 +97,14 @@ pub struct ServeConfig {
     pub tls: TlsSource,
     /// Seconds between checks of the TLS files.
     pub tls_reload_secs: u64,
+    /// Attachment size limit.
+    pub max_attachment_bytes: usize,
+    /// Attachment count limit.
+    pub max_attachments: usize,
+    /// The receipt signing key.
+    pub receipt_key: PathBuf,
+    /// Seconds between heartbeats.
+    pub heartbeat_secs: u64,
 }
 
 /// Where `hub serve` takes its TLS material from.
@@ -164,6 +184,14 @@ impl ServeConfig {
                 ));
             }
         };
+        let receipt_key =
+            flags
+                .receipt_key
+                .or(from_file.receipt_key)
+                .unwrap_or_else(|| match &tls {
+                    TlsSource::DevPki(dir) => dir.join("receipt.key"),
+                    TlsSource::Files(_) => data_dir.join("receipt.key"),
+                });
         let config = Self {
             listen: flags
                 .listen
@@ -188,6 +216,20 @@ impl ServeConfig {
                 .or(from_file.max_message_bytes)
                 .unwrap_or(4 * 1024 * 1024),
             load_starter: !(flags.no_starter || from_file.no_starter),
+            receipt_key,
+            max_attachment_bytes: flags
+                .max_attachment_bytes
+                .or(from_file.max_attachment_bytes)
+                .unwrap_or(2 * 1024 * 1024),
+            max_attachments: flags
+                .max_attachments
+                .or(from_file.max_attachments)
+                .unwrap_or(10),
+            heartbeat_secs: flags
+                .heartbeat_secs
+                .or(from_file.heartbeat_secs)
+                .unwrap_or(15)
+                .max(1),
             tls,
             tls_reload_secs: flags
                 .tls_reload_secs

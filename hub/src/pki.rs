@@ -359,6 +359,36 @@ fn unhex(s: &str) -> Result<Vec<u8>, PkiError> {
         .collect()
 }
 
+/// The hub's receipt signing key at `path` (PKCS#8 Ed25519), made on first use together with
+/// `<path>.pub` (the public key, hex) that authorities and `hub receipt verify` check receipts with.
+pub fn receipt_signer(path: &Path) -> Result<hotline_proto::receipt::ReceiptSigner, PkiError> {
+    use hotline_proto::receipt::{ReceiptSigner, hex};
+    if !path.exists() {
+        let pkcs8 = ReceiptSigner::generate_pkcs8();
+        write(path, &hex(&pkcs8), true)?;
+    }
+    let pkcs8 = hotline_proto::receipt::unhex(read(path)?.trim())
+        .ok_or_else(|| PkiError::Invalid(format!("{}: not a hex PKCS#8 key", path.display())))?;
+    let signer = ReceiptSigner::from_pkcs8(&pkcs8)
+        .map_err(|e| PkiError::Invalid(format!("{}: {e}", path.display())))?;
+    let public = public_key_path(path);
+    if !public.exists() {
+        write(&public, &format!("{}\n", hex(signer.public_key())), false)?;
+    }
+    Ok(signer)
+}
+
+/// Where the public half of a receipt key is written.
+pub fn public_key_path(key: &Path) -> PathBuf {
+    key.with_extension("pub")
+}
+
+/// Reads a receipt public key file (hex).
+pub fn read_public_key(path: &Path) -> Result<Vec<u8>, PkiError> {
+    hotline_proto::receipt::unhex(read(path)?.trim())
+        .ok_or_else(|| PkiError::Invalid(format!("{}: not a hex public key", path.display())))
+}
+
 /// The file name (without extension) `hub pki issue` uses for a principal's certificate.
 pub fn file_name(principal: &Principal) -> String {
     match principal {
@@ -381,6 +411,7 @@ pub fn ensure_dev_pki(dir: &Path) -> Result<bool, PkiError> {
         Validity::days(825),
     )?;
     server.write(dir, "server")?;
+    receipt_signer(&dir.join("receipt.key"))?;
     for role in crate::principal::StaffRole::ALL {
         let principal = Principal::Staff {
             role: *role,

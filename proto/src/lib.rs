@@ -7,10 +7,14 @@
 //! - `hotline/v1/agency.proto`: `AgencyGateway`, what an authority's agency client calls.
 //! - `hotline/v1/exchange.proto`: `ContactCentreExchange`, the national contact centre's exchange.
 //!
+//! - [`receipt`]: the canonical form of the hub's signed receipts, signing and checking.
+//!
 //! Generated code is never edited; the hub converts to its own domain types at the API edge.
 
 #![forbid(unsafe_code)]
 #![allow(missing_debug_implementations, clippy::all, clippy::pedantic)]
+
+pub mod receipt;
 
 /// Version 1 of the contract (`package hotline.v1`).
 pub mod v1 {

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use hotline_hub::store::{AppealKey, Caller, Cursor, Store};
+use hotline_hub::store::{AppealKey, Caller, Cursor, EventFilter, Store};
 use hotline_proto::v1 as pb;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 
@@ -23,7 +23,10 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
             let mut idle_rounds = 0;
             // Read until the writers are done and two reads in a row found nothing new.
             loop {
-                let batch = store.events_after(cursor, None, 7).await.unwrap();
+                let batch = store
+                    .events_after(cursor, &EventFilter::default(), 7)
+                    .await
+                    .unwrap();
                 if batch.is_empty() {
                     idle_rounds += 1;
                     if idle_rounds > 50 {
@@ -75,7 +78,7 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
     }
     let seen = reader.await.unwrap();
     let all: Vec<i64> = store
-        .events_after(Cursor::default(), None, 100_000)
+        .events_after(Cursor::default(), &EventFilter::default(), 100_000)
         .await
         .unwrap()
         .iter()
@@ -115,7 +118,7 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
         .into_inner();
     let store = hub.hotline.store.clone();
     let head = store
-        .events_after(Cursor::default(), None, 1000)
+        .events_after(Cursor::default(), &EventFilter::default(), 1000)
         .await
         .unwrap()
         .last()
@@ -166,7 +169,10 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
     );
 
     // While A is in flight, the reader does not get past it.
-    let visible = store.events_after(head, None, 1000).await.unwrap();
+    let visible = store
+        .events_after(head, &EventFilter::default(), 1000)
+        .await
+        .unwrap();
     assert!(
         visible.is_empty(),
         "B's events must wait for A: {visible:?}"
@@ -177,7 +183,10 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
     let got = wait_for("A's and B's events", Duration::from_secs(10), || {
         let store = store.clone();
         async move {
-            let events = store.events_after(head, None, 1000).await.unwrap();
+            let events = store
+                .events_after(head, &EventFilter::default(), 1000)
+                .await
+                .unwrap();
             (events.len() >= expected).then_some(events)
         }
     })

@@ -270,6 +270,7 @@ pub fn settings() -> ApiSettings {
         poll_interval: Duration::from_millis(500),
         stream_buffer: 16,
         tls_reload_interval: Duration::from_millis(100),
+        heartbeat_interval: Duration::from_millis(500),
     }
 }
 
@@ -481,6 +482,7 @@ pub async fn authority_answers<S: Store>(hub: &TestHub<S>, case_id: i64, answer:
             s.resolve(
                 case_id,
                 answer,
+                "",
                 &hotline_hub::domain::Limits::default(),
                 now(),
             )

@@ -18,7 +18,7 @@ use crate::app::Hotline;
 use crate::domain::appeal::{CallbackOutcome, CloseOutcome, Verdict};
 use crate::domain::card::CardInput;
 use crate::domain::{AppealState, Citizen, DomainError, deadline};
-use crate::store::{Cursor, SearchFilter, Store, StoredEvent};
+use crate::store::{Cursor, EventFilter, SearchFilter, Store, StoredEvent};
 
 /// Events read from the log per query while catching a watcher up.
 const WATCH_BATCH: i64 = 500;
@@ -66,11 +66,19 @@ impl<S: Store> AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let names = self.authority_names().await?;
         let name_of = |code: &str| names.get(code).cloned().unwrap_or_default();
+        let case_ids: Vec<i64> = state.cases.iter().map(|c| c.id).collect();
+        let attachments = self
+            .hotline
+            .store
+            .attachments(&case_ids)
+            .await
+            .map_err(status)?;
         Ok(Response::new(appeal_to_pb(
             state,
             with_citizen,
             history,
             &name_of,
+            &attachments,
             Utc::now(),
         )))
     }
@@ -204,7 +212,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         Ok(Response::new(pb::SearchAppealsResponse {
             appeals: found
                 .iter()
-                .map(|s| appeal_to_pb(s, false, &[], &name_of, now))
+                .map(|s| appeal_to_pb(s, false, &[], &name_of, &[], now))
                 .collect(),
             next_page_token,
         }))
@@ -359,6 +367,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
                             .get(&d.case.authority_code)
                             .map(String::as_str)
                             .unwrap_or_default(),
+                        &[],
                         now,
                     )),
                     declined_at: convert::time(declined_at),
@@ -405,6 +414,10 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
                     .0,
             ),
         };
+        let filter = EventFilter {
+            appeal_id,
+            authority: None,
+        };
         let (tx, rx) = mpsc::channel(self.settings.stream_buffer);
         let mut commits = store.commits();
         let mut shutdown = self.shutdown.clone();
@@ -413,7 +426,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
             loop {
                 // Mark the commits seen so far before reading, so a commit during the read wakes us.
                 commits.borrow_and_update();
-                let batch = match store.events_after(cursor, appeal_id, WATCH_BATCH).await {
+                let batch = match store.events_after(cursor, &filter, WATCH_BATCH).await {
                     Ok(batch) => batch,
                     Err(err) => {
                         let _ = tx.send(Err(status(err))).await;
@@ -453,6 +466,7 @@ impl ApiSettings {
             poll_interval: Duration::from_secs(1),
             stream_buffer: 64,
             tls_reload_interval: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(15),
         }
     }
 }

@@ -6,7 +6,7 @@ use tonic::Status;
 
 use super::error::invalid;
 use crate::domain::{AppealKind, AppealState, AppealStatus, Case, CaseStatus, Channel};
-use crate::store::{Authority, Category, District, StoredEvent};
+use crate::store::{AttachmentInfo, Authority, Category, District, StoredEvent};
 
 /// RFC 3339 in UTC, whole seconds.
 pub fn time(at: DateTime<Utc>) -> String {
@@ -122,8 +122,14 @@ pub fn case_status_to_pb(status: CaseStatus) -> pb::CaseStatus {
     }
 }
 
-/// A case on the wire; `authority_name` comes from the directory when the caller has it.
-pub fn case_to_pb(case: &Case, authority_name: &str, now: DateTime<Utc>) -> pb::Case {
+/// A case on the wire; `authority_name` comes from the directory when the caller has it, and
+/// `attachments` may list those of other cases too (only this case's are used).
+pub fn case_to_pb(
+    case: &Case,
+    authority_name: &str,
+    attachments: &[AttachmentInfo],
+    now: DateTime<Utc>,
+) -> pb::Case {
     pb::Case {
         id: case.id,
         authority_code: case.authority_code.clone(),
@@ -136,6 +142,17 @@ pub fn case_to_pb(case: &Case, authority_name: &str, now: DateTime<Utc>) -> pb::
         assigned_at: time(case.assigned_at),
         updated_at: time(case.updated_at),
         overdue: case.is_overdue(now),
+        measures: case.measures.clone(),
+        attachments: attachments
+            .iter()
+            .filter(|a| a.case_id == case.id)
+            .map(|a| pb::AttachmentInfo {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+                sha256: a.sha256.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -161,6 +178,7 @@ pub fn appeal_to_pb(
     with_citizen: bool,
     history: &[StoredEvent],
     names: &dyn Fn(&str) -> String,
+    attachments: &[AttachmentInfo],
     now: DateTime<Utc>,
 ) -> pb::Appeal {
     let a = &state.appeal;
@@ -198,7 +216,7 @@ pub fn appeal_to_pb(
         cases: state
             .cases
             .iter()
-            .map(|case| case_to_pb(case, &names(&case.authority_code), now))
+            .map(|case| case_to_pb(case, &names(&case.authority_code), attachments, now))
             .collect(),
         history: history.iter().map(event_to_pb).collect(),
         callback_attempts: a.callback_attempts,

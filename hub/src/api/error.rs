@@ -15,6 +15,7 @@ pub fn status(err: StoreError) -> Status {
             Status::failed_precondition(err.to_string())
         }
         StoreError::Domain(err @ DomainError::NotFound(_)) => Status::not_found(err.to_string()),
+        StoreError::TooLarge(what) => Status::resource_exhausted(what),
         StoreError::AlreadyExists(what) => Status::already_exists(format!("{what} already exists")),
         StoreError::Unavailable(detail) => {
             tracing::warn!(%detail, "database unavailable");

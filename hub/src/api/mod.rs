@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`auth`]: the layer that turns the client certificate into a principal and authorizes each call.
 //! - [`appeals`]: `AppealRegistry` (staff).
+//! - [`agency`]: `AgencyGateway` (authorities' agency clients).
 //! - [`directory`]: `Directory` (admin).
 //! - [`convert`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from hub errors to gRPC statuses.
 
+pub mod agency;
 pub mod appeals;
 pub mod auth;
 pub mod convert;
@@ -17,6 +19,7 @@ pub mod error;
 use std::future::Future;
 use std::time::Duration;
 
+use hotline_proto::v1::agency_gateway_server::AgencyGatewayServer;
 use hotline_proto::v1::appeal_registry_server::AppealRegistryServer;
 use hotline_proto::v1::directory_server::DirectoryServer;
 use tokio::net::TcpListener;
@@ -45,6 +48,8 @@ pub struct ApiSettings {
     pub stream_buffer: usize,
     /// How often the TLS certificate, CA bundle and CRL files are checked for changes.
     pub tls_reload_interval: Duration,
+    /// How often an idle case stream sends a heartbeat (keeps proxies from closing it).
+    pub heartbeat_interval: Duration,
 }
 
 /// Who is calling, as the auth layer established it.
@@ -97,6 +102,12 @@ pub async fn serve<S: Store>(
     ))
     .max_decoding_message_size(settings.max_message_bytes);
     let auth = auth::AuthLayer::new(hotline.store.clone());
+    let agency = AgencyGatewayServer::new(agency::AgencyApi::new(
+        hotline.clone(),
+        settings.clone(),
+        stop_rx.clone(),
+    ))
+    .max_decoding_message_size(settings.max_message_bytes);
     let directory = DirectoryServer::new(DirectoryApi::new(hotline))
         .max_decoding_message_size(settings.max_message_bytes);
 
@@ -112,6 +123,7 @@ pub async fn serve<S: Store>(
         .add_service(reflection)
         .add_service(appeals)
         .add_service(directory)
+        .add_service(agency)
         .serve_with_incoming_shutdown(tls::incoming(listener, tls), async move {
             let _ = server_stop.wait_for(|down| *down).await;
         });
@@ -160,7 +172,12 @@ async fn watch_database<S: Store>(
     health: tonic_health::server::HealthReporter,
     mut stop: watch::Receiver<bool>,
 ) {
-    let services = ["", "hotline.v1.AppealRegistry", "hotline.v1.Directory"];
+    let services = [
+        "",
+        "hotline.v1.AppealRegistry",
+        "hotline.v1.Directory",
+        "hotline.v1.AgencyGateway",
+    ];
     let mut last = None;
     loop {
         let now = if store.ping().await.is_ok() {

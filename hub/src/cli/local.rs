@@ -251,3 +251,90 @@ async fn audit_on<S: Store>(store: &S, command: AuditCommand) -> Result<(), CliE
     }
     Ok(())
 }
+
+/// `hub receipt …`
+#[derive(Debug, Args)]
+pub struct ReceiptArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ReceiptCommand,
+}
+
+/// Receipt commands.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check receipts (a JSON receipt, or JSON lines as `agency-client receipts export` writes them)
+    /// against the hub's receipt key. Exits 1 if any does not check out.
+    Verify {
+        /// The file.
+        file: PathBuf,
+        /// The hub's receipt public key (hex), as `hub serve` wrote it.
+        #[arg(
+            long,
+            env = "HOTLINE_RECEIPT_PUBLIC_KEY",
+            default_value = "data/pki/receipt.pub"
+        )]
+        public_key: PathBuf,
+    },
+}
+
+/// Checks every receipt in `text` (one JSON object, or one per line) against `public_key`; returns a
+/// line per receipt and whether all checked out.
+pub fn verify_receipts(text: &str, public_key: &[u8]) -> (Vec<String>, bool) {
+    let values: Vec<Result<serde_json::Value, String>> =
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(one) => vec![Ok(one)],
+            Err(_) => text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+                .collect(),
+        };
+    let mut all_good = !values.is_empty();
+    let lines = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let checked = value
+                .and_then(|v| hotline_proto::receipt::from_json(&v))
+                .and_then(|r| {
+                    hotline_proto::receipt::verify(&r, public_key)
+                        .map(|()| r)
+                        .map_err(|e| e.to_string())
+                });
+            match checked {
+                Ok(r) => format!(
+                    "valid    {} case {} event {} authority {} at {} content {}",
+                    r.kind, r.case_id, r.event_id, r.authority_code, r.at, r.content_sha256
+                ),
+                Err(reason) => {
+                    all_good = false;
+                    format!("INVALID  receipt {}: {reason}", i + 1)
+                }
+            }
+        })
+        .collect();
+    (lines, all_good)
+}
+
+/// Runs `hub receipt …`.
+pub fn receipt(args: ReceiptArgs) -> Result<(), CliError> {
+    match args.command {
+        ReceiptCommand::Verify { file, public_key } => {
+            let key = pki::read_public_key(&public_key)?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?;
+            let (lines, all_good) = verify_receipts(&text, &key);
+            for line in &lines {
+                println!("{line}");
+            }
+            if !all_good {
+                return Err(CliError::AuditBroken(format!(
+                    "{}: not every receipt checks out",
+                    file.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -52,7 +52,7 @@ pub enum CliError {
     /// The TLS material does not load.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
-    /// `hub audit verify` found the trail altered.
+    /// `hub audit verify` or `hub receipt verify` found something altered.
     #[error("{0}")]
     AuditBroken(String),
 }
@@ -90,6 +90,8 @@ pub enum Command {
     Pki(local::PkiArgs),
     /// The audit trail (read from the database directly, on the hub's host).
     Audit(local::AuditArgs),
+    /// Signed receipts given to authorities.
+    Receipt(local::ReceiptArgs),
 }
 
 /// Runs a parsed command line; `shutdown` ends `serve`.
@@ -116,6 +118,7 @@ pub async fn run(
         Command::Directory(c) => staff::directory(c).await,
         Command::Pki(args) => local::pki(args),
         Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
+        Command::Receipt(args) => local::receipt(args),
     }
 }
 
@@ -163,8 +166,11 @@ async fn serve_on<S: Store>(
         limits: Limits {
             max_text_chars: config.max_text_chars,
             max_callback_attempts: config.max_callback_attempts,
+            max_attachment_bytes: config.max_attachment_bytes,
+            max_attachments: config.max_attachments,
         },
         number_prefix: config.number_prefix.clone(),
+        receipts: std::sync::Arc::new(pki::receipt_signer(&config.receipt_key)?),
     };
     if config.load_starter && hotline.store.list_districts().await?.is_empty() {
         let file = DirectoryFile::starter();
@@ -213,6 +219,7 @@ async fn serve_on<S: Store>(
     );
     let mut settings = ApiSettings::new(config.max_message_bytes);
     settings.tls_reload_interval = std::time::Duration::from_secs(config.tls_reload_secs);
+    settings.heartbeat_interval = std::time::Duration::from_secs(config.heartbeat_secs);
     api::serve(listener, tls, hotline, settings, shutdown).await?;
     tracing::info!("hub stopped");
     Ok(())

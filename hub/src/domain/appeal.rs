@@ -100,6 +100,8 @@ pub struct Case {
     pub reason: String,
     /// The authority's answer.
     pub answer: String,
+    /// The measures the authority reports it took.
+    pub measures: String,
     /// When it was declined (starts the 5-day re-routing limit).
     pub declined_at: Option<DateTime<Utc>>,
     /// When it was assigned.
@@ -331,6 +333,7 @@ impl AppealState {
             extension_reason: String::new(),
             reason: String::new(),
             answer: String::new(),
+            measures: String::new(),
             declined_at: None,
             assigned_at: now,
             updated_at: now,
@@ -830,6 +833,7 @@ impl AppealState {
         &mut self,
         case_id: i64,
         answer: &str,
+        measures: &str,
         limits: &Limits,
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>, DomainError> {
@@ -843,9 +847,11 @@ impl AppealState {
             ],
         )?;
         let answer = required_text("answer", answer, limits.max_text_chars)?;
+        let measures = bounded_text("measures", measures, limits.max_text_chars)?;
         let chars = answer.chars().count();
         self.set_case(i, CaseStatus::Resolved, now);
         self.cases[i].answer = answer;
+        self.cases[i].measures = measures;
         self.cases[i].reason.clear();
         Ok(self.refresh(
             now,
@@ -855,6 +861,15 @@ impl AppealState {
                 json!({ "answer_chars": chars }),
             )],
         ))
+    }
+
+    /// Checks that `case_id` is one of `authority`'s cases. Another authority's case is reported
+    /// exactly like a missing one, so an authority cannot learn that it exists.
+    pub fn case_of(&self, case_id: i64, authority: &str) -> Result<usize, DomainError> {
+        match self.cases.iter().position(|c| c.id == case_id) {
+            Some(i) if self.cases[i].authority_code == authority => Ok(i),
+            _ => Err(DomainError::NotFound(format!("case {case_id}"))),
+        }
     }
 }
 
@@ -906,7 +921,7 @@ mod tests {
         state.accept(id, now()).unwrap();
         state.report_progress(id, "working", None, now()).unwrap();
         state
-            .resolve(id, "fixed the pipe", &Limits::default(), now())
+            .resolve(id, "fixed the pipe", "", &Limits::default(), now())
             .unwrap();
     }
 
@@ -955,8 +970,14 @@ mod tests {
 
         s.report_progress(10, "reworking", None, now()).unwrap();
         assert_eq!(s.appeal.status, AppealStatus::InProgress);
-        s.resolve(10, "repaired on 12 March", &Limits::default(), now())
-            .unwrap();
+        s.resolve(
+            10,
+            "repaired on 12 March",
+            "pipe replaced",
+            &Limits::default(),
+            now(),
+        )
+        .unwrap();
         assert_eq!(s.appeal.status, AppealStatus::Answered);
         assert!(s.cases[0].reason.is_empty());
     }
@@ -980,7 +1001,7 @@ mod tests {
         assert_eq!(s.appeal.status, AppealStatus::Returned);
         assert_eq!(s.cases[0].status, CaseStatus::Returned);
         // a returned case can also be answered again directly
-        s.resolve(10, "water back", &Limits::default(), now())
+        s.resolve(10, "water back", "", &Limits::default(), now())
             .unwrap();
         assert_eq!(s.appeal.status, AppealStatus::Answered);
     }
@@ -1220,7 +1241,7 @@ mod tests {
             ),
             (
                 "resolve",
-                |s| s.resolve(10, "a", &Limits::default(), now()),
+                |s| s.resolve(10, "a", "", &Limits::default(), now()),
                 &[
                     CaseStatus::Accepted,
                     CaseStatus::InProgress,

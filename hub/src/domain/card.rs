@@ -15,6 +15,10 @@ pub struct Limits {
     pub max_text_chars: usize,
     /// Failed call-backs after which an appeal closes unconfirmed.
     pub max_callback_attempts: i32,
+    /// Largest document an authority may attach to a result, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Most documents on one result.
+    pub max_attachments: usize,
 }
 
 impl Default for Limits {
@@ -22,6 +26,8 @@ impl Default for Limits {
         Self {
             max_text_chars: 10_000,
             max_callback_attempts: 3,
+            max_attachment_bytes: 2 * 1024 * 1024,
+            max_attachments: 10,
         }
     }
 }

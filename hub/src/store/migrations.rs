@@ -20,6 +20,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0002_audit.sql"),
         include_str!("../../../migrations/postgres/0002_audit.sql"),
     ),
+    (
+        3,
+        "agency",
+        include_str!("../../../migrations/sqlite/0003_agency.sql"),
+        include_str!("../../../migrations/postgres/0003_agency.sql"),
+    ),
 ];
 
 fn migrator(

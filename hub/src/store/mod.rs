@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A unique key is taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// A size limit was exceeded: `RESOURCE_EXHAUSTED`.
+    #[error("{0}")]
+    TooLarge(String),
     /// The database cannot be reached right now; the caller may retry.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -235,6 +238,69 @@ pub struct SearchFilter {
     pub limit: i64,
 }
 
+/// Which events to read from the log.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this appeal's.
+    pub appeal_id: Option<i64>,
+    /// Only the case events of this authority.
+    pub authority: Option<String>,
+}
+
+/// A write an authority's agency client made: applied once per (authority, request id).
+#[derive(Debug, Clone)]
+pub struct AgencyRequest {
+    /// The authority that made it.
+    pub authority: String,
+    /// Its client-made id.
+    pub request_id: String,
+    /// The RPC (a retry must name the same one).
+    pub rpc: String,
+    /// The case (a retry must name the same one).
+    pub case_id: i64,
+    /// Documents attached to a result.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A document an authority attaches to its result.
+#[derive(Clone)]
+pub struct NewAttachment {
+    /// File name.
+    pub name: String,
+    /// Media type.
+    pub content_type: String,
+    /// Hex SHA-256, checked against the content.
+    pub sha256: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+}
+
+impl fmt::Debug for NewAttachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "NewAttachment({}, {} bytes)",
+            self.name,
+            self.content.len()
+        )
+    }
+}
+
+/// A stored attachment, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    /// Its case.
+    pub case_id: i64,
+    /// File name.
+    pub name: String,
+    /// Media type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Hex SHA-256.
+    pub sha256: String,
+}
+
 /// A declined case with its appeal's number.
 #[derive(Debug, Clone)]
 pub struct DeclinedCase {
@@ -323,13 +389,50 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
     /// Declined cases of open appeals, oldest decline first.
     fn declined_cases(&self) -> impl Future<Output = StoreResult<Vec<DeclinedCase>>> + Send;
-    /// Up to `limit` events after `cursor` (of one appeal, when given), in log order.
+    /// Up to `limit` events after `cursor` that match `filter`, in log order.
     fn events_after(
         &self,
         cursor: Cursor,
-        appeal_id: Option<i64>,
+        filter: &EventFilter,
         limit: i64,
     ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
+    /// Like [`Store::transact`] for an authority's request: applied once. A retry with the same
+    /// request id returns the first response (`respond` builds it from the new state, the ids of the
+    /// events written and the time, inside the transaction) and changes nothing.
+    fn transact_once<F, R>(
+        &self,
+        key: &AppealKey,
+        caller: &Caller,
+        request: &AgencyRequest,
+        transition: F,
+        respond: R,
+    ) -> impl Future<Output = StoreResult<Vec<u8>>> + Send
+    where
+        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
+        R: FnOnce(&AppealState, &[i64], DateTime<Utc>) -> Vec<u8> + Send;
+    /// Attachments of these cases (without content).
+    fn attachments(
+        &self,
+        case_ids: &[i64],
+    ) -> impl Future<Output = StoreResult<Vec<AttachmentInfo>>> + Send;
+    /// Ids of `authority`'s cases still `assigned` whose assignment event is at or before `cursor`.
+    fn assigned_cases_up_to(
+        &self,
+        authority: &str,
+        cursor: Cursor,
+    ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    /// Records how far `authority` has acknowledged its feed.
+    fn save_agency_cursor(
+        &self,
+        authority: &str,
+        cursor: Cursor,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Appeals with a case of `authority` (in `status`, when given).
+    fn authority_cases(
+        &self,
+        authority: &str,
+        status: Option<crate::domain::CaseStatus>,
+    ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
     /// The highest event id written so far (0 for an empty log): a cursor beyond it is stale.
     fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Records a read of the appeal's personal data in the audit trail.

@@ -57,7 +57,7 @@ macro_rules! appeal_columns {
 macro_rules! case_columns {
     () => {
         "c.id, c.appeal_id, c.authority_code, c.status, c.deadline, c.extension_reason, c.reason, \
-         c.answer, c.declined_at, c.assigned_at, c.updated_at"
+         c.answer, c.measures, c.declined_at, c.assigned_at, c.updated_at"
     };
 }
 
@@ -120,6 +120,7 @@ macro_rules! sql_store {
                     extension_reason: row.try_get("extension_reason")?,
                     reason: row.try_get("reason")?,
                     answer: row.try_get("answer")?,
+                    measures: row.try_get("measures")?,
                     declined_at: row.try_get("declined_at")?,
                     assigned_at: row.try_get("assigned_at")?,
                     updated_at: row.try_get("updated_at")?,
@@ -191,12 +192,13 @@ macro_rules! sql_store {
                 state: &$crate::domain::AppealState,
                 events: &[$crate::domain::CaseEvent],
                 actor: &$crate::store::Caller,
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::store::StoreResult<Vec<i64>> {
+                let mut ids = Vec::with_capacity(events.len());
                 for event in events {
                     let case = event.case.map(|i| &state.cases[i]);
-                    sqlx::query(
+                    let id: i64 = sqlx::query_scalar(
                         "INSERT INTO events (appeal_id, case_id, authority_code, kind, detail, actor, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     )
                     .bind(state.appeal.id)
                     .bind(case.map(|c| c.id))
@@ -205,14 +207,66 @@ macro_rules! sql_store {
                     .bind(event.detail.to_string())
                     .bind(&actor.principal)
                     .bind(state.appeal.updated_at)
-                    .execute(&mut *conn)
+                    .fetch_one(&mut *conn)
                     .await?;
+                    ids.push(id);
                 }
                 let notify: Option<&'static str> = $notify;
                 if let (Some(sql), false) = (notify, events.is_empty()) {
                     sqlx::query(sql).execute(&mut *conn).await?;
                 }
-                Ok(())
+                Ok(ids)
+            }
+
+            /// Finds and locks the appeal `key` addresses.
+            async fn lock_appeal(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                key: &$crate::store::AppealKey,
+            ) -> $crate::store::StoreResult<i64> {
+                let id: Option<i64> = match key {
+                    $crate::store::AppealKey::Number(n) => {
+                        sqlx::query_scalar(concat!("SELECT id FROM appeals WHERE number = $1", $lock))
+                            .bind(n)
+                            .fetch_optional(&mut *conn)
+                            .await?
+                    }
+                    $crate::store::AppealKey::Case(c) => {
+                        sqlx::query_scalar(concat!(
+                            "SELECT a.id FROM appeals a JOIN cases c ON c.appeal_id = a.id WHERE c.id = $1",
+                            $lock
+                        ))
+                        .bind(c)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                    }
+                };
+                Ok(id.ok_or_else(|| $crate::domain::DomainError::NotFound(key.to_string()))?)
+            }
+
+            /// Runs `transition` on the locked appeal `appeal_id` and writes state, events and audit.
+            /// Returns the new state and the ids of the events written (none: nothing was written).
+            async fn apply_in<F>(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                appeal_id: i64,
+                caller: &$crate::store::Caller,
+                transition: F,
+            ) -> $crate::store::StoreResult<($crate::domain::AppealState, Vec<i64>)>
+            where
+                F: FnOnce(&mut $crate::domain::AppealState) -> Result<Vec<$crate::domain::CaseEvent>, $crate::domain::DomainError>,
+            {
+                let mut state = Self::load_in(conn, appeal_id)
+                    .await?
+                    .ok_or_else(|| $crate::domain::DomainError::NotFound(format!("appeal {appeal_id}")))?;
+                let before = state.clone();
+                // On a domain error the caller's transaction is dropped and rolls back: nothing was written.
+                let events = transition(&mut state)?;
+                if events.is_empty() {
+                    return Ok((before, Vec::new()));
+                }
+                Self::save_in(conn, &before, &mut state).await?;
+                let ids = Self::append_events(conn, &state, &events, caller).await?;
+                Self::audit_change(conn, caller, &state, &events).await?;
+                Ok((state, ids))
             }
 
             /// Appends a row to the hash-chained audit trail. The head row's lock serializes appends, so
@@ -295,8 +349,8 @@ macro_rules! sql_store {
                     if case.id == 0 {
                         case.id = sqlx::query_scalar(
                             "INSERT INTO cases (appeal_id, authority_code, status, deadline, extension_reason, reason, \
-                             answer, declined_at, assigned_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                             answer, declined_at, assigned_at, updated_at, measures) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                         )
                         .bind(appeal_id)
                         .bind(&case.authority_code)
@@ -308,12 +362,13 @@ macro_rules! sql_store {
                         .bind(case.declined_at)
                         .bind(case.assigned_at)
                         .bind(case.updated_at)
+                        .bind(&case.measures)
                         .fetch_one(&mut *conn)
                         .await?;
                     } else if before.cases.get(i) != Some(case) {
                         sqlx::query(
                             "UPDATE cases SET status = $1, deadline = $2, extension_reason = $3, reason = $4, \
-                             answer = $5, declined_at = $6, updated_at = $7 WHERE id = $8",
+                             answer = $5, declined_at = $6, updated_at = $7, measures = $9 WHERE id = $8",
                         )
                         .bind(case.status.code())
                         .bind(case.deadline)
@@ -323,6 +378,7 @@ macro_rules! sql_store {
                         .bind(case.declined_at)
                         .bind(case.updated_at)
                         .bind(case.id)
+                        .bind(&case.measures)
                         .execute(&mut *conn)
                         .await?;
                     }
@@ -602,35 +658,155 @@ macro_rules! sql_store {
                 F: FnOnce(&mut $crate::domain::AppealState) -> Result<Vec<$crate::domain::CaseEvent>, $crate::domain::DomainError> + Send,
             {
                 let mut tx = self.begin_write().await?;
-                let id: Option<i64> = match key {
-                    $crate::store::AppealKey::Number(n) => {
-                        sqlx::query_scalar(concat!("SELECT id FROM appeals WHERE number = $1", $lock))
-                            .bind(n)
-                            .fetch_optional(&mut *tx)
-                            .await?
+                let appeal_id = Self::lock_appeal(&mut tx, key).await?;
+                let (state, ids) = Self::apply_in(&mut tx, appeal_id, caller, transition).await?;
+                if !ids.is_empty() {
+                    tx.commit().await?;
+                    self.committed();
+                }
+                Ok(state)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn transact_once<F, R>(
+                &self,
+                key: &$crate::store::AppealKey,
+                caller: &$crate::store::Caller,
+                request: &$crate::store::AgencyRequest,
+                transition: F,
+                respond: R,
+            ) -> $crate::store::StoreResult<Vec<u8>>
+            where
+                F: FnOnce(&mut $crate::domain::AppealState) -> Result<Vec<$crate::domain::CaseEvent>, $crate::domain::DomainError> + Send,
+                R: FnOnce(&$crate::domain::AppealState, &[i64], chrono::DateTime<chrono::Utc>) -> Vec<u8> + Send,
+            {
+                let mut tx = self.begin_write().await?;
+                let appeal_id = Self::lock_appeal(&mut tx, key).await?;
+                // Checked under the appeal's lock, so a retry racing its original waits and then replays.
+                let earlier: Option<(String, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT rpc, case_id, response FROM agency_requests WHERE authority_code = $1 AND request_id = $2",
+                )
+                .bind(&request.authority)
+                .bind(&request.request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((rpc, case_id, response)) = earlier {
+                    if rpc != request.rpc || case_id != request.case_id {
+                        return Err($crate::store::StoreError::AlreadyExists(format!(
+                            "request id `{}` (used for {rpc} on case {case_id})", request.request_id
+                        )));
                     }
-                    $crate::store::AppealKey::Case(c) => {
-                        sqlx::query_scalar(concat!(
-                            "SELECT a.id FROM appeals a JOIN cases c ON c.appeal_id = a.id WHERE c.id = $1",
-                            $lock
-                        ))
-                        .bind(c)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                    }
-                };
-                let not_found = || $crate::domain::DomainError::NotFound(key.to_string());
-                let id = id.ok_or_else(not_found)?;
-                let mut state = Self::load_in(&mut tx, id).await?.ok_or_else(not_found)?;
-                let before = state.clone();
-                // On a domain error `tx` is dropped here and rolls back: nothing was written yet.
-                let events = transition(&mut state)?;
-                Self::save_in(&mut tx, &before, &mut state).await?;
-                Self::append_events(&mut tx, &state, &events, caller).await?;
-                Self::audit_change(&mut tx, caller, &state, &events).await?;
+                    return Ok(response);
+                }
+                let (state, ids) = Self::apply_in(&mut tx, appeal_id, caller, transition).await?;
+                let now = chrono::Utc::now();
+                for a in &request.attachments {
+                    sqlx::query(
+                        "INSERT INTO attachments (case_id, name, content_type, sha256, size, content, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(request.case_id)
+                    .bind(&a.name)
+                    .bind(&a.content_type)
+                    .bind(&a.sha256)
+                    .bind(a.content.len() as i64)
+                    .bind(&a.content)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let response = respond(&state, &ids, now);
+                sqlx::query(
+                    "INSERT INTO agency_requests (authority_code, request_id, rpc, case_id, response, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&request.authority)
+                .bind(&request.request_id)
+                .bind(&request.rpc)
+                .bind(request.case_id)
+                .bind(&response)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 self.committed();
-                Ok(state)
+                Ok(response)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn attachments(&self, case_ids: &[i64]) -> $crate::store::StoreResult<Vec<$crate::store::AttachmentInfo>> {
+                if case_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT case_id, name, content_type, size, sha256 FROM attachments WHERE case_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in case_ids {
+                    list.push_bind(*id);
+                }
+                q.push(") ORDER BY id");
+                let rows: Vec<(i64, String, String, i64, String)> = q.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(case_id, name, content_type, size, sha256)| $crate::store::AttachmentInfo {
+                        case_id, name, content_type, size, sha256,
+                    })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn assigned_cases_up_to(&self, authority: &str, cursor: $crate::store::Cursor) -> $crate::store::StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT c.id FROM cases c WHERE c.authority_code = $1 AND c.status = 'assigned' AND EXISTS ( \
+                     SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'case.assigned' \
+                     AND (e.txid < $2 OR (e.txid = $2 AND e.id <= $3))) ORDER BY c.id",
+                )
+                .bind(authority)
+                .bind(cursor.txid)
+                .bind(cursor.id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn save_agency_cursor(&self, authority: &str, cursor: $crate::store::Cursor) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO agency_cursors (authority_code, txid, event_id, acked_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (authority_code) DO UPDATE SET txid = excluded.txid, event_id = excluded.event_id, \
+                     acked_at = excluded.acked_at",
+                )
+                .bind(authority)
+                .bind(cursor.txid)
+                .bind(cursor.id)
+                .bind(chrono::Utc::now())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn authority_cases(
+                &self,
+                authority: &str,
+                status: Option<$crate::domain::CaseStatus>,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::AppealState>> {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT DISTINCT appeal_id FROM cases WHERE authority_code = $1 AND ($2 IS NULL OR status = $2) \
+                     ORDER BY appeal_id",
+                )
+                .bind(authority)
+                .bind(status.map(|s| s.code()))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut conn = self.pool.acquire().await?;
+                let mut found = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(state) = Self::load_in(&mut conn, id).await? {
+                        found.push(state);
+                    }
+                }
+                Ok(found)
             }
 
             #[tracing::instrument(skip_all)]
@@ -708,21 +884,23 @@ macro_rules! sql_store {
             async fn events_after(
                 &self,
                 cursor: $crate::store::Cursor,
-                appeal_id: Option<i64>,
+                filter: &$crate::store::EventFilter,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
                 use sqlx::Row;
                 let rows = sqlx::query(concat!(
                     "SELECT e.id, e.txid, a.number, e.case_id, e.authority_code, e.kind, e.detail, e.actor, e.at \
                      FROM events e JOIN appeals a ON a.id = e.appeal_id \
-                     WHERE (e.txid > $1 OR (e.txid = $1 AND e.id > $2)) AND ($3 IS NULL OR e.appeal_id = $3)",
+                     WHERE (e.txid > $1 OR (e.txid = $1 AND e.id > $2)) AND ($3 IS NULL OR e.appeal_id = $3) \
+                     AND ($5 IS NULL OR e.authority_code = $5)",
                     $visible,
                     " ORDER BY e.txid, e.id LIMIT $4"
                 ))
                 .bind(cursor.txid)
                 .bind(cursor.id)
-                .bind(appeal_id)
+                .bind(filter.appeal_id)
                 .bind(limit)
+                .bind(filter.authority.as_deref())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()

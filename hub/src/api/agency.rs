@@ -1,0 +1,481 @@
+//! `hotline.v1.AgencyGateway`: what an authority's agency client calls. Every call acts for the
+//! authority named in the client certificate, on its own cases only; another authority's case is
+//! indistinguishable from a missing one.
+
+use chrono::{DateTime, Utc};
+use hotline_proto::receipt::sha256_hex;
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agency_gateway_server::AgencyGateway;
+use prost::Message;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::auth::CallContext;
+use super::convert::{self, case_status_to_pb, date, kind_to_pb};
+use super::error::{invalid, status};
+use super::{ApiSettings, caller};
+use crate::app::{AgencyAction, Hotline};
+use crate::domain::{AppealState, CaseStatus, DomainError};
+use crate::principal::Principal;
+use crate::store::{
+    AgencyRequest, AttachmentInfo, Caller, Cursor, EventFilter, NewAttachment, Store,
+};
+
+/// Events read per query while catching a client up.
+const STREAM_BATCH: i64 = 200;
+
+/// The agency gateway service.
+#[derive(Debug, Clone)]
+pub struct AgencyApi<S> {
+    /// The application services.
+    hotline: Hotline<S>,
+    /// Stream settings.
+    settings: ApiSettings,
+    /// Becomes true when the hub shuts down: open streams end.
+    shutdown: watch::Receiver<bool>,
+}
+
+impl<S: Store> AgencyApi<S> {
+    /// The service over `hotline`.
+    pub fn new(
+        hotline: Hotline<S>,
+        settings: ApiSettings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            hotline,
+            settings,
+            shutdown,
+        }
+    }
+}
+
+/// The calling authority's code (the auth layer admits only agency principals here).
+fn authority<T>(request: &Request<T>) -> Result<String, Status> {
+    match request
+        .extensions()
+        .get::<CallContext>()
+        .map(|c| &c.principal)
+    {
+        Some(Principal::Agency { authority }) => Ok(authority.clone()),
+        _ => Err(Status::permission_denied(
+            "only an authority's agency client may call the agency gateway",
+        )),
+    }
+}
+
+/// The case as the authority sees it; the citizen's contact only when `with_citizen`.
+fn agency_case(
+    state: &AppealState,
+    case_id: i64,
+    with_citizen: bool,
+    attachments: &[AttachmentInfo],
+    now: DateTime<Utc>,
+) -> pb::AgencyCase {
+    let a = &state.appeal;
+    let card = &a.card;
+    let case = state.cases.iter().find(|c| c.id == case_id);
+    pb::AgencyCase {
+        case: case.map(|c| convert::case_to_pb(c, "", attachments, now)),
+        appeal_number: a.number.clone(),
+        kind: kind_to_pb(card.kind) as i32,
+        text: card.text.clone(),
+        category_code: card.category_code.clone(),
+        district_code: card.district_code.clone(),
+        settlement_code: card.settlement_code.clone(),
+        citizen: with_citizen.then(|| pb::Citizen {
+            name: card.citizen.name.clone(),
+            phone: card.citizen.phone.clone(),
+            address: card.citizen.address.clone(),
+        }),
+        urgent: card.urgent,
+    }
+}
+
+impl<S: Store> AgencyApi<S> {
+    /// Applies `action`, answering with the case and a signed receipt; a retry gets the first answer.
+    async fn act(
+        &self,
+        caller: Caller,
+        authority: String,
+        rpc: &str,
+        request_id: String,
+        case_id: i64,
+        content: Vec<u8>,
+        attachments: Vec<NewAttachment>,
+        action: AgencyAction,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let kind = action.kind();
+        let signer = self.hotline.receipts.clone();
+        let request = AgencyRequest {
+            authority: authority.clone(),
+            request_id: request_id.clone(),
+            rpc: rpc.to_string(),
+            case_id,
+            attachments,
+        };
+        let respond = move |state: &AppealState, event_ids: &[i64], at: DateTime<Utc>| {
+            let case = state
+                .cases
+                .iter()
+                .find(|c| c.id == case_id)
+                .map(|c| convert::case_to_pb(c, "", &[], at));
+            let receipt = signer.sign(pb::Receipt {
+                kind: kind.to_string(),
+                event_id: event_ids.first().copied().unwrap_or_default(),
+                case_id,
+                authority_code: authority,
+                at: convert::time(at),
+                content_sha256: sha256_hex(&content),
+                request_id,
+                ..Default::default()
+            });
+            pb::CaseActionResponse {
+                case,
+                receipt: Some(receipt),
+            }
+            .encode_to_vec()
+        };
+        let bytes = self
+            .hotline
+            .agency_act(&caller, request, action, respond)
+            .await
+            .map_err(status)?;
+        let response = pb::CaseActionResponse::decode(bytes.as_slice())
+            .map_err(|e| Status::internal(format!("stored response unreadable: {e}")))?;
+        Ok(Response::new(response))
+    }
+}
+
+/// The request's bytes, hashed into the receipt as the content the authority sent.
+fn content_of(message: &impl Message) -> Vec<u8> {
+    message.encode_to_vec()
+}
+
+#[tonic::async_trait]
+impl<S: Store> AgencyGateway for AgencyApi<S> {
+    type StreamCasesStream = ReceiverStream<Result<pb::CaseDelivery, Status>>;
+
+    async fn stream_cases(
+        &self,
+        request: Request<pb::StreamCasesRequest>,
+    ) -> Result<Response<Self::StreamCasesStream>, Status> {
+        let authority = authority(&request)?;
+        let caller = caller(&request);
+        let mut cursor: Cursor = request
+            .into_inner()
+            .cursor
+            .trim()
+            .parse()
+            .map_err(|e: DomainError| status(e.into()))?;
+        let store = self.hotline.store.clone();
+        let last = store.last_event_id().await.map_err(status)?;
+        if cursor.id > last {
+            return Err(invalid(
+                "cursor",
+                format!("`{cursor}` is ahead of the event log (last event {last})"),
+            ));
+        }
+        let (tx, rx) = mpsc::channel(self.settings.stream_buffer);
+        let mut commits = store.commits();
+        let mut shutdown = self.shutdown.clone();
+        let poll = self.settings.poll_interval;
+        let heartbeat = self.settings.heartbeat_interval;
+        let signer = self.hotline.receipts.clone();
+        let filter = EventFilter {
+            appeal_id: None,
+            authority: Some(authority.clone()),
+        };
+        tracing::info!(%authority, %cursor, "case stream opened");
+        tokio::spawn(async move {
+            let mut last_sent = tokio::time::Instant::now();
+            loop {
+                commits.borrow_and_update();
+                let batch = match store.events_after(cursor, &filter, STREAM_BATCH).await {
+                    Ok(batch) => batch,
+                    Err(err) => {
+                        let _ = tx.send(Err(status(err))).await;
+                        return;
+                    }
+                };
+                let full = batch.len() as i64 == STREAM_BATCH;
+                for event in &batch {
+                    let Some(case_id) = event.case_id else {
+                        continue;
+                    };
+                    let state = match store.load(&crate::store::AppealKey::Case(case_id)).await {
+                        Ok(Some(state)) => state,
+                        Ok(None) => continue,
+                        Err(err) => {
+                            let _ = tx.send(Err(status(err))).await;
+                            return;
+                        }
+                    };
+                    // The citizen's contact travels with the assignment, which is audited as a read.
+                    let with_citizen = event.kind == "case.assigned";
+                    if with_citizen
+                        && let Err(err) = store.audit_read(&caller, &event.appeal_number).await
+                    {
+                        let _ = tx.send(Err(status(err))).await;
+                        return;
+                    }
+                    let now = Utc::now();
+                    let case = agency_case(&state, case_id, with_citizen, &[], now);
+                    let receipt = signer.sign(pb::Receipt {
+                        kind: "delivery".into(),
+                        event_id: event.cursor.id,
+                        case_id,
+                        authority_code: filter.authority.clone().unwrap_or_default(),
+                        at: convert::time(now),
+                        content_sha256: sha256_hex(&case.encode_to_vec()),
+                        request_id: String::new(),
+                        ..Default::default()
+                    });
+                    let delivery = pb::CaseDelivery {
+                        event: Some(convert::event_to_pb(event)),
+                        case: Some(case),
+                        heartbeat: false,
+                        receipt: Some(receipt),
+                    };
+                    // A failed send means the client left.
+                    if tx.send(Ok(delivery)).await.is_err() {
+                        return;
+                    }
+                    last_sent = tokio::time::Instant::now();
+                }
+                if let Some(event) = batch.last() {
+                    cursor = event.cursor;
+                }
+                if full {
+                    continue;
+                }
+                let beat = tokio::select! {
+                    _ = commits.changed() => false,
+                    _ = tokio::time::sleep(poll) => false,
+                    _ = tokio::time::sleep_until(last_sent + heartbeat) => true,
+                    _ = tx.closed() => return,
+                    _ = shutdown.wait_for(|down| *down) => return,
+                };
+                if beat {
+                    let beat = pb::CaseDelivery {
+                        heartbeat: true,
+                        ..Default::default()
+                    };
+                    if tx.send(Ok(beat)).await.is_err() {
+                        return;
+                    }
+                    last_sent = tokio::time::Instant::now();
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn ack_events(
+        &self,
+        request: Request<pb::AckEventsRequest>,
+    ) -> Result<Response<pb::AckEventsResponse>, Status> {
+        let authority = authority(&request)?;
+        let caller = caller(&request);
+        let cursor: Cursor = request
+            .into_inner()
+            .cursor
+            .trim()
+            .parse()
+            .map_err(|e: DomainError| status(e.into()))?;
+        let delivered = self
+            .hotline
+            .acknowledge(&authority, cursor, &caller)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::AckEventsResponse {
+            delivered: i32::try_from(delivered).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn accept_case(
+        &self,
+        request: Request<pb::CaseActionRequest>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let r = request.into_inner();
+        let content = content_of(&r);
+        self.act(
+            caller,
+            authority,
+            "AcceptCase",
+            r.request_id,
+            r.case_id,
+            content,
+            vec![],
+            AgencyAction::Accept,
+        )
+        .await
+    }
+
+    async fn decline_case(
+        &self,
+        request: Request<pb::CaseActionRequest>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let r = request.into_inner();
+        let content = content_of(&r);
+        self.act(
+            caller,
+            authority,
+            "DeclineCase",
+            r.request_id,
+            r.case_id,
+            content,
+            vec![],
+            AgencyAction::Decline(r.text),
+        )
+        .await
+    }
+
+    async fn report_status(
+        &self,
+        request: Request<pb::CaseActionRequest>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let r = request.into_inner();
+        let content = content_of(&r);
+        let planned = date("planned_date", &r.planned_date)?;
+        let action = AgencyAction::Report {
+            comment: r.text,
+            planned,
+        };
+        self.act(
+            caller,
+            authority,
+            "ReportStatus",
+            r.request_id,
+            r.case_id,
+            content,
+            vec![],
+            action,
+        )
+        .await
+    }
+
+    async fn request_clarification(
+        &self,
+        request: Request<pb::CaseActionRequest>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let r = request.into_inner();
+        let content = content_of(&r);
+        self.act(
+            caller,
+            authority,
+            "RequestClarification",
+            r.request_id,
+            r.case_id,
+            content,
+            vec![],
+            AgencyAction::Ask(r.text),
+        )
+        .await
+    }
+
+    async fn submit_result(
+        &self,
+        request: Request<pb::SubmitResultRequest>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let r = request.into_inner();
+        let content = content_of(&r);
+        let attachments = r
+            .attachments
+            .into_iter()
+            .map(|a| NewAttachment {
+                name: a.name,
+                content_type: a.content_type,
+                sha256: a.sha256,
+                content: a.content,
+            })
+            .collect();
+        let action = AgencyAction::Resolve {
+            answer: r.answer,
+            measures: r.measures,
+        };
+        self.act(
+            caller,
+            authority,
+            "SubmitResult",
+            r.request_id,
+            r.case_id,
+            content,
+            attachments,
+            action,
+        )
+        .await
+    }
+
+    async fn get_case(
+        &self,
+        request: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::AgencyCase>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let case_id = request.into_inner().case_id;
+        let state = self
+            .hotline
+            .agency_case(&authority, case_id, &caller)
+            .await
+            .map_err(status)?;
+        let attachments = self
+            .hotline
+            .store
+            .attachments(&[case_id])
+            .await
+            .map_err(status)?;
+        Ok(Response::new(agency_case(
+            &state,
+            case_id,
+            true,
+            &attachments,
+            Utc::now(),
+        )))
+    }
+
+    async fn list_cases(
+        &self,
+        request: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+        let authority = authority(&request)?;
+        let wanted = request.into_inner().status;
+        let status_filter = if wanted == 0 {
+            None
+        } else {
+            Some(
+                CaseStatus::ALL
+                    .iter()
+                    .copied()
+                    .find(|s| case_status_to_pb(*s) as i32 == wanted)
+                    .ok_or_else(|| invalid("status", format!("{wanted} is not a case status")))?,
+            )
+        };
+        let now = Utc::now();
+        let states = self
+            .hotline
+            .store
+            .authority_cases(&authority, status_filter)
+            .await
+            .map_err(status)?;
+        let cases = states
+            .iter()
+            .flat_map(|state| {
+                state
+                    .cases
+                    .iter()
+                    .filter(|c| {
+                        c.authority_code == authority && status_filter.is_none_or(|s| c.status == s)
+                    })
+                    // A summary: the citizen's contact comes with the case stream and GetCase.
+                    .map(|c| agency_case(state, c.id, false, &[], now))
+            })
+            .collect();
+        Ok(Response::new(pb::ListCasesResponse { cases }))
+    }
+}
