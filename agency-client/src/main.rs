@@ -1,18 +1,28 @@
-//! `agency-client`: the daemon and CLI each authority runs to receive its cases from the hub over
-//! mutual TLS, report progress and send results back (shared/DESIGN.md, "Delivery to authorities").
-//!
-//! Not built yet: the hub's `AgencyGateway` (declared in `proto/hotline/v1/agency.proto`) and this
-//! client are the agency-path issue's work. Until then this binary says so and exits with status 2,
-//! rather than pretending to run.
+//! `agency-client`: the daemon and command line an authority runs to work its hotline cases.
 
 #![forbid(unsafe_code)]
 
-use std::process::ExitCode;
+use clap::Parser;
+use hotline_agency_client::cli::{self, Cli};
+use tracing_subscriber::EnvFilter;
 
-fn main() -> ExitCode {
-    eprintln!(
-        "agency-client {}: not implemented yet; the agency gateway and this client are the agency-path issue's work",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::from(2)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // One rustls crypto provider for everything, before any handshake.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("AGENCY_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    if let Err(err) = cli::run(cli, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+    Ok(())
 }

@@ -7,16 +7,17 @@
 //! - `hotline/v1/agency.proto`: `AgencyGateway`, what an authority's agency client calls.
 //! - `hotline/v1/exchange.proto`: `ContactCentreExchange`, the national contact centre's exchange.
 //!
+//! - [`render`]: enum names, JSON forms and text tables for the command lines.
 //! - [`receipt`]: the canonical form of the hub's signed receipts, signing and checking.
 //!
 //! Generated code is never edited; the hub converts to its own domain types at the API edge.
 
 #![forbid(unsafe_code)]
-#![allow(missing_debug_implementations, clippy::all, clippy::pedantic)]
-
 pub mod receipt;
+pub mod render;
 
 /// Version 1 of the contract (`package hotline.v1`).
+#[allow(missing_debug_implementations, clippy::all, clippy::pedantic)]
 pub mod v1 {
     tonic::include_proto!("hotline.v1");
 }

@@ -12,6 +12,7 @@ macro_rules! say {
 }
 
 use hotline_proto::v1 as pb;
+use hotline_proto::render::{self, appeal_json, appeal_status, case_json, case_status, channel, clip, event_json, kind};
 use serde_json::{Value, json};
 
 /// Output mode of one command.
@@ -21,100 +22,9 @@ pub struct Out {
     pub json: bool,
 }
 
-/// `APPEAL_STATUS_IN_PROGRESS` → `in_progress`.
-fn enum_name(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix)
-        .unwrap_or(name)
-        .to_ascii_lowercase()
-}
-
-fn appeal_status(v: i32) -> String {
-    pb::AppealStatus::try_from(v)
-        .map(|s| enum_name(s.as_str_name(), "APPEAL_STATUS_"))
-        .unwrap_or_else(|_| v.to_string())
-}
-
-fn case_status(v: i32) -> String {
-    pb::CaseStatus::try_from(v)
-        .map(|s| enum_name(s.as_str_name(), "CASE_STATUS_"))
-        .unwrap_or_else(|_| v.to_string())
-}
-
-fn kind(v: i32) -> String {
-    pb::AppealKind::try_from(v)
-        .map(|s| enum_name(s.as_str_name(), "APPEAL_KIND_"))
-        .unwrap_or_else(|_| v.to_string())
-}
-
-fn channel(v: i32) -> String {
-    pb::Channel::try_from(v)
-        .map(|s| enum_name(s.as_str_name(), "CHANNEL_"))
-        .unwrap_or_else(|_| v.to_string())
-}
-
-/// Prints rows under a header with columns padded to their widest cell.
+/// Prints a table.
 fn table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        say!("{}", padded.join("  ").trim_end());
-    };
-    line(header.iter().map(|h| h.to_string()).collect());
-    for row in rows {
-        line(row.clone());
-    }
-}
-
-/// Shortens text to `max` characters for a table cell.
-fn clip(text: &str, max: usize) -> String {
-    let one_line = text.replace('\n', " ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        format!("{}…", one_line.chars().take(max - 1).collect::<String>())
-    }
-}
-
-fn case_json(c: &pb::Case) -> Value {
-    json!({
-        "id": c.id, "authority_code": c.authority_code, "authority_name": c.authority_name,
-        "status": case_status(c.status), "deadline": c.deadline, "overdue": c.overdue,
-        "extension_reason": c.extension_reason, "reason": c.reason, "answer": c.answer,
-        "assigned_at": c.assigned_at, "updated_at": c.updated_at,
-    })
-}
-
-fn event_json(e: &pb::AppealEvent) -> Value {
-    json!({
-        "cursor": e.cursor, "id": e.id, "appeal_number": e.appeal_number, "case_id": e.case_id,
-        "authority_code": e.authority_code, "kind": e.kind,
-        "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
-        "actor": e.actor, "at": e.at,
-    })
-}
-
-fn appeal_json(a: &pb::Appeal) -> Value {
-    json!({
-        "number": a.number, "id": a.id, "status": appeal_status(a.status), "status_reason": a.status_reason,
-        "kind": kind(a.kind), "channel": channel(a.channel), "received_at": a.received_at,
-        "deadline": a.deadline, "overdue": a.overdue,
-        "citizen": a.citizen.as_ref().map(|c| json!({"name": c.name, "phone": c.phone, "address": c.address})),
-        "anonymous": a.anonymous, "signatories": a.signatories, "benefit_holder": a.benefit_holder,
-        "district_code": a.district_code, "settlement_code": a.settlement_code, "category_code": a.category_code,
-        "text": a.text, "urgent": a.urgent, "complained_authority_code": a.complained_authority_code,
-        "repeat_of": a.repeat_of, "callback_attempts": a.callback_attempts,
-        "cases": a.cases.iter().map(case_json).collect::<Vec<_>>(),
-        "history": a.history.iter().map(event_json).collect::<Vec<_>>(),
-    })
+    say!("{}", render::table(header, rows).trim_end());
 }
 
 fn print_json(v: &Value) {

@@ -1,0 +1,346 @@
+//! The `agency-client` command line: `run` (the daemon) and the commands clerks and scripts use.
+//! Reports are written to the outbox first and sent at once when the hub is reachable; otherwise the
+//! daemon sends them later. Readable output by default, `--json` for scripts.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use hotline_proto::render::{agency_case_json, case_status, clip, table};
+use hotline_proto::v1 as pb;
+
+use crate::client::{Action, Agency, ClientError, Sent};
+use crate::config::{ClientConfig, ClientOptions, ConfigError};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The client.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The local store.
+    #[error(transparent)]
+    Local(#[from] crate::local::LocalError),
+    /// Bad arguments or a refused request.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The agency client of the hotline hub.
+#[derive(Debug, Parser)]
+#[command(name = "agency-client", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML, the same keys as the flags, with `_`).
+    #[arg(long, global = true, env = "AGENCY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Connection, store and hooks.
+    #[command(flatten)]
+    pub options: ClientOptions,
+    /// Print JSON (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Progress a report can state.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportStatus {
+    /// Work is under way.
+    InProgress,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: receive cases into the local store and send the outbox, until Ctrl-C.
+    Run,
+    /// List the cases in the local store.
+    Cases {
+        /// Only cases in this status (assigned, accepted, in_progress, resolved, …).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One case.
+    Case {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// Accept a case as within the authority's competence.
+    Accept {
+        /// Case id.
+        case_id: i64,
+    },
+    /// Decline a case.
+    Decline {
+        /// Case id.
+        case_id: i64,
+        /// Why (not our competence, duplicate, …).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Report progress.
+    Report {
+        /// Case id.
+        case_id: i64,
+        /// The progress stated.
+        #[arg(long, value_enum, default_value = "in-progress")]
+        status: ReportStatus,
+        /// What is being done.
+        #[arg(long)]
+        comment: String,
+        /// Planned completion date (YYYY-MM-DD).
+        #[arg(long)]
+        planned: Option<NaiveDate>,
+    },
+    /// Ask the contact centre a question about a case.
+    Ask {
+        /// Case id.
+        case_id: i64,
+        /// The question.
+        #[arg(long)]
+        question: String,
+    },
+    /// Submit the result of a case.
+    Resolve {
+        /// Case id.
+        case_id: i64,
+        /// File with the answer to the citizen.
+        #[arg(long)]
+        answer_file: PathBuf,
+        /// Measures taken.
+        #[arg(long, default_value = "")]
+        measures: String,
+        /// Documents to attach.
+        #[arg(long)]
+        attach: Vec<PathBuf>,
+    },
+    /// Connection, cursor, outbox depth and last error.
+    Status,
+    /// The hub's signed receipts kept locally.
+    Receipts {
+        /// What to do.
+        #[command(subcommand)]
+        command: ReceiptsCommand,
+    },
+}
+
+/// `case …`
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Show a case with its citizen contact, answer and documents.
+    Show {
+        /// Case id.
+        case_id: i64,
+    },
+}
+
+/// `receipts …`
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// Check every kept receipt against the hub's receipt key; exits 1 if any does not check out.
+    Verify,
+    /// Print every kept receipt as a JSON line (for `hub receipt verify FILE`).
+    Export,
+}
+
+fn media_type(path: &std::path::Path) -> String {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("txt") => "text/plain",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        _ => "application/octet-stream",
+    }
+    .to_string()
+}
+
+fn print_case(case: &pb::AgencyCase) {
+    let c = case.case.clone().unwrap_or_default();
+    println!("Case {}  appeal {}  [{}]{}", c.id, case.appeal_number, case_status(c.status), if c.overdue { "  OVERDUE" } else { "" });
+    println!("  deadline:   {}", c.deadline);
+    println!("  category:   {}   where: {} {}", case.category_code, case.district_code, case.settlement_code);
+    if let Some(citizen) = &case.citizen {
+        println!("  citizen:    {}  {}  {}", citizen.name, citizen.phone, citizen.address);
+    }
+    println!("  text:       {}", case.text);
+    if !c.reason.is_empty() {
+        println!("  reason:     {}", c.reason);
+    }
+    if !c.answer.is_empty() {
+        println!("  answer:     {}", c.answer);
+    }
+    if !c.measures.is_empty() {
+        println!("  measures:   {}", c.measures);
+    }
+    for a in &c.attachments {
+        println!("  document:   {} ({}, {} bytes, sha256 {})", a.name, a.content_type, a.size, a.sha256);
+    }
+}
+
+/// Runs a parsed command line; `shutdown` ends `run`.
+pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> Result<(), CliError> {
+    let config = ClientConfig::resolve(cli.options, cli.config.as_deref())?;
+    let agency = Agency::open(config).await?;
+    let json = cli.json;
+    let action = match cli.command {
+        Command::Run => {
+            eprintln!("agency-client: following {} (local store {})", agency.config.hub, agency.config.data_dir.display());
+            agency.run(shutdown).await?;
+            return Ok(());
+        }
+        Command::Cases { status } => {
+            let cases = agency.local.cases(status.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::Value::Array(cases.iter().map(agency_case_json).collect()));
+            } else {
+                let rows: Vec<Vec<String>> = cases
+                    .iter()
+                    .map(|case| {
+                        let c = case.case.clone().unwrap_or_default();
+                        vec![
+                            c.id.to_string(),
+                            case.appeal_number.clone(),
+                            case_status(c.status),
+                            format!("{}{}", c.deadline, if c.overdue { " (overdue)" } else { "" }),
+                            case.category_code.clone(),
+                            clip(&case.text, 50),
+                        ]
+                    })
+                    .collect();
+                print!("{}", table(&["CASE", "APPEAL", "STATUS", "DEADLINE", "CATEGORY", "TEXT"], &rows));
+            }
+            return Ok(());
+        }
+        Command::Case { command: CaseCommand::Show { case_id } } => {
+            let case = agency
+                .local
+                .case(case_id)
+                .await?
+                .ok_or_else(|| CliError::Failed(format!("case {case_id} is not in the local store")))?;
+            if json {
+                println!("{}", agency_case_json(&case));
+            } else {
+                print_case(&case);
+            }
+            return Ok(());
+        }
+        Command::Status => {
+            let s = agency.local.summary().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "hub": agency.config.hub, "connection": s.connection, "last_contact": s.last_contact,
+                        "cursor": s.cursor, "cases": s.cases, "outbox_pending": s.outbox_pending,
+                        "outbox_failed": s.outbox_failed, "receipts": s.receipts, "last_error": s.last_error,
+                    })
+                );
+            } else {
+                println!("hub:          {}", agency.config.hub);
+                println!("connection:   {} (last contact {})", if s.connection.is_empty() { "never connected" } else { &s.connection }, s.last_contact);
+                println!("cursor:       {}", s.cursor);
+                println!("cases:        {}", s.cases);
+                println!("outbox:       {} waiting, {} refused", s.outbox_pending, s.outbox_failed);
+                println!("receipts:     {}", s.receipts);
+                println!("last error:   {}", s.last_error);
+            }
+            return Ok(());
+        }
+        Command::Receipts { command } => {
+            let receipts = agency.local.receipts().await?;
+            match command {
+                ReceiptsCommand::Export => {
+                    for r in &receipts {
+                        println!("{}", hotline_proto::receipt::to_json(r));
+                    }
+                }
+                ReceiptsCommand::Verify => {
+                    let path = agency
+                        .config
+                        .receipt_key
+                        .clone()
+                        .ok_or_else(|| CliError::Failed("no receipt key: give --receipt-key (the hub's receipt.pub)".into()))?;
+                    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                    let key = hotline_proto::receipt::unhex(text.trim())
+                        .ok_or_else(|| CliError::Failed(format!("{}: not a hex public key", path.display())))?;
+                    let bad: Vec<String> = receipts
+                        .iter()
+                        .filter_map(|r| {
+                            hotline_proto::receipt::verify(r, &key)
+                                .err()
+                                .map(|e| format!("{} case {} event {}: {e}", r.kind, r.case_id, r.event_id))
+                        })
+                        .collect();
+                    for line in &bad {
+                        println!("INVALID  {line}");
+                    }
+                    println!("{} receipts, {} valid", receipts.len(), receipts.len() - bad.len());
+                    if !bad.is_empty() {
+                        return Err(CliError::Failed("not every receipt checks out".into()));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        Command::Accept { case_id } => (case_id, Action::Accept),
+        Command::Decline { case_id, reason } => (case_id, Action::Decline { reason }),
+        Command::Report { case_id, status: ReportStatus::InProgress, comment, planned } => {
+            (case_id, Action::Report { comment, planned })
+        }
+        Command::Ask { case_id, question } => (case_id, Action::Ask { question }),
+        Command::Resolve { case_id, answer_file, measures, attach } => {
+            let answer = std::fs::read_to_string(&answer_file)
+                .map_err(|e| CliError::Failed(format!("{}: {e}", answer_file.display())))?;
+            let mut attachments = Vec::new();
+            for path in attach {
+                let bytes = std::fs::read(&path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                attachments.push((name, media_type(&path), bytes));
+            }
+            (case_id, Action::Resolve { answer, measures, attachments })
+        }
+    };
+    let (case_id, action) = action;
+    let request_id = agency.act(case_id, action).await?;
+    let outcome = agency
+        .send_pending()
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == request_id)
+        .map(|(_, sent)| sent)
+        .unwrap_or_else(|| Sent::Queued("an earlier report is still waiting".into()));
+    let out = agency.local.outgoing(&request_id).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "request_id": request_id, "case_id": case_id,
+                "state": out.as_ref().map(|o| o.state.clone()),
+                "outcome": format!("{outcome:?}"),
+            })
+        );
+    }
+    match outcome {
+        Sent::Confirmed => {
+            if !json {
+                println!("case {case_id}: confirmed by the hub (request {request_id})");
+            }
+            Ok(())
+        }
+        Sent::Queued(reason) => {
+            if !json {
+                println!("case {case_id}: queued in the outbox, the daemon will send it ({reason})");
+            }
+            Ok(())
+        }
+        Sent::Refused(reason) => Err(CliError::Failed(format!("case {case_id}: the hub refused: {reason}"))),
+    }
+}
