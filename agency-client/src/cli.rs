@@ -150,7 +150,12 @@ pub enum ReceiptsCommand {
 }
 
 fn media_type(path: &std::path::Path) -> String {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("pdf") => "application/pdf",
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
@@ -164,11 +169,23 @@ fn media_type(path: &std::path::Path) -> String {
 
 fn print_case(case: &pb::AgencyCase) {
     let c = case.case.clone().unwrap_or_default();
-    println!("Case {}  appeal {}  [{}]{}", c.id, case.appeal_number, case_status(c.status), if c.overdue { "  OVERDUE" } else { "" });
+    println!(
+        "Case {}  appeal {}  [{}]{}",
+        c.id,
+        case.appeal_number,
+        case_status(c.status),
+        if c.overdue { "  OVERDUE" } else { "" }
+    );
     println!("  deadline:   {}", c.deadline);
-    println!("  category:   {}   where: {} {}", case.category_code, case.district_code, case.settlement_code);
+    println!(
+        "  category:   {}   where: {} {}",
+        case.category_code, case.district_code, case.settlement_code
+    );
     if let Some(citizen) = &case.citizen {
-        println!("  citizen:    {}  {}  {}", citizen.name, citizen.phone, citizen.address);
+        println!(
+            "  citizen:    {}  {}  {}",
+            citizen.name, citizen.phone, citizen.address
+        );
     }
     println!("  text:       {}", case.text);
     if !c.reason.is_empty() {
@@ -181,25 +198,38 @@ fn print_case(case: &pb::AgencyCase) {
         println!("  measures:   {}", c.measures);
     }
     for a in &c.attachments {
-        println!("  document:   {} ({}, {} bytes, sha256 {})", a.name, a.content_type, a.size, a.sha256);
+        println!(
+            "  document:   {} ({}, {} bytes, sha256 {})",
+            a.name, a.content_type, a.size, a.sha256
+        );
     }
 }
 
 /// Runs a parsed command line; `shutdown` ends `run`.
-pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> Result<(), CliError> {
+pub async fn run(
+    cli: Cli,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), CliError> {
     let config = ClientConfig::resolve(cli.options, cli.config.as_deref())?;
     let agency = Agency::open(config).await?;
     let json = cli.json;
     let action = match cli.command {
         Command::Run => {
-            eprintln!("agency-client: following {} (local store {})", agency.config.hub, agency.config.data_dir.display());
+            eprintln!(
+                "agency-client: following {} (local store {})",
+                agency.config.hub,
+                agency.config.data_dir.display()
+            );
             agency.run(shutdown).await?;
             return Ok(());
         }
         Command::Cases { status } => {
             let cases = agency.local.cases(status.as_deref()).await?;
             if json {
-                println!("{}", serde_json::Value::Array(cases.iter().map(agency_case_json).collect()));
+                println!(
+                    "{}",
+                    serde_json::Value::Array(cases.iter().map(agency_case_json).collect())
+                );
             } else {
                 let rows: Vec<Vec<String>> = cases
                     .iter()
@@ -209,22 +239,32 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
                             c.id.to_string(),
                             case.appeal_number.clone(),
                             case_status(c.status),
-                            format!("{}{}", c.deadline, if c.overdue { " (overdue)" } else { "" }),
+                            format!(
+                                "{}{}",
+                                c.deadline,
+                                if c.overdue { " (overdue)" } else { "" }
+                            ),
                             case.category_code.clone(),
                             clip(&case.text, 50),
                         ]
                     })
                     .collect();
-                print!("{}", table(&["CASE", "APPEAL", "STATUS", "DEADLINE", "CATEGORY", "TEXT"], &rows));
+                print!(
+                    "{}",
+                    table(
+                        &["CASE", "APPEAL", "STATUS", "DEADLINE", "CATEGORY", "TEXT"],
+                        &rows
+                    )
+                );
             }
             return Ok(());
         }
-        Command::Case { command: CaseCommand::Show { case_id } } => {
-            let case = agency
-                .local
-                .case(case_id)
-                .await?
-                .ok_or_else(|| CliError::Failed(format!("case {case_id} is not in the local store")))?;
+        Command::Case {
+            command: CaseCommand::Show { case_id },
+        } => {
+            let case = agency.local.case(case_id).await?.ok_or_else(|| {
+                CliError::Failed(format!("case {case_id} is not in the local store"))
+            })?;
             if json {
                 println!("{}", agency_case_json(&case));
             } else {
@@ -245,10 +285,21 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
                 );
             } else {
                 println!("hub:          {}", agency.config.hub);
-                println!("connection:   {} (last contact {})", if s.connection.is_empty() { "never connected" } else { &s.connection }, s.last_contact);
+                println!(
+                    "connection:   {} (last contact {})",
+                    if s.connection.is_empty() {
+                        "never connected"
+                    } else {
+                        &s.connection
+                    },
+                    s.last_contact
+                );
                 println!("cursor:       {}", s.cursor);
                 println!("cases:        {}", s.cases);
-                println!("outbox:       {} waiting, {} refused", s.outbox_pending, s.outbox_failed);
+                println!(
+                    "outbox:       {} waiting, {} refused",
+                    s.outbox_pending, s.outbox_failed
+                );
                 println!("receipts:     {}", s.receipts);
                 println!("last error:   {}", s.last_error);
             }
@@ -263,26 +314,32 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
                     }
                 }
                 ReceiptsCommand::Verify => {
-                    let path = agency
-                        .config
-                        .receipt_key
-                        .clone()
-                        .ok_or_else(|| CliError::Failed("no receipt key: give --receipt-key (the hub's receipt.pub)".into()))?;
-                    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-                    let key = hotline_proto::receipt::unhex(text.trim())
-                        .ok_or_else(|| CliError::Failed(format!("{}: not a hex public key", path.display())))?;
+                    let path = agency.config.receipt_key.clone().ok_or_else(|| {
+                        CliError::Failed(
+                            "no receipt key: give --receipt-key (the hub's receipt.pub)".into(),
+                        )
+                    })?;
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                    let key = hotline_proto::receipt::unhex(text.trim()).ok_or_else(|| {
+                        CliError::Failed(format!("{}: not a hex public key", path.display()))
+                    })?;
                     let bad: Vec<String> = receipts
                         .iter()
                         .filter_map(|r| {
-                            hotline_proto::receipt::verify(r, &key)
-                                .err()
-                                .map(|e| format!("{} case {} event {}: {e}", r.kind, r.case_id, r.event_id))
+                            hotline_proto::receipt::verify(r, &key).err().map(|e| {
+                                format!("{} case {} event {}: {e}", r.kind, r.case_id, r.event_id)
+                            })
                         })
                         .collect();
                     for line in &bad {
                         println!("INVALID  {line}");
                     }
-                    println!("{} receipts, {} valid", receipts.len(), receipts.len() - bad.len());
+                    println!(
+                        "{} receipts, {} valid",
+                        receipts.len(),
+                        receipts.len() - bad.len()
+                    );
                     if !bad.is_empty() {
                         return Err(CliError::Failed("not every receipt checks out".into()));
                     }
@@ -292,20 +349,39 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
         }
         Command::Accept { case_id } => (case_id, Action::Accept),
         Command::Decline { case_id, reason } => (case_id, Action::Decline { reason }),
-        Command::Report { case_id, status: ReportStatus::InProgress, comment, planned } => {
-            (case_id, Action::Report { comment, planned })
-        }
+        Command::Report {
+            case_id,
+            status: ReportStatus::InProgress,
+            comment,
+            planned,
+        } => (case_id, Action::Report { comment, planned }),
         Command::Ask { case_id, question } => (case_id, Action::Ask { question }),
-        Command::Resolve { case_id, answer_file, measures, attach } => {
+        Command::Resolve {
+            case_id,
+            answer_file,
+            measures,
+            attach,
+        } => {
             let answer = std::fs::read_to_string(&answer_file)
                 .map_err(|e| CliError::Failed(format!("{}: {e}", answer_file.display())))?;
             let mut attachments = Vec::new();
             for path in attach {
-                let bytes = std::fs::read(&path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 attachments.push((name, media_type(&path), bytes));
             }
-            (case_id, Action::Resolve { answer, measures, attachments })
+            (
+                case_id,
+                Action::Resolve {
+                    answer,
+                    measures,
+                    attachments,
+                },
+            )
         }
     };
     let (case_id, action) = action;
@@ -337,10 +413,14 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
         }
         Sent::Queued(reason) => {
             if !json {
-                println!("case {case_id}: queued in the outbox, the daemon will send it ({reason})");
+                println!(
+                    "case {case_id}: queued in the outbox, the daemon will send it ({reason})"
+                );
             }
             Ok(())
         }
-        Sent::Refused(reason) => Err(CliError::Failed(format!("case {case_id}: the hub refused: {reason}"))),
+        Sent::Refused(reason) => Err(CliError::Failed(format!(
+            "case {case_id}: the hub refused: {reason}"
+        ))),
     }
 }

@@ -129,12 +129,19 @@ impl Agency {
             .connect_lazy();
         let receipt_key = match &config.receipt_key {
             Some(path) => Some(
-                hotline_proto::receipt::unhex(read(path)?.trim())
-                    .ok_or_else(|| ClientError::File(format!("{}: not a hex public key", path.display())))?,
+                hotline_proto::receipt::unhex(read(path)?.trim()).ok_or_else(|| {
+                    ClientError::File(format!("{}: not a hex public key", path.display()))
+                })?,
             ),
             None => None,
         };
-        Ok(Self { config, local, channel, receipt_key, outbox_wake: Arc::new(Notify::new()) })
+        Ok(Self {
+            config,
+            local,
+            channel,
+            receipt_key,
+            outbox_wake: Arc::new(Notify::new()),
+        })
     }
 
     fn gateway(&self) -> AgencyGatewayClient<Channel> {
@@ -146,16 +153,27 @@ impl Agency {
     pub async fn act(&self, case_id: i64, action: Action) -> Result<String, ClientError> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let simple = |text: String, planned: String| {
-            pb::CaseActionRequest { request_id: request_id.clone(), case_id, text, planned_date: planned }.encode_to_vec()
+            pb::CaseActionRequest {
+                request_id: request_id.clone(),
+                case_id,
+                text,
+                planned_date: planned,
+            }
+            .encode_to_vec()
         };
         let (rpc, body) = match action {
             Action::Accept => ("AcceptCase", simple(String::new(), String::new())),
             Action::Decline { reason } => ("DeclineCase", simple(reason, String::new())),
-            Action::Report { comment, planned } => {
-                ("ReportStatus", simple(comment, planned.map(|d| d.to_string()).unwrap_or_default()))
-            }
+            Action::Report { comment, planned } => (
+                "ReportStatus",
+                simple(comment, planned.map(|d| d.to_string()).unwrap_or_default()),
+            ),
             Action::Ask { question } => ("RequestClarification", simple(question, String::new())),
-            Action::Resolve { answer, measures, attachments } => (
+            Action::Resolve {
+                answer,
+                measures,
+                attachments,
+            } => (
                 "SubmitResult",
                 pb::SubmitResultRequest {
                     request_id: request_id.clone(),
@@ -193,7 +211,11 @@ impl Agency {
         let mut gateway = self.gateway();
         let bad = |_| tonic::Status::internal("unreadable outbox message");
         let response = match rpc {
-            "SubmitResult" => gateway.submit_result(pb::SubmitResultRequest::decode(body).map_err(bad)?).await,
+            "SubmitResult" => {
+                gateway
+                    .submit_result(pb::SubmitResultRequest::decode(body).map_err(bad)?)
+                    .await
+            }
             other => {
                 let request = pb::CaseActionRequest::decode(body).map_err(bad)?;
                 match other {
@@ -201,7 +223,11 @@ impl Agency {
                     "DeclineCase" => gateway.decline_case(request).await,
                     "ReportStatus" => gateway.report_status(request).await,
                     "RequestClarification" => gateway.request_clarification(request).await,
-                    _ => return Err(tonic::Status::internal(format!("unknown outbox rpc {other}"))),
+                    _ => {
+                        return Err(tonic::Status::internal(format!(
+                            "unknown outbox rpc {other}"
+                        )));
+                    }
                 }
             }
         };
@@ -222,12 +248,16 @@ impl Agency {
                 Err(status) if permanent(status.code()) => {
                     let error = format!("{:?}: {}", status.code(), status.message());
                     tracing::warn!(request = %out.request_id, case = out.case_id, %error, "the hub refused a report");
-                    self.local.attempt_failed(&out.request_id, &error, true).await?;
+                    self.local
+                        .attempt_failed(&out.request_id, &error, true)
+                        .await?;
                     results.push((out.request_id, Sent::Refused(error)));
                 }
                 Err(status) => {
                     let error = format!("{:?}: {}", status.code(), status.message());
-                    self.local.attempt_failed(&out.request_id, &error, false).await?;
+                    self.local
+                        .attempt_failed(&out.request_id, &error, false)
+                        .await?;
                     self.local.set_state("last_error", &error).await?;
                     results.push((out.request_id, Sent::Queued(error)));
                     break;
@@ -239,18 +269,28 @@ impl Agency {
 
     /// Stores one delivery, then acknowledges it and runs the hooks.
     async fn take(&self, delivery: pb::CaseDelivery) -> Result<(), ClientError> {
-        self.local.set_state("last_contact", &chrono::Utc::now().to_rfc3339()).await?;
+        self.local
+            .set_state("last_contact", &chrono::Utc::now().to_rfc3339())
+            .await?;
         if delivery.heartbeat {
             return Ok(());
         }
         self.check_receipt(delivery.receipt.as_ref());
         let fresh = self.local.store_delivery(&delivery).await?;
         if !fresh {
-            tracing::debug!(event = delivery.event.as_ref().map(|e| e.id), "duplicate delivery ignored");
+            tracing::debug!(
+                event = delivery.event.as_ref().map(|e| e.id),
+                "duplicate delivery ignored"
+            );
         }
         // Acknowledge only what is committed locally; a lost ack is covered by the next one.
         if let Some(event) = &delivery.event
-            && let Err(status) = self.gateway().ack_events(pb::AckEventsRequest { cursor: event.cursor.clone() }).await
+            && let Err(status) = self
+                .gateway()
+                .ack_events(pb::AckEventsRequest {
+                    cursor: event.cursor.clone(),
+                })
+                .await
         {
             tracing::warn!(error = %status.message(), "acknowledgement failed; the next one covers it");
         }
@@ -278,7 +318,12 @@ impl Agency {
                     // Everything up to the local cursor is stored: say so, in case the process
                     // stopped between storing an event and acknowledging it.
                     if !cursor.is_empty()
-                        && let Err(status) = self.gateway().ack_events(pb::AckEventsRequest { cursor: cursor.clone() }).await
+                        && let Err(status) = self
+                            .gateway()
+                            .ack_events(pb::AckEventsRequest {
+                                cursor: cursor.clone(),
+                            })
+                            .await
                     {
                         tracing::warn!(error = %status.message(), "acknowledgement failed; the next one covers it");
                     }
@@ -293,7 +338,12 @@ impl Agency {
                             Ok(Some(delivery)) => self.take(delivery).await?,
                             Ok(None) => break,
                             Err(status) => {
-                                self.local.set_state("last_error", &format!("stream: {}", status.message())).await?;
+                                self.local
+                                    .set_state(
+                                        "last_error",
+                                        &format!("stream: {}", status.message()),
+                                    )
+                                    .await?;
                                 break;
                             }
                         }
@@ -301,7 +351,9 @@ impl Agency {
                 }
                 Err(status) => {
                     tracing::warn!(code = ?status.code(), error = %status.message(), "cannot open the case stream");
-                    self.local.set_state("last_error", &format!("connect: {}", status.message())).await?;
+                    self.local
+                        .set_state("last_error", &format!("connect: {}", status.message()))
+                        .await?;
                 }
             }
             self.local.set_state("connection", "disconnected").await?;
@@ -334,11 +386,19 @@ impl Agency {
     }
 
     /// The daemon: follows the stream and sends the outbox until `shutdown` resolves.
-    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ClientError> {
+    pub async fn run(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ClientError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         // Hooks left over from before a restart run first.
         hooks::run_pending(&self.local, &self.config).await?;
-        let work = async { tokio::try_join!(self.follow(stop_rx.clone()), self.deliver_outbox(stop_rx.clone())) };
+        let work = async {
+            tokio::try_join!(
+                self.follow(stop_rx.clone()),
+                self.deliver_outbox(stop_rx.clone())
+            )
+        };
         tokio::pin!(work);
         tokio::select! {
             result = &mut work => { result?; }

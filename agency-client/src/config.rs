@@ -82,21 +82,46 @@ impl ClientConfig {
         let from_file: ClientOptions = match file {
             None => ClientOptions::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e))?
             }
         };
-        let data_dir = flags.data_dir.or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("agency-data"));
+        let data_dir = flags
+            .data_dir
+            .or(from_file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("agency-data"));
         let default_key = data_dir.join("receipt.pub");
         Ok(Self {
-            hub: flags.hub.or(from_file.hub).unwrap_or_else(|| "https://127.0.0.1:7545".into()),
-            cert: flags.cert.or(from_file.cert).unwrap_or_else(|| data_dir.join("agency.pem")),
-            key: flags.key.or(from_file.key).unwrap_or_else(|| data_dir.join("agency.key")),
-            ca: flags.ca.or(from_file.ca).unwrap_or_else(|| data_dir.join("ca.pem")),
-            receipt_key: flags.receipt_key.or(from_file.receipt_key).or(default_key.exists().then_some(default_key)),
+            hub: flags
+                .hub
+                .or(from_file.hub)
+                .unwrap_or_else(|| "https://127.0.0.1:7545".into()),
+            cert: flags
+                .cert
+                .or(from_file.cert)
+                .unwrap_or_else(|| data_dir.join("agency.pem")),
+            key: flags
+                .key
+                .or(from_file.key)
+                .unwrap_or_else(|| data_dir.join("agency.key")),
+            ca: flags
+                .ca
+                .or(from_file.ca)
+                .unwrap_or_else(|| data_dir.join("ca.pem")),
+            receipt_key: flags
+                .receipt_key
+                .or(from_file.receipt_key)
+                .or(default_key.exists().then_some(default_key)),
             hook_command: flags.hook_command.or(from_file.hook_command),
             inbox_dir: flags.inbox_dir.or(from_file.inbox_dir),
-            max_backoff: Duration::from_secs(flags.max_backoff_secs.or(from_file.max_backoff_secs).unwrap_or(30).max(1)),
+            max_backoff: Duration::from_secs(
+                flags
+                    .max_backoff_secs
+                    .or(from_file.max_backoff_secs)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
             outbox_poll: Duration::from_secs(1),
             data_dir,
         })

@@ -27,7 +27,10 @@ async fn run_command(command: &str, json: &[u8], kind: &str, case_id: i64) -> Re
         .spawn()
         .map_err(|e| format!("cannot start hook: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(json).await.map_err(|e| format!("hook stdin: {e}"))?;
+        stdin
+            .write_all(json)
+            .await
+            .map_err(|e| format!("hook stdin: {e}"))?;
     }
     match tokio::time::timeout(HOOK_TIMEOUT, child.wait()).await {
         Ok(Ok(status)) if status.success() => Ok(()),
@@ -48,19 +51,26 @@ fn write_inbox(dir: &Path, name: &str, json: &[u8]) -> Result<(), String> {
 /// Runs the hooks of every stored event whose hooks have not succeeded yet.
 pub async fn run_pending(local: &LocalStore, config: &ClientConfig) -> LocalResult<()> {
     for (event, case) in local.pending_hooks().await? {
-        let json = serde_json::json!({ "event": event_json(&event), "case": agency_case_json(&case) });
+        let json =
+            serde_json::json!({ "event": event_json(&event), "case": agency_case_json(&case) });
         let bytes = serde_json::to_vec_pretty(&json).expect("JSON values serialize");
         let mut outcome = Ok(());
         if let Some(command) = &config.hook_command {
             outcome = run_command(command, &bytes, &event.kind, event.case_id).await;
         }
         if let (Ok(()), Some(dir)) = (&outcome, &config.inbox_dir) {
-            outcome = write_inbox(dir, &format!("{:012}-{}.json", event.id, event.kind), &bytes);
+            outcome = write_inbox(
+                dir,
+                &format!("{:012}-{}.json", event.id, event.kind),
+                &bytes,
+            );
         }
         match outcome {
             Ok(()) => local.hook_done(event.id).await?,
             // Retried at the next delivery or start; the case itself is safely stored.
-            Err(err) => tracing::warn!(event = event.id, case = event.case_id, error = %err, "hook failed"),
+            Err(err) => {
+                tracing::warn!(event = event.id, case = event.case_id, error = %err, "hook failed")
+            }
         }
     }
     Ok(())

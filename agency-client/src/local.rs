@@ -104,12 +104,18 @@ impl LocalStore {
     /// Opens (creating) `<data_dir>/agency.db`.
     pub async fn open(data_dir: &Path) -> LocalResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| LocalError::Db(sqlx::Error::Io(e)))?;
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", data_dir.join("agency.db").display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let options = SqliteConnectOptions::from_str(&format!(
+            "sqlite://{}",
+            data_dir.join("agency.db").display()
+        ))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         migrator().run(&pool).await?;
         Ok(Self { pool })
     }
@@ -140,7 +146,9 @@ impl LocalStore {
     /// Stores a delivery in one transaction: the event (once), the case, the receipt and the cursor.
     /// Returns false when the event was already stored (a duplicate delivery).
     pub async fn store_delivery(&self, delivery: &pb::CaseDelivery) -> LocalResult<bool> {
-        let (Some(event), Some(case)) = (&delivery.event, &delivery.case) else { return Ok(false) };
+        let (Some(event), Some(case)) = (&delivery.event, &delivery.case) else {
+            return Ok(false);
+        };
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = sqlx::query(
             "INSERT INTO events (event_id, cursor, kind, case_id, appeal_number, detail, received_at) \
@@ -160,17 +168,24 @@ impl LocalStore {
         // Only the assignment carries the citizen's contact; later snapshots keep the stored one.
         let mut case = case.clone();
         if case.citizen.is_none() {
-            let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM cases WHERE case_id = $1")
-                .bind(event.case_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let stored: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT body FROM cases WHERE case_id = $1")
+                    .bind(event.case_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(stored) = stored {
-                case.citizen = pb::AgencyCase::decode(stored.as_slice()).map_err(|_| LocalError::Corrupt("case"))?.citizen;
+                case.citizen = pb::AgencyCase::decode(stored.as_slice())
+                    .map_err(|_| LocalError::Corrupt("case"))?
+                    .citizen;
             }
         }
         let inner = case.case.clone().unwrap_or_default();
         let status = pb::CaseStatus::try_from(inner.status)
-            .map(|s| s.as_str_name().trim_start_matches("CASE_STATUS_").to_ascii_lowercase())
+            .map(|s| {
+                s.as_str_name()
+                    .trim_start_matches("CASE_STATUS_")
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         sqlx::query(
             "INSERT INTO cases (case_id, appeal_number, status, deadline, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -188,10 +203,14 @@ impl LocalStore {
         if let Some(receipt) = &delivery.receipt {
             Self::keep_receipt(&mut tx, receipt).await?;
         }
-        let current: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = 'cursor'")
-            .fetch_optional(&mut *tx)
-            .await?;
-        if current.as_deref().is_none_or(|c| cursor_key(c) < cursor_key(&event.cursor)) {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT value FROM state WHERE key = 'cursor'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if current
+            .as_deref()
+            .is_none_or(|c| cursor_key(c) < cursor_key(&event.cursor))
+        {
             sqlx::query("INSERT INTO state (key, value) VALUES ('cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(&event.cursor)
                 .execute(&mut *tx)
@@ -201,7 +220,10 @@ impl LocalStore {
         Ok(inserted)
     }
 
-    async fn keep_receipt(conn: &mut sqlx::SqliteConnection, receipt: &pb::Receipt) -> LocalResult<()> {
+    async fn keep_receipt(
+        conn: &mut sqlx::SqliteConnection,
+        receipt: &pb::Receipt,
+    ) -> LocalResult<()> {
         sqlx::query(
             "INSERT INTO receipts (kind, case_id, event_id, request_id, json, stored_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (kind, event_id, request_id) DO NOTHING",
@@ -227,8 +249,17 @@ impl LocalStore {
         .await?;
         rows.into_iter()
             .map(|(id, cursor, kind, case_id, appeal_number, detail, body)| {
-                let case = pb::AgencyCase::decode(body.as_slice()).map_err(|_| LocalError::Corrupt("case"))?;
-                let event = pb::AppealEvent { cursor, id, appeal_number, case_id, kind, detail, ..Default::default() };
+                let case = pb::AgencyCase::decode(body.as_slice())
+                    .map_err(|_| LocalError::Corrupt("case"))?;
+                let event = pb::AppealEvent {
+                    cursor,
+                    id,
+                    appeal_number,
+                    case_id,
+                    kind,
+                    detail,
+                    ..Default::default()
+                };
                 Ok((event, case))
             })
             .collect()
@@ -236,17 +267,21 @@ impl LocalStore {
 
     /// Marks an event's hook as run.
     pub async fn hook_done(&self, event_id: i64) -> LocalResult<()> {
-        sqlx::query("UPDATE events SET hook_done = 1 WHERE event_id = $1").bind(event_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE events SET hook_done = 1 WHERE event_id = $1")
+            .bind(event_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// The inbox, optionally only cases in `status` (as `in_progress`).
     pub async fn cases(&self, status: Option<&str>) -> LocalResult<Vec<pb::AgencyCase>> {
-        let bodies: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT body FROM cases WHERE ($1 IS NULL OR status = $1) ORDER BY deadline, case_id")
-                .bind(status)
-                .fetch_all(&self.pool)
-                .await?;
+        let bodies: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT body FROM cases WHERE ($1 IS NULL OR status = $1) ORDER BY deadline, case_id",
+        )
+        .bind(status)
+        .fetch_all(&self.pool)
+        .await?;
         bodies
             .iter()
             .map(|b| pb::AgencyCase::decode(b.as_slice()).map_err(|_| LocalError::Corrupt("case")))
@@ -259,11 +294,18 @@ impl LocalStore {
             .bind(case_id)
             .fetch_optional(&self.pool)
             .await?;
-        body.map(|b| pb::AgencyCase::decode(b.as_slice()).map_err(|_| LocalError::Corrupt("case"))).transpose()
+        body.map(|b| pb::AgencyCase::decode(b.as_slice()).map_err(|_| LocalError::Corrupt("case")))
+            .transpose()
     }
 
     /// Writes a report to the outbox before anything is sent; returns its request id.
-    pub async fn enqueue(&self, rpc: &str, case_id: i64, body: Vec<u8>, request_id: &str) -> LocalResult<()> {
+    pub async fn enqueue(
+        &self,
+        rpc: &str,
+        case_id: i64,
+        body: Vec<u8>,
+        request_id: &str,
+    ) -> LocalResult<()> {
         sqlx::query("INSERT INTO outbox (request_id, rpc, case_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(request_id)
             .bind(rpc)
@@ -286,26 +328,36 @@ impl LocalStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(seq, request_id, rpc, case_id, body, state, attempts, last_error)| Outgoing {
-                seq,
-                request_id,
-                rpc,
-                case_id,
-                body,
-                state,
-                attempts,
-                last_error,
-            })
+            .map(
+                |(seq, request_id, rpc, case_id, body, state, attempts, last_error)| Outgoing {
+                    seq,
+                    request_id,
+                    rpc,
+                    case_id,
+                    body,
+                    state,
+                    attempts,
+                    last_error,
+                },
+            )
             .collect())
     }
 
     /// One outbox message by request id.
     pub async fn outgoing(&self, request_id: &str) -> LocalResult<Option<Outgoing>> {
-        Ok(self.outbox(true).await?.into_iter().find(|o| o.request_id == request_id))
+        Ok(self
+            .outbox(true)
+            .await?
+            .into_iter()
+            .find(|o| o.request_id == request_id))
     }
 
     /// The hub confirmed a report: keep its answer and receipt, update the inbox copy of the case.
-    pub async fn confirmed(&self, request_id: &str, response: &pb::CaseActionResponse) -> LocalResult<()> {
+    pub async fn confirmed(
+        &self,
+        request_id: &str,
+        response: &pb::CaseActionResponse,
+    ) -> LocalResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE outbox SET state = 'done', response = $1, done_at = $2, attempts = attempts + 1 WHERE request_id = $3")
             .bind(response.encode_to_vec())
@@ -317,23 +369,31 @@ impl LocalStore {
             Self::keep_receipt(&mut tx, receipt).await?;
         }
         if let Some(case) = &response.case {
-            let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM cases WHERE case_id = $1")
-                .bind(case.id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let body: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT body FROM cases WHERE case_id = $1")
+                    .bind(case.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(body) = body {
-                let mut stored = pb::AgencyCase::decode(body.as_slice()).map_err(|_| LocalError::Corrupt("case"))?;
+                let mut stored = pb::AgencyCase::decode(body.as_slice())
+                    .map_err(|_| LocalError::Corrupt("case"))?;
                 stored.case = Some(case.clone());
                 let status = pb::CaseStatus::try_from(case.status)
-                    .map(|s| s.as_str_name().trim_start_matches("CASE_STATUS_").to_ascii_lowercase())
+                    .map(|s| {
+                        s.as_str_name()
+                            .trim_start_matches("CASE_STATUS_")
+                            .to_ascii_lowercase()
+                    })
                     .unwrap_or_default();
-                sqlx::query("UPDATE cases SET status = $1, body = $2, updated_at = $3 WHERE case_id = $4")
-                    .bind(status)
-                    .bind(stored.encode_to_vec())
-                    .bind(now())
-                    .bind(case.id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE cases SET status = $1, body = $2, updated_at = $3 WHERE case_id = $4",
+                )
+                .bind(status)
+                .bind(stored.encode_to_vec())
+                .bind(now())
+                .bind(case.id)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
@@ -341,7 +401,12 @@ impl LocalStore {
     }
 
     /// A send failed: count it; `permanent` when the hub refused for good (it will not be retried).
-    pub async fn attempt_failed(&self, request_id: &str, error: &str, permanent: bool) -> LocalResult<()> {
+    pub async fn attempt_failed(
+        &self,
+        request_id: &str,
+        error: &str,
+        permanent: bool,
+    ) -> LocalResult<()> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, \
              state = CASE WHEN $2 THEN 'failed' ELSE state END WHERE request_id = $3",
@@ -356,11 +421,15 @@ impl LocalStore {
 
     /// Every receipt kept, oldest first.
     pub async fn receipts(&self) -> LocalResult<Vec<pb::Receipt>> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT json FROM receipts ORDER BY id").fetch_all(&self.pool).await?;
+        let rows: Vec<String> = sqlx::query_scalar("SELECT json FROM receipts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|json| {
-                let value: serde_json::Value = serde_json::from_str(json).map_err(|_| LocalError::Corrupt("receipt"))?;
-                hotline_proto::receipt::from_json(&value).map_err(|_| LocalError::Corrupt("receipt"))
+                let value: serde_json::Value =
+                    serde_json::from_str(json).map_err(|_| LocalError::Corrupt("receipt"))?;
+                hotline_proto::receipt::from_json(&value)
+                    .map_err(|_| LocalError::Corrupt("receipt"))
             })
             .collect()
     }
@@ -368,7 +437,10 @@ impl LocalStore {
     /// Counts and daemon state for `status`.
     pub async fn summary(&self) -> LocalResult<Summary> {
         let count = |sql: &'static str| async move {
-            sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.pool).await.map_err(LocalError::from)
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(LocalError::from)
         };
         Ok(Summary {
             cursor: self.cursor().await?,
@@ -384,6 +456,8 @@ impl LocalStore {
 
     /// How many events are stored (each once).
     pub async fn event_count(&self) -> LocalResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }

@@ -7,7 +7,9 @@ use crate::v1 as pb;
 
 /// `APPEAL_STATUS_IN_PROGRESS` → `in_progress`.
 fn enum_name(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix).unwrap_or(name).to_ascii_lowercase()
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
 }
 
 /// An appeal status as the CLIs print it (`in_progress`).
@@ -33,7 +35,9 @@ pub fn kind(v: i32) -> String {
 
 /// A channel (`national_centre`).
 pub fn channel(v: i32) -> String {
-    pb::Channel::try_from(v).map(|s| enum_name(s.as_str_name(), "CHANNEL_")).unwrap_or_else(|_| v.to_string())
+    pb::Channel::try_from(v)
+        .map(|s| enum_name(s.as_str_name(), "CHANNEL_"))
+        .unwrap_or_else(|_| v.to_string())
 }
 
 /// A citizen as JSON.
@@ -120,6 +124,12 @@ pub fn clip(text: &str, max: usize) -> String {
     if one_line.chars().count() <= max {
         one_line
     } else {
-        format!("{}…", one_line.chars().take(max.saturating_sub(1)).collect::<String>())
+        format!(
+            "{}…",
+            one_line
+                .chars()
+                .take(max.saturating_sub(1))
+                .collect::<String>()
+        )
     }
 }

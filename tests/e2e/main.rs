@@ -1,6 +1,7 @@
 //! End-to-end tests: a real hub on an ephemeral port over SQLite and PostgreSQL, driven through its
 //! public gRPC API. Agency actions go through the store until the agency gateway lands.
 
+mod agency;
 mod bad_input;
 mod event_log;
 mod lifecycle;

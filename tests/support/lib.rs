@@ -337,24 +337,37 @@ impl<S: Store> TestHub<S> {
     /// restart of the hub process.
     pub async fn restart(&mut self) {
         self.shutdown().await;
-        let listener = wait_for("the port to be free again", Duration::from_secs(10), || async {
-            tokio::net::TcpListener::bind(self.addr).await.ok()
-        })
+        let listener = wait_for(
+            "the port to be free again",
+            Duration::from_secs(10),
+            || async { tokio::net::TcpListener::bind(self.addr).await.ok() },
+        )
         .await;
         let tls: Arc<ReloadingTls> = ReloadingTls::new(self.pki.files.clone()).expect("TLS files");
         let (stop, stopped) = oneshot::channel();
-        self.task = Some(tokio::spawn(api::serve(listener, tls, self.hotline.clone(), settings(), async move {
-            let _ = stopped.await;
-        })));
+        self.task = Some(tokio::spawn(api::serve(
+            listener,
+            tls,
+            self.hotline.clone(),
+            settings(),
+            async move {
+                let _ = stopped.await;
+            },
+        )));
         self.stop = Some(stop);
     }
 
     /// Configuration for an agency client of `authority` with its own local store in a new temporary
     /// directory: certificate, key, CA and the hub's receipt key written there.
     pub fn agency_config(&self, authority: &str) -> hotline_agency_client::ClientConfig {
-        let dir = std::env::temp_dir().join(format!("hotline-agency-{authority}-{}", uuid::Uuid::new_v4()));
+        let dir = std::env::temp_dir().join(format!(
+            "hotline-agency-{authority}-{}",
+            uuid::Uuid::new_v4()
+        ));
         std::fs::create_dir_all(&dir).expect("agency dir");
-        let issued = self.pki.client(&Principal::Agency { authority: authority.into() });
+        let issued = self.pki.client(&Principal::Agency {
+            authority: authority.into(),
+        });
         std::fs::write(dir.join("agency.pem"), &issued.cert_pem).expect("write");
         std::fs::write(dir.join("agency.key"), &issued.key_pem).expect("write");
         std::fs::write(dir.join("ca.pem"), self.pki.ca.cert_pem()).expect("write");

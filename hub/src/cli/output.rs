@@ -11,8 +11,10 @@ macro_rules! say {
     };
 }
 
+use hotline_proto::render::{
+    self, appeal_json, appeal_status, case_json, case_status, channel, clip, event_json, kind,
+};
 use hotline_proto::v1 as pb;
-use hotline_proto::render::{self, appeal_json, appeal_status, case_json, case_status, channel, clip, event_json, kind};
 use serde_json::{Value, json};
 
 /// Output mode of one command.
