@@ -73,6 +73,11 @@ pub struct Summary {
     pub last_error: String,
 }
 
+/// An event with its case, as the hooks read it.
+type HookRow = (i64, String, String, i64, String, String, Vec<u8>);
+/// An outbox row.
+type OutboxRow = (i64, String, String, i64, Vec<u8>, String, i64, String);
+
 /// The local store.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
@@ -241,7 +246,7 @@ impl LocalStore {
 
     /// Events whose hook has not run yet, oldest first, with their case.
     pub async fn pending_hooks(&self) -> LocalResult<Vec<(pb::AppealEvent, pb::AgencyCase)>> {
-        let rows: Vec<(i64, String, String, i64, String, String, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<HookRow> = sqlx::query_as(
             "SELECT e.event_id, e.cursor, e.kind, e.case_id, e.appeal_number, e.detail, c.body FROM events e \
              JOIN cases c ON c.case_id = e.case_id WHERE e.hook_done = 0 ORDER BY e.event_id",
         )
@@ -319,7 +324,7 @@ impl LocalStore {
 
     /// The outbox in order (only pending ones unless `all`).
     pub async fn outbox(&self, all: bool) -> LocalResult<Vec<Outgoing>> {
-        let rows: Vec<(i64, String, String, i64, Vec<u8>, String, i64, String)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, request_id, rpc, case_id, body, state, attempts, last_error FROM outbox \
              WHERE $1 OR state = 'pending' ORDER BY seq",
         )

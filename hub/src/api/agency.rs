@@ -95,26 +95,21 @@ fn agency_case(
 
 impl<S: Store> AgencyApi<S> {
     /// Applies `action`, answering with the case and a signed receipt; a retry gets the first answer.
+    /// `content` is the request as sent, hashed into the receipt.
     async fn act(
         &self,
         caller: Caller,
-        authority: String,
-        rpc: &str,
-        request_id: String,
-        case_id: i64,
+        request: AgencyRequest,
         content: Vec<u8>,
-        attachments: Vec<NewAttachment>,
         action: AgencyAction,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
         let kind = action.kind();
         let signer = self.hotline.receipts.clone();
-        let request = AgencyRequest {
-            authority: authority.clone(),
-            request_id: request_id.clone(),
-            rpc: rpc.to_string(),
-            case_id,
-            attachments,
-        };
+        let (authority, request_id, case_id) = (
+            request.authority.clone(),
+            request.request_id.clone(),
+            request.case_id,
+        );
         let respond = move |state: &AppealState, event_ids: &[i64], at: DateTime<Utc>| {
             let case = state
                 .cases
@@ -145,6 +140,17 @@ impl<S: Store> AgencyApi<S> {
         let response = pb::CaseActionResponse::decode(bytes.as_slice())
             .map_err(|e| Status::internal(format!("stored response unreadable: {e}")))?;
         Ok(Response::new(response))
+    }
+}
+
+/// The request of an action without attachments.
+fn simple(authority: String, rpc: &str, r: &pb::CaseActionRequest) -> AgencyRequest {
+    AgencyRequest {
+        authority,
+        request_id: r.request_id.clone(),
+        rpc: rpc.to_string(),
+        case_id: r.case_id,
+        attachments: Vec::new(),
     }
 }
 
@@ -303,12 +309,8 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         let content = content_of(&r);
         self.act(
             caller,
-            authority,
-            "AcceptCase",
-            r.request_id,
-            r.case_id,
+            simple(authority, "AcceptCase", &r),
             content,
-            vec![],
             AgencyAction::Accept,
         )
         .await
@@ -323,12 +325,8 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         let content = content_of(&r);
         self.act(
             caller,
-            authority,
-            "DeclineCase",
-            r.request_id,
-            r.case_id,
+            simple(authority, "DeclineCase", &r),
             content,
-            vec![],
             AgencyAction::Decline(r.text),
         )
         .await
@@ -342,21 +340,12 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         let r = request.into_inner();
         let content = content_of(&r);
         let planned = date("planned_date", &r.planned_date)?;
+        let agency_request = simple(authority, "ReportStatus", &r);
         let action = AgencyAction::Report {
             comment: r.text,
             planned,
         };
-        self.act(
-            caller,
-            authority,
-            "ReportStatus",
-            r.request_id,
-            r.case_id,
-            content,
-            vec![],
-            action,
-        )
-        .await
+        self.act(caller, agency_request, content, action).await
     }
 
     async fn request_clarification(
@@ -368,12 +357,8 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         let content = content_of(&r);
         self.act(
             caller,
-            authority,
-            "RequestClarification",
-            r.request_id,
-            r.case_id,
+            simple(authority, "RequestClarification", &r),
             content,
-            vec![],
             AgencyAction::Ask(r.text),
         )
         .await
@@ -400,17 +385,14 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
             answer: r.answer,
             measures: r.measures,
         };
-        self.act(
-            caller,
+        let request = AgencyRequest {
             authority,
-            "SubmitResult",
-            r.request_id,
-            r.case_id,
-            content,
+            request_id: r.request_id,
+            rpc: "SubmitResult".into(),
+            case_id: r.case_id,
             attachments,
-            action,
-        )
-        .await
+        };
+        self.act(caller, request, content, action).await
     }
 
     async fn get_case(
