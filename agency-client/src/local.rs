@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::Utc;
+use hotline_proto::render::case_status;
 use hotline_proto::v1 as pb;
 use prost::Message;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -185,13 +186,7 @@ impl LocalStore {
             }
         }
         let inner = case.case.clone().unwrap_or_default();
-        let status = pb::CaseStatus::try_from(inner.status)
-            .map(|s| {
-                s.as_str_name()
-                    .trim_start_matches("CASE_STATUS_")
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
+        let status = case_status(inner.status);
         sqlx::query(
             "INSERT INTO cases (case_id, appeal_number, status, deadline, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, deadline = excluded.deadline, \
@@ -383,13 +378,7 @@ impl LocalStore {
                 let mut stored = pb::AgencyCase::decode(body.as_slice())
                     .map_err(|_| LocalError::Corrupt("case"))?;
                 stored.case = Some(case.clone());
-                let status = pb::CaseStatus::try_from(case.status)
-                    .map(|s| {
-                        s.as_str_name()
-                            .trim_start_matches("CASE_STATUS_")
-                            .to_ascii_lowercase()
-                    })
-                    .unwrap_or_default();
+                let status = case_status(case.status);
                 sqlx::query(
                     "UPDATE cases SET status = $1, body = $2, updated_at = $3 WHERE case_id = $4",
                 )
