@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "hotline/v1/directory.proto",
     "hotline/v1/agency.proto",
     "hotline/v1/exchange.proto",
+    "hotline/v1/reports.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -20,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod pki;
 pub mod principal;
+pub mod reports;
 pub mod starter;
 pub mod store;
 pub mod tls;

@@ -5,6 +5,7 @@
 //! - `hotline/v1/appeals.proto`: `AppealRegistry`, the contact centre's staff service.
 //! - `hotline/v1/directory.proto`: `Directory`, authorities, classifier and districts.
 //! - `hotline/v1/agency.proto`: `AgencyGateway`, what an authority's agency client calls.
+//! - `hotline/v1/reports.proto`: `Reports`, daily monitoring for leadership.
 //! - `hotline/v1/exchange.proto`: `ContactCentreExchange`, the national contact centre's exchange.
 //!
 //! - [`render`]: enum names, JSON forms and text tables for the command lines.

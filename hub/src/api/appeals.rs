@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{Days, NaiveTime, Utc};
-use chrono_tz::Europe::Kyiv;
+use chrono::{Days, Utc};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_server::AppealRegistry;
 use tokio::sync::{mpsc, watch};
@@ -17,6 +16,7 @@ use super::{ApiSettings, caller};
 use crate::app::Hotline;
 use crate::domain::appeal::{CallbackOutcome, CloseOutcome, Verdict};
 use crate::domain::card::CardInput;
+use crate::domain::deadline::kyiv_midnight;
 use crate::domain::{AppealState, Citizen, DomainError, deadline};
 use crate::store::{Cursor, EventFilter, SearchFilter, Store, StoredEvent};
 
@@ -95,14 +95,6 @@ fn page_size(requested: i32) -> Result<i64, Status> {
     }
 }
 
-/// The start of a Kyiv calendar day as an instant.
-fn kyiv_midnight(day: chrono::NaiveDate) -> chrono::DateTime<Utc> {
-    day.and_time(NaiveTime::MIN)
-        .and_local_timezone(Kyiv)
-        .earliest()
-        .expect("midnight exists in Kyiv")
-        .with_timezone(&Utc)
-}
 
 #[tonic::async_trait]
 impl<S: Store> AppealRegistry for AppealsApi<S> {

@@ -57,6 +57,10 @@ coded_enum! {
         CaseClosed = "case.closed",
         /// The case ended because the appeal ended without an answer.
         CaseCancelled = "case.cancelled",
+        /// The deadline is near (the monitor's configurable margin).
+        CaseDueSoon = "case.due_soon",
+        /// The deadline passed without an answer.
+        CaseOverdue = "case.overdue",
     }
 }
 
@@ -79,6 +83,8 @@ pub struct Appeal {
     pub deadline: NaiveDate,
     /// Failed call-backs so far.
     pub callback_attempts: i32,
+    /// When it reached a final status (closed, not considered, closed unconfirmed).
+    pub closed_at: Option<DateTime<Utc>>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -106,6 +112,16 @@ pub struct Case {
     pub declined_at: Option<DateTime<Utc>>,
     /// When it was assigned.
     pub assigned_at: DateTime<Utc>,
+    /// When the authority first submitted a result (for "answered on time").
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Whether that first result came after the deadline day (Kyiv); `None` before one came.
+    pub answered_late: Option<bool>,
+    /// How often its result was returned for rework.
+    pub returned_count: i32,
+    /// When the deadline monitor announced it due soon (announced once per deadline).
+    pub due_soon_at: Option<DateTime<Utc>>,
+    /// When the deadline monitor announced it overdue (announced once per deadline).
+    pub overdue_at: Option<DateTime<Utc>>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -218,6 +234,7 @@ impl AppealState {
                 status_reason,
                 deadline: checked.deadline,
                 callback_attempts: 0,
+                closed_at: status.is_final().then_some(now),
                 updated_at: now,
             },
             cases: Vec::new(),
@@ -336,6 +353,11 @@ impl AppealState {
             measures: String::new(),
             declined_at: None,
             assigned_at: now,
+            answered_at: None,
+            answered_late: None,
+            returned_count: 0,
+            due_soon_at: None,
+            overdue_at: None,
             updated_at: now,
         });
         self.cases.len() - 1
@@ -396,6 +418,9 @@ impl AppealState {
         if from != to {
             self.appeal.status = to;
             self.appeal.status_reason = reason.to_string();
+            if to.is_final() {
+                self.appeal.closed_at = Some(now);
+            }
             events.push(event(
                 None,
                 EventKind::AppealStatusChanged,
@@ -540,6 +565,9 @@ impl AppealState {
         let case = &mut self.cases[i];
         case.deadline = new_deadline;
         case.extension_reason = reason.clone();
+        // A new deadline is announced afresh.
+        case.due_soon_at = None;
+        case.overdue_at = None;
         case.updated_at = now;
         self.appeal.updated_at = now;
         Ok(vec![event(
@@ -568,6 +596,7 @@ impl AppealState {
                 let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
                 self.set_case(i, CaseStatus::Returned, now);
                 self.cases[i].reason = reason.clone();
+                self.cases[i].returned_count += 1;
                 vec![event(
                     Some(i),
                     EventKind::AnswerReturned,
@@ -632,6 +661,7 @@ impl AppealState {
                     if self.cases[i].status == CaseStatus::Verified {
                         self.set_case(i, CaseStatus::Returned, now);
                         self.cases[i].reason = format!("citizen not satisfied: {note}");
+                        self.cases[i].returned_count += 1;
                         events.push(event(
                             Some(i),
                             EventKind::AnswerReturned,
@@ -852,6 +882,10 @@ impl AppealState {
         self.set_case(i, CaseStatus::Resolved, now);
         self.cases[i].answer = answer;
         self.cases[i].measures = measures;
+        if self.cases[i].answered_at.is_none() {
+            self.cases[i].answered_at = Some(now);
+            self.cases[i].answered_late = Some(deadline::is_overdue(self.cases[i].deadline, now));
+        }
         self.cases[i].reason.clear();
         Ok(self.refresh(
             now,
@@ -861,6 +895,35 @@ impl AppealState {
                 json!({ "answer_chars": chars }),
             )],
         ))
+    }
+
+    /// The deadline monitor's step: announces, once per deadline, cases that still owe an answer and
+    /// are due within `due_soon_days` (Kyiv calendar days) or past their deadline. No events: nothing to do.
+    pub fn mark_deadlines(&mut self, due_soon_days: u64, now: DateTime<Utc>) -> Vec<CaseEvent> {
+        let today = deadline::kyiv_date(now);
+        let mut events = Vec::new();
+        for (i, case) in self.cases.iter_mut().enumerate() {
+            if !case.status.awaits_answer() || self.appeal.status.is_final() {
+                continue;
+            }
+            let detail = json!({ "deadline": case.deadline.to_string() });
+            if case.overdue_at.is_none() && deadline::is_overdue(case.deadline, now) {
+                case.overdue_at = Some(now);
+                // An overdue case needs no "due soon" any more.
+                case.due_soon_at.get_or_insert(now);
+                events.push(event(Some(i), EventKind::CaseOverdue, detail));
+            } else if case.due_soon_at.is_none()
+                && case.overdue_at.is_none()
+                && case.deadline <= today + chrono::Days::new(due_soon_days)
+            {
+                case.due_soon_at = Some(now);
+                events.push(event(Some(i), EventKind::CaseDueSoon, detail));
+            }
+        }
+        if !events.is_empty() {
+            self.appeal.updated_at = now;
+        }
+        events
     }
 
     /// Checks that `case_id` is one of `authority`'s cases. Another authority's case is reported
@@ -1027,6 +1090,29 @@ mod tests {
             .record_callback(CallbackOutcome::Confirmed, "", &limits, now())
             .unwrap_err();
         assert!(matches!(err, DomainError::IllegalTransition { .. }));
+    }
+
+    #[test]
+    fn the_monitor_announces_each_deadline_once() {
+        let mut s = assigned(&["vodokanal"]);
+        let deadline = s.cases[0].deadline;
+        let at = |d: NaiveDate| d.and_hms_opt(9, 0, 0).unwrap().and_utc();
+        assert!(s.mark_deadlines(3, at(deadline - chrono::Days::new(5))).is_empty());
+        let due = s.mark_deadlines(3, at(deadline - chrono::Days::new(3)));
+        assert_eq!(kinds(&due), ["case.due_soon"]);
+        assert!(s.mark_deadlines(3, at(deadline - chrono::Days::new(2))).is_empty(), "once");
+        let late = s.mark_deadlines(3, at(deadline + chrono::Days::new(1)));
+        assert_eq!(kinds(&late), ["case.overdue"]);
+        assert!(s.mark_deadlines(3, at(deadline + chrono::Days::new(2))).is_empty(), "once");
+        // An extension announces the new deadline afresh.
+        let new = deadline::latest_deadline(s.appeal.received_at);
+        s.extend_deadline(10, new, "inspection", at(deadline + chrono::Days::new(1))).unwrap();
+        assert!(s.mark_deadlines(3, at(deadline + chrono::Days::new(2))).is_empty());
+        assert_eq!(kinds(&s.mark_deadlines(3, at(new))), ["case.due_soon"]);
+        // Answered cases are not announced.
+        resolved(&mut s, 10);
+        assert!(s.mark_deadlines(3, at(new + chrono::Days::new(1))).is_empty());
+        assert!(s.cases[0].answered_at.is_some());
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub fn kyiv_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&Kyiv).date_naive()
 }
 
+/// The first instant of a Kyiv calendar day.
+pub fn kyiv_midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN)
+        .and_local_timezone(Kyiv)
+        .earliest()
+        .expect("Kyiv never skips midnight")
+        .with_timezone(&Utc)
+}
+
 /// The legal deadline for an appeal received at `received_at`.
 pub fn legal_deadline(received_at: DateTime<Utc>, term: Term) -> NaiveDate {
     let received = kyiv_date(received_at);

@@ -26,6 +26,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_agency.sql"),
         include_str!("../../../migrations/postgres/0003_agency.sql"),
     ),
+    (
+        4,
+        "monitoring",
+        include_str!("../../../migrations/sqlite/0004_monitoring.sql"),
+        include_str!("../../../migrations/postgres/0004_monitoring.sql"),
+    ),
 ];
 
 fn migrator(

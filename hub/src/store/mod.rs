@@ -301,6 +301,55 @@ pub struct AttachmentInfo {
     pub sha256: String,
 }
 
+/// Appeals received in a period, counted by channel, kind, category and district.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedCount {
+    /// Channel code.
+    pub channel: String,
+    /// Kind code.
+    pub kind: String,
+    /// Category code.
+    pub category: String,
+    /// District code.
+    pub district: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// Per-authority totals over the cases assigned in a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorityTotals {
+    /// The authority.
+    pub authority: String,
+    /// Cases assigned (reassigned-away ones excluded).
+    pub assigned: i64,
+    /// Cases with a result.
+    pub answered: i64,
+    /// Cases whose first result came by the deadline.
+    pub on_time: i64,
+    /// Cases returned for rework at least once.
+    pub returned: i64,
+    /// Cases whose appeal ended after an answer (closed or closed unconfirmed).
+    pub ended: i64,
+    /// Of those, appeals the citizen confirmed.
+    pub confirmed: i64,
+    /// Cases of appeals that repeat an earlier one.
+    pub repeats: i64,
+}
+
+/// Appeals in one district × category × period bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellCount {
+    /// District.
+    pub district: String,
+    /// Category.
+    pub category: String,
+    /// Index of the period (0 the oldest).
+    pub bucket: i64,
+    /// How many.
+    pub count: i64,
+}
+
 /// A declined case with its appeal's number.
 #[derive(Debug, Clone)]
 pub struct DeclinedCase {
@@ -448,6 +497,40 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
     /// The chain's head: the last sequence number and hash.
     fn audit_head(&self) -> impl Future<Output = StoreResult<(i64, String)>> + Send;
+    /// Appeals received in [from, to), counted by channel, kind, category and district.
+    fn received_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<ReceivedCount>>> + Send;
+    /// Appeals that ended in [from, to), counted by final status.
+    fn closed_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    /// Appeals open now.
+    fn open_count(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Cases owing an answer past their deadline (before `today`), per authority.
+    fn overdue_by_authority(&self, today: NaiveDate) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    /// Cases of appeals received in [from, to) returned for rework at least once.
+    fn returned_count(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// (assigned, first answered) of cases first answered in [from, to).
+    fn answer_times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>> + Send;
+    /// (received, ended) of appeals closed (confirmed or not) in [from, to).
+    fn close_times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>> + Send;
+    /// Per-authority totals over cases assigned in [from, to).
+    fn authority_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<AuthorityTotals>>> + Send;
+    /// Appeals per district × category in the periods [bounds[i], bounds[i+1]).
+    fn district_category_counts(&self, bounds: &[DateTime<Utc>]) -> impl Future<Output = StoreResult<Vec<CellCount>>> + Send;
+    /// Appeals received in [from, to) per category and kind.
+    fn category_kind_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(String, String, i64)>>> + Send;
+    /// (received, category) of every appeal received in [from, to).
+    fn received_times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+    /// Cases the deadline monitor must announce: overdue (deadline before `today`) or due by `due_by`, not yet announced.
+    fn cases_to_announce(&self, today: NaiveDate, due_by: NaiveDate) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    /// Takes or renews the lease `name` for `holder` until `until`; false when another holder has it.
+    fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The latest earlier appeal from the same phone about the same category in the same district since `since`.
+    fn find_repeat(
+        &self,
+        phone: &str,
+        category: &str,
+        district: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<(i64, String)>>> + Send;
     /// A receiver that changes after every commit that appended events (in this process, and on
     /// PostgreSQL in every hub sharing the database).
     fn commits(&self) -> watch::Receiver<u64>;

@@ -50,14 +50,15 @@ macro_rules! appeal_columns {
          a.citizen_address, a.anonymous, a.signatories, a.benefit_holder, a.district_code, \
          a.settlement_code, a.category_code, a.text, a.urgent, a.complained_authority_code, \
          a.needs_study, a.repeat_of, a.status, a.status_reason, a.deadline, a.callback_attempts, \
-         a.updated_at, (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number"
+         a.updated_at, a.closed_at, (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number"
     };
 }
 
 macro_rules! case_columns {
     () => {
         "c.id, c.appeal_id, c.authority_code, c.status, c.deadline, c.extension_reason, c.reason, \
-         c.answer, c.measures, c.declined_at, c.assigned_at, c.updated_at"
+         c.answer, c.measures, c.declined_at, c.assigned_at, c.updated_at, c.answered_at, c.answered_late, \
+         c.returned_count, c.due_soon_at, c.overdue_at"
     };
 }
 
@@ -105,6 +106,7 @@ macro_rules! sql_store {
                     status_reason: row.try_get("status_reason")?,
                     deadline: row.try_get("deadline")?,
                     callback_attempts: row.try_get("callback_attempts")?,
+                    closed_at: row.try_get("closed_at")?,
                     updated_at: row.try_get("updated_at")?,
                 })
             }
@@ -123,6 +125,11 @@ macro_rules! sql_store {
                     measures: row.try_get("measures")?,
                     declined_at: row.try_get("declined_at")?,
                     assigned_at: row.try_get("assigned_at")?,
+                    answered_at: row.try_get("answered_at")?,
+                    answered_late: row.try_get("answered_late")?,
+                    returned_count: row.try_get("returned_count")?,
+                    due_soon_at: row.try_get("due_soon_at")?,
+                    overdue_at: row.try_get("overdue_at")?,
                     updated_at: row.try_get("updated_at")?,
                 })
             }
@@ -334,14 +341,15 @@ macro_rules! sql_store {
             ) -> $crate::store::StoreResult<()> {
                 let a = &state.appeal;
                 sqlx::query(
-                    "UPDATE appeals SET status = $1, status_reason = $2, callback_attempts = $3, updated_at = $4 \
-                     WHERE id = $5",
+                    "UPDATE appeals SET status = $1, status_reason = $2, callback_attempts = $3, updated_at = $4, \
+                     closed_at = $6 WHERE id = $5",
                 )
                 .bind(a.status.code())
                 .bind(&a.status_reason)
                 .bind(a.callback_attempts)
                 .bind(a.updated_at)
                 .bind(a.id)
+                .bind(a.closed_at)
                 .execute(&mut *conn)
                 .await?;
                 let appeal_id = a.id;
@@ -349,8 +357,9 @@ macro_rules! sql_store {
                     if case.id == 0 {
                         case.id = sqlx::query_scalar(
                             "INSERT INTO cases (appeal_id, authority_code, status, deadline, extension_reason, reason, \
-                             answer, declined_at, assigned_at, updated_at, measures) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                             answer, declined_at, assigned_at, updated_at, measures, answered_at, returned_count, \
+                             due_soon_at, overdue_at, answered_late) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                         )
                         .bind(appeal_id)
                         .bind(&case.authority_code)
@@ -363,12 +372,18 @@ macro_rules! sql_store {
                         .bind(case.assigned_at)
                         .bind(case.updated_at)
                         .bind(&case.measures)
+                        .bind(case.answered_at)
+                        .bind(case.returned_count)
+                        .bind(case.due_soon_at)
+                        .bind(case.overdue_at)
+                        .bind(case.answered_late)
                         .fetch_one(&mut *conn)
                         .await?;
                     } else if before.cases.get(i) != Some(case) {
                         sqlx::query(
                             "UPDATE cases SET status = $1, deadline = $2, extension_reason = $3, reason = $4, \
-                             answer = $5, declined_at = $6, updated_at = $7, measures = $9 WHERE id = $8",
+                             answer = $5, declined_at = $6, updated_at = $7, measures = $9, answered_at = $10, \
+                             returned_count = $11, due_soon_at = $12, overdue_at = $13, answered_late = $14 WHERE id = $8",
                         )
                         .bind(case.status.code())
                         .bind(case.deadline)
@@ -379,6 +394,11 @@ macro_rules! sql_store {
                         .bind(case.updated_at)
                         .bind(case.id)
                         .bind(&case.measures)
+                        .bind(case.answered_at)
+                        .bind(case.returned_count)
+                        .bind(case.due_soon_at)
+                        .bind(case.overdue_at)
+                        .bind(case.answered_late)
                         .execute(&mut *conn)
                         .await?;
                     }
@@ -576,9 +596,9 @@ macro_rules! sql_store {
                     "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
                      citizen_address, anonymous, signatories, benefit_holder, district_code, settlement_code, \
                      category_code, text, urgent, complained_authority_code, needs_study, repeat_of, status, \
-                     status_reason, deadline, callback_attempts, updated_at) \
+                     status_reason, deadline, callback_attempts, updated_at, closed_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                     $19, $20, $21, $22, $23) RETURNING id",
+                     $19, $20, $21, $22, $23, $24) RETURNING id",
                 )
                 .bind(&a.number)
                 .bind(a.received_at)
@@ -603,6 +623,7 @@ macro_rules! sql_store {
                 .bind(a.deadline)
                 .bind(a.callback_attempts)
                 .bind(a.updated_at)
+                .bind(a.closed_at)
                 .fetch_one(&mut *tx)
                 .await?;
                 Self::append_events(&mut tx, &state, &events, caller).await?;
@@ -963,6 +984,192 @@ macro_rules! sql_store {
             #[tracing::instrument(skip_all)]
             async fn audit_head(&self) -> $crate::store::StoreResult<(i64, String)> {
                 Ok(sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn received_counts(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<$crate::store::ReceivedCount>> {
+                let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT channel, kind, category_code, district_code, COUNT(*) FROM appeals \
+                     WHERE received_at >= $1 AND received_at < $2 GROUP BY channel, kind, category_code, district_code",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(channel, kind, category, district, count)| $crate::store::ReceivedCount { channel, kind, category, district, count })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn closed_counts(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<(String, i64)>> {
+                Ok(sqlx::query_as("SELECT status, COUNT(*) FROM appeals WHERE closed_at >= $1 AND closed_at < $2 GROUP BY status")
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn open_count(&self) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM appeals WHERE status IN \
+                     ('registered', 'assigned', 'in_progress', 'answered', 'awaiting_confirmation', 'returned')",
+                )
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn overdue_by_authority(&self, today: chrono::NaiveDate) -> $crate::store::StoreResult<Vec<(String, i64)>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT authority_code, COUNT(*) FROM cases WHERE status IN (");
+                q.push($crate::store::sql::awaiting_answer_sql()).push(") AND deadline < ").push_bind(today);
+                q.push(" GROUP BY authority_code");
+                Ok(q.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn returned_count(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM cases c JOIN appeals a ON a.id = c.appeal_id \
+                     WHERE a.received_at >= $1 AND a.received_at < $2 AND c.returned_count > 0",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn answer_times(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>> {
+                Ok(sqlx::query_as("SELECT assigned_at, answered_at FROM cases WHERE answered_at >= $1 AND answered_at < $2")
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn close_times(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT received_at, closed_at FROM appeals WHERE closed_at >= $1 AND closed_at < $2 \
+                     AND status IN ('closed', 'closed_unconfirmed')",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn authority_totals(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<$crate::store::AuthorityTotals>> {
+                let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT c.authority_code, COUNT(*), \
+                     SUM(CASE WHEN c.answered_at IS NOT NULL THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN c.answered_late = FALSE THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN c.returned_count > 0 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN a.status IN ('closed', 'closed_unconfirmed') THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN a.status = 'closed' THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN a.repeat_of IS NOT NULL THEN 1 ELSE 0 END) \
+                     FROM cases c JOIN appeals a ON a.id = c.appeal_id \
+                     WHERE c.assigned_at >= $1 AND c.assigned_at < $2 AND c.status <> 'reassigned' \
+                     GROUP BY c.authority_code",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(authority, assigned, answered, on_time, returned, ended, confirmed, repeats)| $crate::store::AuthorityTotals {
+                        authority, assigned, answered, on_time, returned, ended, confirmed, repeats,
+                    })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn district_category_counts(&self, bounds: &[chrono::DateTime<chrono::Utc>]) -> $crate::store::StoreResult<Vec<$crate::store::CellCount>> {
+                let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else { return Ok(Vec::new()) };
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT district_code, category_code, CASE");
+                for (i, bound) in bounds.iter().enumerate().skip(1).rev().skip(1) {
+                    q.push(" WHEN received_at >= ").push_bind(*bound).push(format!(" THEN {i}"));
+                }
+                q.push(" ELSE 0 END AS bucket, COUNT(*) FROM appeals WHERE received_at >= ").push_bind(*first);
+                q.push(" AND received_at < ").push_bind(*last);
+                q.push(" GROUP BY district_code, category_code, bucket");
+                let rows: Vec<(String, String, i64, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(district, category, bucket, count)| $crate::store::CellCount { district, category, bucket, count })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn category_kind_counts(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT category_code, kind, COUNT(*) FROM appeals WHERE received_at >= $1 AND received_at < $2 \
+                     GROUP BY category_code, kind",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn received_times(&self, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Vec<(chrono::DateTime<chrono::Utc>, String)>> {
+                Ok(sqlx::query_as("SELECT received_at, category_code FROM appeals WHERE received_at >= $1 AND received_at < $2")
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn cases_to_announce(&self, today: chrono::NaiveDate, due_by: chrono::NaiveDate) -> $crate::store::StoreResult<Vec<i64>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM cases WHERE status IN (");
+                q.push($crate::store::sql::awaiting_answer_sql());
+                q.push(") AND ((overdue_at IS NULL AND deadline < ").push_bind(today);
+                q.push(") OR (due_soon_at IS NULL AND overdue_at IS NULL AND deadline <= ").push_bind(due_by);
+                q.push(")) ORDER BY id");
+                Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn try_lease(&self, name: &str, holder: &str, until: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(chrono::Utc::now())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn find_repeat(
+                &self,
+                phone: &str,
+                category: &str,
+                district: &str,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<(i64, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, number FROM appeals WHERE citizen_phone = $1 AND category_code = $2 \
+                     AND district_code = $3 AND received_at >= $4 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(phone)
+                .bind(category)
+                .bind(district)
+                .bind(since)
+                .fetch_optional(&self.pool)
+                .await?)
             }
 
             fn commits(&self) -> tokio::sync::watch::Receiver<u64> {

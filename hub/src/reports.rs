@@ -1,0 +1,181 @@
+//! The arithmetic of the monitoring reports, kept pure so it is tested on its own: periods in Kyiv
+//! dates, duration percentiles, authorities' percentages and order, and the Poisson test that tells a
+//! pain point from a merely big number.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+use crate::domain::DomainError;
+use crate::domain::deadline::kyiv_midnight;
+
+/// Longest period a report covers, in days (a little over a year, so a year fits whatever its length).
+pub const MAX_PERIOD_DAYS: i64 = 400;
+/// A cell needs at least this many appeals in the period to be a pain point.
+pub const MIN_NOTABLE_COUNT: i64 = 5;
+/// …and growth this unlikely under its baseline rate.
+pub const NOTABLE_P: f64 = 0.01;
+
+/// A period of Kyiv dates, both ends included, and the instants that bound it: [start, end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (included).
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// A checked period; `from` defaults to `to`, `to` to `today`.
+    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>, today: NaiveDate) -> Result<Self, DomainError> {
+        let to = to.unwrap_or(today);
+        let from = from.unwrap_or(to);
+        if from > to {
+            return Err(DomainError::invalid("from", format!("{from} is after `to` {to}")));
+        }
+        if (to - from).num_days() >= MAX_PERIOD_DAYS {
+            return Err(DomainError::invalid("from", format!("a period is at most {MAX_PERIOD_DAYS} days")));
+        }
+        Ok(Self { from, to })
+    }
+
+    /// The first instant of the period.
+    pub fn start(&self) -> DateTime<Utc> {
+        kyiv_midnight(self.from)
+    }
+
+    /// The first instant after the period.
+    pub fn end(&self) -> DateTime<Utc> {
+        kyiv_midnight(self.to + Days::new(1))
+    }
+
+    /// Length in days.
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+}
+
+/// Median and 90th percentile (nearest rank) of durations, in hours; `None` when there are none.
+pub fn duration_stats(pairs: &[(DateTime<Utc>, DateTime<Utc>)]) -> Option<(f64, f64)> {
+    let mut hours: Vec<f64> = pairs.iter().map(|(start, end)| (*end - *start).num_seconds() as f64 / 3600.0).collect();
+    if hours.is_empty() {
+        return None;
+    }
+    hours.sort_by(f64::total_cmp);
+    let rank = |q: f64| {
+        let n = hours.len();
+        let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+        hours[i]
+    };
+    Some((rank(0.5), rank(0.9)))
+}
+
+/// `part` of `whole` in percent, 0 when `whole` is 0.
+pub fn percent(part: i64, whole: i64) -> f64 {
+    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
+}
+
+/// P(X ≥ k) for X ~ Poisson(λ): how surprising `k` appeals are when `λ` are expected.
+pub fn poisson_upper_tail(k: i64, lambda: f64) -> f64 {
+    if k <= 0 {
+        return 1.0;
+    }
+    if lambda <= 0.0 {
+        return 0.0;
+    }
+    // ln pmf(i) = −λ + i·ln λ − ln i!, in log space so large counts stay finite.
+    let ln_pmf = |i: i64| -lambda + i as f64 * lambda.ln() - (1..=i).map(|j| (j as f64).ln()).sum::<f64>();
+    if (k as f64) <= lambda {
+        // The tail is large: 1 − P(X ≤ k−1) loses nothing.
+        let mut term = -lambda;
+        let mut below = term.exp();
+        for i in 1..k {
+            term += lambda.ln() - (i as f64).ln();
+            below += term.exp();
+        }
+        return (1.0 - below).clamp(0.0, 1.0);
+    }
+    // The tail is small: sum it directly, from k up, until the terms no longer matter.
+    let mut term = ln_pmf(k);
+    let mut tail = 0.0;
+    let mut i = k;
+    loop {
+        let value = term.exp();
+        tail += value;
+        if value < tail * 1e-17 || value == 0.0 {
+            break;
+        }
+        i += 1;
+        term += lambda.ln() - (i as f64).ln();
+    }
+    tail.clamp(0.0, 1.0)
+}
+
+/// The baseline rate of a cell: the average over the earlier periods, at least 0.5 so that a cell
+/// that was empty before is judged against a small rate rather than zero.
+pub fn baseline(previous: &[i64]) -> f64 {
+    if previous.is_empty() {
+        return 0.5;
+    }
+    (previous.iter().sum::<i64>() as f64 / previous.len() as f64).max(0.5)
+}
+
+/// Whether a cell is a pain point.
+pub fn notable(count: i64, p_value: f64) -> bool {
+    count >= MIN_NOTABLE_COUNT && p_value < NOTABLE_P
+}
+
+/// The method, stated in the report.
+pub fn method(period_days: i64, baseline_periods: usize) -> String {
+    format!(
+        "Each district × category is compared with its average over the previous {baseline_periods} periods of \
+         {period_days} days (at least 0.5). A cell is a pain point when it has at least {MIN_NOTABLE_COUNT} appeals \
+         and P(X ≥ count) < {NOTABLE_P} for X ~ Poisson(average): growth unlikely to be chance, not just a big number."
+    )
+}
+
+/// The category section of a code (`07.01` → `07`).
+pub fn section(code: &str) -> &str {
+    code.split('.').next().unwrap_or(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn periods_are_kyiv_days() {
+        let today = NaiveDate::from_ymd_opt(2026, 7, 10).unwrap();
+        let p = Period::new(None, None, today).unwrap();
+        assert_eq!((p.from, p.to, p.days()), (today, today, 1));
+        // Kyiv summer time is UTC+3: the day starts at 21:00 UTC the evening before.
+        assert_eq!(p.start(), Utc.with_ymd_and_hms(2026, 7, 9, 21, 0, 0).unwrap());
+        assert_eq!(p.end(), Utc.with_ymd_and_hms(2026, 7, 10, 21, 0, 0).unwrap());
+        assert!(Period::new(Some(today + Days::new(1)), Some(today), today).is_err());
+        assert!(Period::new(Some(today - Days::new(500)), Some(today), today).is_err());
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let pairs: Vec<_> = (1..=10).map(|h| (t0, t0 + chrono::Duration::hours(h))).collect();
+        assert_eq!(duration_stats(&pairs), Some((5.0, 9.0)));
+        assert_eq!(duration_stats(&pairs[..1]), Some((1.0, 1.0)));
+        assert_eq!(duration_stats(&[]), None);
+    }
+
+    #[test]
+    fn poisson_tail_matches_known_values() {
+        // P(X ≥ 1 | λ = 1) = 1 − e^−1.
+        assert!((poisson_upper_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        // P(X ≥ 10 | λ = 2) ≈ 4.65e-5.
+        assert!((poisson_upper_tail(10, 2.0) - 4.6498e-5).abs() < 1e-7);
+        assert_eq!(poisson_upper_tail(0, 3.0), 1.0);
+        assert!(poisson_upper_tail(5000, 4000.0) < 1e-20, "large rates stay finite");
+        // A big but usual number is not notable; a small surge is.
+        let usual = poisson_upper_tail(105, baseline(&[100, 98, 103, 99]));
+        assert!(!notable(105, usual));
+        let surge = poisson_upper_tail(12, baseline(&[2, 1, 3, 2]));
+        assert!(notable(12, surge));
+        assert!(!notable(4, poisson_upper_tail(4, baseline(&[0, 0, 0, 0]))), "below the minimum count");
+    }
+}
