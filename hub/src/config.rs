@@ -57,6 +57,16 @@ pub struct ServeOptions {
     /// The receipt signing key (made on first start) [default: receipt.key in the PKI or data directory].
     #[arg(long, env = "HOTLINE_RECEIPT_KEY")]
     pub receipt_key: Option<PathBuf>,
+    /// Days within which an appeal from the same phone about the same category and district is
+    /// linked as a repeat [default: 30].
+    #[arg(long, env = "HOTLINE_REPEAT_WINDOW_DAYS")]
+    pub repeat_window_days: Option<u64>,
+    /// A case is announced "due soon" this many days before its deadline [default: 3].
+    #[arg(long, env = "HOTLINE_DUE_SOON_DAYS")]
+    pub due_soon_days: Option<u64>,
+    /// Seconds between runs of the deadline monitor [default: 60].
+    #[arg(long, env = "HOTLINE_MONITOR_SECS")]
+    pub monitor_secs: Option<u64>,
     /// Seconds between heartbeats on idle case streams [default: 15].
     #[arg(long, env = "HOTLINE_HEARTBEAT_SECS")]
     pub heartbeat_secs: Option<u64>,
@@ -105,6 +115,12 @@ pub struct ServeConfig {
     pub receipt_key: PathBuf,
     /// Seconds between heartbeats.
     pub heartbeat_secs: u64,
+    /// Repeat window.
+    pub repeat_window_days: u64,
+    /// Due-soon margin.
+    pub due_soon_days: u64,
+    /// Monitor interval.
+    pub monitor_secs: u64,
 }
 
 /// Where `hub serve` takes its TLS material from.
@@ -230,6 +246,9 @@ impl ServeConfig {
                 .or(from_file.heartbeat_secs)
                 .unwrap_or(15)
                 .max(1),
+            repeat_window_days: flags.repeat_window_days.or(from_file.repeat_window_days).unwrap_or(30),
+            due_soon_days: flags.due_soon_days.or(from_file.due_soon_days).unwrap_or(3),
+            monitor_secs: flags.monitor_secs.or(from_file.monitor_secs).unwrap_or(60).max(1),
             tls,
             tls_reload_secs: flags
                 .tls_reload_secs

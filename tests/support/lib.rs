@@ -271,6 +271,8 @@ pub fn settings() -> ApiSettings {
         stream_buffer: 16,
         tls_reload_interval: Duration::from_millis(100),
         heartbeat_interval: Duration::from_millis(500),
+        // Tests run the monitor themselves, at the instants they choose.
+        deadline_monitor: None,
     }
 }
 

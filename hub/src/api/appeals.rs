@@ -459,6 +459,7 @@ impl ApiSettings {
             stream_buffer: 64,
             tls_reload_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(15),
+            deadline_monitor: None,
         }
     }
 }

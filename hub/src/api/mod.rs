@@ -6,6 +6,7 @@
 //! - [`appeals`]: `AppealRegistry` (staff).
 //! - [`agency`]: `AgencyGateway` (authorities' agency clients).
 //! - [`directory`]: `Directory` (admin).
+//! - [`reports`]: `Reports` (supervisors and analysts).
 //! - [`convert`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from hub errors to gRPC statuses.
 
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod convert;
 pub mod directory;
 pub mod error;
+pub mod reports;
 
 use std::future::Future;
 use std::time::Duration;
@@ -22,6 +24,7 @@ use std::time::Duration;
 use hotline_proto::v1::agency_gateway_server::AgencyGatewayServer;
 use hotline_proto::v1::appeal_registry_server::AppealRegistryServer;
 use hotline_proto::v1::directory_server::DirectoryServer;
+use hotline_proto::v1::reports_server::ReportsServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codegen::http;
@@ -50,6 +53,8 @@ pub struct ApiSettings {
     pub tls_reload_interval: Duration,
     /// How often an idle case stream sends a heartbeat (keeps proxies from closing it).
     pub heartbeat_interval: Duration,
+    /// The deadline monitor's interval and due-soon margin in days; `None` runs no monitor.
+    pub deadline_monitor: Option<(Duration, u64)>,
 }
 
 /// Who is calling, as the auth layer established it.
@@ -82,6 +87,9 @@ pub async fn serve<S: Store>(
     let (stop_tx, stop_rx) = watch::channel(false);
 
     tls.spawn_watcher(settings.tls_reload_interval, stop_rx.clone());
+    if let Some((interval, due_soon_days)) = settings.deadline_monitor {
+        tokio::spawn(hotline.clone().run_deadline_monitor(interval, due_soon_days, stop_rx.clone()));
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     let health_task = tokio::spawn(watch_database(
         hotline.store.clone(),
@@ -102,6 +110,8 @@ pub async fn serve<S: Store>(
     ))
     .max_decoding_message_size(settings.max_message_bytes);
     let auth = auth::AuthLayer::new(hotline.store.clone());
+    let reports = ReportsServer::new(reports::ReportsApi::new(hotline.clone()))
+        .max_decoding_message_size(settings.max_message_bytes);
     let agency = AgencyGatewayServer::new(agency::AgencyApi::new(
         hotline.clone(),
         settings.clone(),
@@ -124,6 +134,7 @@ pub async fn serve<S: Store>(
         .add_service(appeals)
         .add_service(directory)
         .add_service(agency)
+        .add_service(reports)
         .serve_with_incoming_shutdown(tls::incoming(listener, tls), async move {
             let _ = server_stop.wait_for(|down| *down).await;
         });
@@ -177,6 +188,7 @@ async fn watch_database<S: Store>(
         "hotline.v1.AppealRegistry",
         "hotline.v1.Directory",
         "hotline.v1.AgencyGateway",
+        "hotline.v1.Reports",
     ];
     let mut last = None;
     loop {

@@ -5,11 +5,14 @@
 //! # Layout
 //! - this file: the commands and their arguments (clap), and `serve`/`migrate`.
 //! - [`staff`]: the staff commands, one gRPC call each.
+//! - [`report`], [`chart`]: `hub report …`, as tables, CSV, JSON, XLSX and SVG charts.
 //! - [`local`]: `pki` and `audit`, which work on files and the database on the hub's host.
 //! - [`output`]: tables and JSON.
 
+pub mod chart;
 pub mod local;
 pub mod output;
+pub mod report;
 pub mod staff;
 
 use std::path::PathBuf;
@@ -86,6 +89,8 @@ pub enum Command {
     Authority(staff::Connection<staff::AuthorityCommand>),
     /// The directory as a whole.
     Directory(staff::Connection<staff::DirectoryCommand>),
+    /// Monitoring reports and charts.
+    Report(report::ReportArgs),
     /// The hotline's certificate authority: make a CA, issue and revoke certificates.
     Pki(local::PkiArgs),
     /// The audit trail (read from the database directly, on the hub's host).
@@ -116,6 +121,7 @@ pub async fn run(
         Command::Appeal(c) => staff::appeal(c).await,
         Command::Authority(c) => staff::authority(c).await,
         Command::Directory(c) => staff::directory(c).await,
+        Command::Report(args) => report::report(args).await,
         Command::Pki(args) => local::pki(args),
         Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
         Command::Receipt(args) => local::receipt(args),
@@ -168,6 +174,7 @@ async fn serve_on<S: Store>(
             max_callback_attempts: config.max_callback_attempts,
             max_attachment_bytes: config.max_attachment_bytes,
             max_attachments: config.max_attachments,
+            repeat_window_days: config.repeat_window_days,
         },
         number_prefix: config.number_prefix.clone(),
         receipts: std::sync::Arc::new(pki::receipt_signer(&config.receipt_key)?),
@@ -220,6 +227,7 @@ async fn serve_on<S: Store>(
     let mut settings = ApiSettings::new(config.max_message_bytes);
     settings.tls_reload_interval = std::time::Duration::from_secs(config.tls_reload_secs);
     settings.heartbeat_interval = std::time::Duration::from_secs(config.heartbeat_secs);
+    settings.deadline_monitor = Some((std::time::Duration::from_secs(config.monitor_secs), config.due_soon_days));
     api::serve(listener, tls, hotline, settings, shutdown).await?;
     tracing::info!("hub stopped");
     Ok(())

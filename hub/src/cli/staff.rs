@@ -376,7 +376,7 @@ fn read_file(path: &std::path::Path) -> Result<String, CliError> {
 }
 
 /// A mutual-TLS channel to the hub, as `role` unless --cert names another identity.
-async fn channel(hub: &HubArgs, role: StaffRole) -> Result<Channel, CliError> {
+pub(crate) async fn channel(hub: &HubArgs, role: StaffRole) -> Result<Channel, CliError> {
     let cert = hub
         .cert
         .clone()

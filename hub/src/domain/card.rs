@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_attachment_bytes: usize,
     /// Most documents on one result.
     pub max_attachments: usize,
+    /// Days within which an appeal from the same phone about the same category and district is a repeat.
+    pub repeat_window_days: u64,
 }
 
 impl Default for Limits {
@@ -28,6 +30,7 @@ impl Default for Limits {
             max_callback_attempts: 3,
             max_attachment_bytes: 2 * 1024 * 1024,
             max_attachments: 10,
+            repeat_window_days: 30,
         }
     }
 }
@@ -111,6 +114,10 @@ pub struct CardRefs {
     pub complained_authority_known: bool,
     /// The earlier appeal, if `repeat_of` names a known one.
     pub repeat_of: Option<RefAppeal>,
+    /// An earlier appeal from the same phone about the same category and place within the
+    /// configured window, found by the hub: linked as a repeat (without art. 8's consequence, which
+    /// only an operator's explicit `repeat_of` carries).
+    pub detected_repeat: Option<(i64, String)>,
 }
 
 /// A district or settlement as the card needs it.
@@ -387,10 +394,13 @@ impl CardInput {
             Some(asked) => asked,
         };
 
-        let repeat_of_code = self.repeat_of.trim();
+        let mut repeat_of_code = self.repeat_of.trim().to_string();
         let mut not_considered = None;
         let repeat_of = if repeat_of_code.is_empty() {
-            None
+            refs.detected_repeat.as_ref().map(|(id, number)| {
+                repeat_of_code = number.clone();
+                *id
+            })
         } else {
             let Some(earlier) = &refs.repeat_of else {
                 return Err(DomainError::invalid(
@@ -426,7 +436,7 @@ impl CardInput {
                 needs_study,
                 repeat_of,
                 repeat_of_number: if repeat_of.is_some() {
-                    repeat_of_code.to_string()
+                    repeat_of_code
                 } else {
                     String::new()
                 },
@@ -477,6 +487,7 @@ pub(crate) mod tests {
             category_term_days: Some(15),
             complained_authority_known: true,
             repeat_of: None,
+            detected_repeat: None,
         }
     }
 
