@@ -293,9 +293,12 @@ impl<S: Store> Hotline<S> {
         } else if !input.anonymous
             && let Ok(phone) = crate::domain::card::normalize_phone(&input.citizen.phone)
         {
-            let since = input.received_at.unwrap_or_else(now) - chrono::Days::new(self.limits.repeat_window_days);
-            refs.detected_repeat =
-                self.store.find_repeat(&phone, category, district, since).await?;
+            let since = input.received_at.unwrap_or_else(now)
+                - chrono::Days::new(self.limits.repeat_window_days);
+            refs.detected_repeat = self
+                .store
+                .find_repeat(&phone, category, district, since)
+                .await?;
         }
         let checked = input.check(&refs, &self.limits, now())?;
         self.store
@@ -463,13 +466,22 @@ impl<S: Store> Hotline<S> {
     /// One run of the deadline monitor: announces (once per deadline) the cases due within
     /// `due_soon_days` and those overdue, as `case.due_soon` / `case.overdue` events that reach the
     /// authority's stream and the watch stream. Returns how many cases were examined.
-    pub async fn announce_deadlines(&self, due_soon_days: u64, at: DateTime<Utc>) -> StoreResult<usize> {
+    pub async fn announce_deadlines(
+        &self,
+        due_soon_days: u64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<usize> {
         let today = crate::domain::deadline::kyiv_date(at);
-        let ids = self.store.cases_to_announce(today, today + chrono::Days::new(due_soon_days)).await?;
+        let ids = self
+            .store
+            .cases_to_announce(today, today + chrono::Days::new(due_soon_days))
+            .await?;
         let caller = Caller::system("deadline monitor");
         for id in &ids {
             self.store
-                .transact(&AppealKey::Case(*id), &caller, |s| Ok(s.mark_deadlines(due_soon_days, at)))
+                .transact(&AppealKey::Case(*id), &caller, |s| {
+                    Ok(s.mark_deadlines(due_soon_days, at))
+                })
                 .await?;
         }
         Ok(ids.len())
@@ -478,11 +490,21 @@ impl<S: Store> Hotline<S> {
     /// The deadline monitor: every `interval`, if this hub holds the cluster's lease, announces due
     /// and overdue cases. Several hubs on one database take turns through the lease; a restart
     /// announces nothing twice because each announcement is recorded with its event.
-    pub async fn run_deadline_monitor(self, interval: std::time::Duration, due_soon_days: u64, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run_deadline_monitor(
+        self,
+        interval: std::time::Duration,
+        due_soon_days: u64,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
         let holder = uuid::Uuid::new_v4().to_string();
         loop {
-            let until = now() + chrono::Duration::from_std(interval * 3).unwrap_or(chrono::Duration::minutes(3));
-            match self.store.try_lease("deadline-monitor", &holder, until).await {
+            let until = now()
+                + chrono::Duration::from_std(interval * 3).unwrap_or(chrono::Duration::minutes(3));
+            match self
+                .store
+                .try_lease("deadline-monitor", &holder, until)
+                .await
+            {
                 Ok(true) => {
                     if let Err(err) = self.announce_deadlines(due_soon_days, now()).await {
                         tracing::warn!(error = %err, "deadline monitor run failed; retrying next time");

@@ -246,9 +246,16 @@ impl ServeConfig {
                 .or(from_file.heartbeat_secs)
                 .unwrap_or(15)
                 .max(1),
-            repeat_window_days: flags.repeat_window_days.or(from_file.repeat_window_days).unwrap_or(30),
+            repeat_window_days: flags
+                .repeat_window_days
+                .or(from_file.repeat_window_days)
+                .unwrap_or(30),
             due_soon_days: flags.due_soon_days.or(from_file.due_soon_days).unwrap_or(3),
-            monitor_secs: flags.monitor_secs.or(from_file.monitor_secs).unwrap_or(60).max(1),
+            monitor_secs: flags
+                .monitor_secs
+                .or(from_file.monitor_secs)
+                .unwrap_or(60)
+                .max(1),
             tls,
             tls_reload_secs: flags
                 .tls_reload_secs

@@ -25,14 +25,24 @@ pub struct Period {
 
 impl Period {
     /// A checked period; `from` defaults to `to`, `to` to `today`.
-    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>, today: NaiveDate) -> Result<Self, DomainError> {
+    pub fn new(
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Result<Self, DomainError> {
         let to = to.unwrap_or(today);
         let from = from.unwrap_or(to);
         if from > to {
-            return Err(DomainError::invalid("from", format!("{from} is after `to` {to}")));
+            return Err(DomainError::invalid(
+                "from",
+                format!("{from} is after `to` {to}"),
+            ));
         }
         if (to - from).num_days() >= MAX_PERIOD_DAYS {
-            return Err(DomainError::invalid("from", format!("a period is at most {MAX_PERIOD_DAYS} days")));
+            return Err(DomainError::invalid(
+                "from",
+                format!("a period is at most {MAX_PERIOD_DAYS} days"),
+            ));
         }
         Ok(Self { from, to })
     }
@@ -55,7 +65,10 @@ impl Period {
 
 /// Median and 90th percentile (nearest rank) of durations, in hours; `None` when there are none.
 pub fn duration_stats(pairs: &[(DateTime<Utc>, DateTime<Utc>)]) -> Option<(f64, f64)> {
-    let mut hours: Vec<f64> = pairs.iter().map(|(start, end)| (*end - *start).num_seconds() as f64 / 3600.0).collect();
+    let mut hours: Vec<f64> = pairs
+        .iter()
+        .map(|(start, end)| (*end - *start).num_seconds() as f64 / 3600.0)
+        .collect();
     if hours.is_empty() {
         return None;
     }
@@ -70,7 +83,11 @@ pub fn duration_stats(pairs: &[(DateTime<Utc>, DateTime<Utc>)]) -> Option<(f64, 
 
 /// `part` of `whole` in percent, 0 when `whole` is 0.
 pub fn percent(part: i64, whole: i64) -> f64 {
-    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
 }
 
 /// P(X ≥ k) for X ~ Poisson(λ): how surprising `k` appeals are when `λ` are expected.
@@ -82,7 +99,8 @@ pub fn poisson_upper_tail(k: i64, lambda: f64) -> f64 {
         return 0.0;
     }
     // ln pmf(i) = −λ + i·ln λ − ln i!, in log space so large counts stay finite.
-    let ln_pmf = |i: i64| -lambda + i as f64 * lambda.ln() - (1..=i).map(|j| (j as f64).ln()).sum::<f64>();
+    let ln_pmf =
+        |i: i64| -lambda + i as f64 * lambda.ln() - (1..=i).map(|j| (j as f64).ln()).sum::<f64>();
     if (k as f64) <= lambda {
         // The tail is large: 1 − P(X ≤ k−1) loses nothing.
         let mut term = -lambda;
@@ -148,8 +166,14 @@ mod tests {
         let p = Period::new(None, None, today).unwrap();
         assert_eq!((p.from, p.to, p.days()), (today, today, 1));
         // Kyiv summer time is UTC+3: the day starts at 21:00 UTC the evening before.
-        assert_eq!(p.start(), Utc.with_ymd_and_hms(2026, 7, 9, 21, 0, 0).unwrap());
-        assert_eq!(p.end(), Utc.with_ymd_and_hms(2026, 7, 10, 21, 0, 0).unwrap());
+        assert_eq!(
+            p.start(),
+            Utc.with_ymd_and_hms(2026, 7, 9, 21, 0, 0).unwrap()
+        );
+        assert_eq!(
+            p.end(),
+            Utc.with_ymd_and_hms(2026, 7, 10, 21, 0, 0).unwrap()
+        );
         assert!(Period::new(Some(today + Days::new(1)), Some(today), today).is_err());
         assert!(Period::new(Some(today - Days::new(500)), Some(today), today).is_err());
     }
@@ -157,7 +181,9 @@ mod tests {
     #[test]
     fn percentiles_by_nearest_rank() {
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let pairs: Vec<_> = (1..=10).map(|h| (t0, t0 + chrono::Duration::hours(h))).collect();
+        let pairs: Vec<_> = (1..=10)
+            .map(|h| (t0, t0 + chrono::Duration::hours(h)))
+            .collect();
         assert_eq!(duration_stats(&pairs), Some((5.0, 9.0)));
         assert_eq!(duration_stats(&pairs[..1]), Some((1.0, 1.0)));
         assert_eq!(duration_stats(&[]), None);
@@ -170,12 +196,18 @@ mod tests {
         // P(X ≥ 10 | λ = 2) ≈ 4.65e-5.
         assert!((poisson_upper_tail(10, 2.0) - 4.6498e-5).abs() < 1e-7);
         assert_eq!(poisson_upper_tail(0, 3.0), 1.0);
-        assert!(poisson_upper_tail(5000, 4000.0) < 1e-20, "large rates stay finite");
+        assert!(
+            poisson_upper_tail(5000, 4000.0) < 1e-20,
+            "large rates stay finite"
+        );
         // A big but usual number is not notable; a small surge is.
         let usual = poisson_upper_tail(105, baseline(&[100, 98, 103, 99]));
         assert!(!notable(105, usual));
         let surge = poisson_upper_tail(12, baseline(&[2, 1, 3, 2]));
         assert!(notable(12, surge));
-        assert!(!notable(4, poisson_upper_tail(4, baseline(&[0, 0, 0, 0]))), "below the minimum count");
+        assert!(
+            !notable(4, poisson_upper_tail(4, baseline(&[0, 0, 0, 0]))),
+            "below the minimum count"
+        );
     }
 }

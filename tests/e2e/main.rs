@@ -5,5 +5,6 @@ mod agency;
 mod bad_input;
 mod event_log;
 mod lifecycle;
+mod reports;
 mod security;
 mod service;

@@ -220,6 +220,11 @@ const RPCS: &[(&str, &str)] = &[
     ("hotline.v1.AgencyGateway", "AcceptCase"),
     ("hotline.v1.AgencyGateway", "ListCases"),
     ("hotline.v1.ContactCentreExchange", "SubmitAppeal"),
+    ("hotline.v1.Reports", "DailyReport"),
+    ("hotline.v1.Reports", "AuthorityRatings"),
+    ("hotline.v1.Reports", "Trends"),
+    ("hotline.v1.Reports", "QuarterlySummary"),
+    ("hotline.v1.Reports", "AppealsPerDay"),
 ];
 
 /// Who may call what: the expected matrix, written out independently of the hub's.
@@ -238,6 +243,7 @@ fn expected(principal: &Principal, service: &str, method: &str) -> bool {
             ("hotline.v1.AppealRegistry", _) => *role == StaffRole::Analyst,
             ("hotline.v1.Directory", m) if m.starts_with("List") => true,
             ("hotline.v1.Directory", _) => *role == StaffRole::Admin,
+            ("hotline.v1.Reports", _) => matches!(role, StaffRole::Analyst | StaffRole::Supervisor),
             _ => false,
         },
         Principal::Agency { .. } => service == "hotline.v1.AgencyGateway",

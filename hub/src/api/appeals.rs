@@ -95,7 +95,6 @@ fn page_size(requested: i32) -> Result<i64, Status> {
     }
 }
 
-
 #[tonic::async_trait]
 impl<S: Store> AppealRegistry for AppealsApi<S> {
     async fn register_appeal(

@@ -57,7 +57,9 @@ pub fn allowed(principal: &Principal, service: &str, method: &str) -> bool {
             "ListAuthorities" | "ListCategories" | "ListDistricts" => true,
             _ => *role == Admin,
         },
-        (Principal::Staff { role, .. }, "hotline.v1.Reports") => matches!(role, Supervisor | Analyst),
+        (Principal::Staff { role, .. }, "hotline.v1.Reports") => {
+            matches!(role, Supervisor | Analyst)
+        }
         (Principal::Agency { .. }, "hotline.v1.AgencyGateway") => true,
         (Principal::Exchange { .. }, "hotline.v1.ContactCentreExchange") => true,
         _ => false,

@@ -88,7 +88,11 @@ pub async fn serve<S: Store>(
 
     tls.spawn_watcher(settings.tls_reload_interval, stop_rx.clone());
     if let Some((interval, due_soon_days)) = settings.deadline_monitor {
-        tokio::spawn(hotline.clone().run_deadline_monitor(interval, due_soon_days, stop_rx.clone()));
+        tokio::spawn(hotline.clone().run_deadline_monitor(
+            interval,
+            due_soon_days,
+            stop_rx.clone(),
+        ));
     }
     let (health, health_service) = tonic_health::server::health_reporter();
     let health_task = tokio::spawn(watch_database(

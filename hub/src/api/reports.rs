@@ -40,27 +40,45 @@ fn by_label<'a>(items: impl Iterator<Item = (&'a str, i64)>) -> Vec<pb::LabelCou
     for (label, count) in items {
         *sums.entry(label).or_default() += count;
     }
-    let mut out: Vec<pb::LabelCount> =
-        sums.into_iter().map(|(label, count)| pb::LabelCount { label: label.to_string(), count }).collect();
+    let mut out: Vec<pb::LabelCount> = sums
+        .into_iter()
+        .map(|(label, count)| pb::LabelCount {
+            label: label.to_string(),
+            count,
+        })
+        .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
     out
 }
 
 fn stats(pairs: &[(chrono::DateTime<Utc>, chrono::DateTime<Utc>)]) -> pb::DurationStats {
     let (median_hours, p90_hours) = reports::duration_stats(pairs).unwrap_or_default();
-    pb::DurationStats { count: pairs.len() as i64, median_hours, p90_hours }
+    pb::DurationStats {
+        count: pairs.len() as i64,
+        median_hours,
+        p90_hours,
+    }
 }
 
 #[tonic::async_trait]
 impl<S: Store> Reports for ReportsApi<S> {
-    async fn daily_report(&self, request: Request<pb::PeriodRequest>) -> Result<Response<pb::DailyReportResponse>, Status> {
+    async fn daily_report(
+        &self,
+        request: Request<pb::PeriodRequest>,
+    ) -> Result<Response<pb::DailyReportResponse>, Status> {
         let period = self.period(request.get_ref())?;
         let (start, end) = (period.start(), period.end());
         let store = &self.hotline.store;
         let received = store.received_counts(start, end).await.map_err(status)?;
         let closed = store.closed_counts(start, end).await.map_err(status)?;
         let today = kyiv_date(Utc::now());
-        let overdue_now = store.overdue_by_authority(today).await.map_err(status)?.iter().map(|(_, n)| n).sum();
+        let overdue_now = store
+            .overdue_by_authority(today)
+            .await
+            .map_err(status)?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
         Ok(Response::new(pb::DailyReportResponse {
             from: period.from.to_string(),
             to: period.to.to_string(),
@@ -73,7 +91,9 @@ impl<S: Store> Reports for ReportsApi<S> {
             open_now: store.open_count().await.map_err(status)?,
             overdue_now,
             returned_for_rework: store.returned_count(start, end).await.map_err(status)?,
-            time_to_answer: Some(stats(&store.answer_times(start, end).await.map_err(status)?)),
+            time_to_answer: Some(stats(
+                &store.answer_times(start, end).await.map_err(status)?,
+            )),
             time_to_close: Some(stats(&store.close_times(start, end).await.map_err(status)?)),
         }))
     }
@@ -84,18 +104,38 @@ impl<S: Store> Reports for ReportsApi<S> {
     ) -> Result<Response<pb::AuthorityRatingsResponse>, Status> {
         let period = self.period(request.get_ref())?;
         let store = &self.hotline.store;
-        let totals = store.authority_totals(period.start(), period.end()).await.map_err(status)?;
-        let overdue: HashMap<String, i64> =
-            store.overdue_by_authority(kyiv_date(Utc::now())).await.map_err(status)?.into_iter().collect();
-        let names: HashMap<String, String> =
-            store.list_authorities(true).await.map_err(status)?.into_iter().map(|a| (a.code, a.name)).collect();
+        let totals = store
+            .authority_totals(period.start(), period.end())
+            .await
+            .map_err(status)?;
+        let overdue: HashMap<String, i64> = store
+            .overdue_by_authority(kyiv_date(Utc::now()))
+            .await
+            .map_err(status)?
+            .into_iter()
+            .collect();
+        let names: HashMap<String, String> = store
+            .list_authorities(true)
+            .await
+            .map_err(status)?
+            .into_iter()
+            .map(|a| (a.code, a.name))
+            .collect();
         // Every authority with cases in the period or overdue ones now.
         let mut codes: Vec<&String> = totals.iter().map(|t| &t.authority).collect();
-        codes.extend(overdue.keys().filter(|c| !totals.iter().any(|t| &t.authority == *c)));
+        codes.extend(
+            overdue
+                .keys()
+                .filter(|c| !totals.iter().any(|t| &t.authority == *c)),
+        );
         let mut ratings: Vec<pb::AuthorityRating> = codes
             .into_iter()
             .map(|code| {
-                let t = totals.iter().find(|t| &t.authority == code).cloned().unwrap_or_default();
+                let t = totals
+                    .iter()
+                    .find(|t| &t.authority == code)
+                    .cloned()
+                    .unwrap_or_default();
                 pb::AuthorityRating {
                     authority_code: code.clone(),
                     authority_name: names.get(code).cloned().unwrap_or_default(),
@@ -117,31 +157,56 @@ impl<S: Store> Reports for ReportsApi<S> {
                 .then(b.returned_percent.total_cmp(&a.returned_percent))
                 .then(a.authority_code.cmp(&b.authority_code))
         });
-        Ok(Response::new(pb::AuthorityRatingsResponse { from: period.from.to_string(), to: period.to.to_string(), ratings }))
+        Ok(Response::new(pb::AuthorityRatingsResponse {
+            from: period.from.to_string(),
+            to: period.to.to_string(),
+            ratings,
+        }))
     }
 
-    async fn trends(&self, request: Request<pb::TrendsRequest>) -> Result<Response<pb::TrendsResponse>, Status> {
+    async fn trends(
+        &self,
+        request: Request<pb::TrendsRequest>,
+    ) -> Result<Response<pb::TrendsResponse>, Status> {
         let r = request.into_inner();
         let to = date("to", &r.to)?.unwrap_or_else(|| kyiv_date(Utc::now()));
         let period_days = match r.period_days {
             0 => 7,
             d @ 1..=92 => i64::from(d),
-            d => return Err(invalid("period_days", format!("{d} is not between 1 and 92"))),
+            d => {
+                return Err(invalid(
+                    "period_days",
+                    format!("{d} is not between 1 and 92"),
+                ));
+            }
         };
         let baseline_periods = match r.baseline_periods {
             0 => 4,
             n @ 1..=26 => n as usize,
-            n => return Err(invalid("baseline_periods", format!("{n} is not between 1 and 26"))),
+            n => {
+                return Err(invalid(
+                    "baseline_periods",
+                    format!("{n} is not between 1 and 26"),
+                ));
+            }
         };
         // Bounds of the baseline periods, oldest first, then of the period examined.
-        let first_day = to + Days::new(1) - Days::new((period_days as u64) * (baseline_periods as u64 + 1));
+        let first_day =
+            to + Days::new(1) - Days::new((period_days as u64) * (baseline_periods as u64 + 1));
         let bounds: Vec<_> = (0..=baseline_periods + 1)
             .map(|i| kyiv_midnight(first_day + Days::new(period_days as u64 * i as u64)))
             .collect();
-        let counts = self.hotline.store.district_category_counts(&bounds).await.map_err(status)?;
+        let counts = self
+            .hotline
+            .store
+            .district_category_counts(&bounds)
+            .await
+            .map_err(status)?;
         let mut cells: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
         for c in counts {
-            let per_period = cells.entry((c.district, c.category)).or_insert_with(|| vec![0; baseline_periods + 1]);
+            let per_period = cells
+                .entry((c.district, c.category))
+                .or_insert_with(|| vec![0; baseline_periods + 1]);
             per_period[c.bucket as usize] += c.count;
         }
         let mut out: Vec<pb::TrendCell> = cells
@@ -162,7 +227,12 @@ impl<S: Store> Reports for ReportsApi<S> {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.notable.cmp(&a.notable).then(a.p_value.total_cmp(&b.p_value)).then(b.count.cmp(&a.count)));
+        out.sort_by(|a, b| {
+            b.notable
+                .cmp(&a.notable)
+                .then(a.p_value.total_cmp(&b.p_value))
+                .then(b.count.cmp(&a.count))
+        });
         let from = to + Days::new(1) - Days::new(period_days as u64);
         Ok(Response::new(pb::TrendsResponse {
             from: from.to_string(),
@@ -182,16 +252,30 @@ impl<S: Store> Reports for ReportsApi<S> {
         }
         let from = NaiveDate::from_ymd_opt(r.year, (r.quarter as u32 - 1) * 3 + 1, 1)
             .filter(|d| (2000..=2100).contains(&d.year()))
-            .ok_or_else(|| invalid("year", format!("{} is not a year this hub reports on", r.year)))?;
-        let next = from.checked_add_months(chrono::Months::new(3)).expect("a quarter later exists");
+            .ok_or_else(|| {
+                invalid(
+                    "year",
+                    format!("{} is not a year this hub reports on", r.year),
+                )
+            })?;
+        let next = from
+            .checked_add_months(chrono::Months::new(3))
+            .expect("a quarter later exists");
         let counts = self
             .hotline
             .store
             .category_kind_counts(kyiv_midnight(from), kyiv_midnight(next))
             .await
             .map_err(status)?;
-        let names: HashMap<String, String> =
-            self.hotline.store.list_categories().await.map_err(status)?.into_iter().map(|c| (c.code, c.name)).collect();
+        let names: HashMap<String, String> = self
+            .hotline
+            .store
+            .list_categories()
+            .await
+            .map_err(status)?
+            .into_iter()
+            .map(|c| (c.code, c.name))
+            .collect();
         let mut rows: BTreeMap<String, pb::QuarterRow> = BTreeMap::new();
         let mut total = 0;
         for (category, kind, count) in counts {
@@ -228,15 +312,26 @@ impl<S: Store> Reports for ReportsApi<S> {
         request: Request<pb::PeriodRequest>,
     ) -> Result<Response<pb::AppealsPerDayResponse>, Status> {
         let period = self.period(request.get_ref())?;
-        let times = self.hotline.store.received_times(period.start(), period.end()).await.map_err(status)?;
+        let times = self
+            .hotline
+            .store
+            .received_times(period.start(), period.end())
+            .await
+            .map_err(status)?;
         let mut counts: BTreeMap<(NaiveDate, String), i64> = BTreeMap::new();
         for (at, category) in times {
-            *counts.entry((kyiv_date(at), reports::section(&category).to_string())).or_default() += 1;
+            *counts
+                .entry((kyiv_date(at), reports::section(&category).to_string()))
+                .or_default() += 1;
         }
         Ok(Response::new(pb::AppealsPerDayResponse {
             counts: counts
                 .into_iter()
-                .map(|((day, section), count)| pb::DayCount { day: day.to_string(), section, count })
+                .map(|((day, section), count)| pb::DayCount {
+                    day: day.to_string(),
+                    section,
+                    count,
+                })
                 .collect(),
         }))
     }

@@ -7,10 +7,15 @@ use std::fmt::Write as _;
 use hotline_proto::v1 as pb;
 
 /// Colours for up to eight series; the rest share the last ("other").
-const PALETTE: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn open(width: f64, height: f64, title: &str) -> String {
@@ -30,9 +35,17 @@ pub fn per_day(data: &pb::AppealsPerDayResponse) -> String {
         *per_section.entry(&c.section).or_default() += c.count;
     }
     let mut sections: Vec<(&str, i64)> = per_section.into_iter().collect();
-    sections.sort_by(|a, b| b.1.cmp(&a.1));
-    let top: Vec<&str> = sections.iter().take(PALETTE.len() - 1).map(|(s, _)| *s).collect();
-    let series = |section: &str| top.iter().position(|s| *s == section).unwrap_or(PALETTE.len() - 1);
+    sections.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let top: Vec<&str> = sections
+        .iter()
+        .take(PALETTE.len() - 1)
+        .map(|(s, _)| *s)
+        .collect();
+    let series = |section: &str| {
+        top.iter()
+            .position(|s| *s == section)
+            .unwrap_or(PALETTE.len() - 1)
+    };
     let days: BTreeSet<&str> = data.counts.iter().map(|c| c.day.as_str()).collect();
     let days: Vec<&str> = days.into_iter().collect();
     let mut stacks = vec![[0i64; PALETTE.len()]; days.len()];
@@ -40,16 +53,34 @@ pub fn per_day(data: &pb::AppealsPerDayResponse) -> String {
         let d = days.binary_search(&c.day.as_str()).expect("day listed");
         stacks[d][series(&c.section)] += c.count;
     }
-    let max = stacks.iter().map(|s| s.iter().sum::<i64>()).max().unwrap_or(0).max(1) as f64;
+    let max = stacks
+        .iter()
+        .map(|s| s.iter().sum::<i64>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let (left, top_margin, plot_h) = (50.0, 40.0, 300.0);
     let bar = (900.0 / days.len().max(1) as f64).clamp(2.0, 40.0);
     let width = left + bar * days.len() as f64 + 180.0;
-    let mut svg = open(width.max(400.0), top_margin + plot_h + 70.0, "Appeals per day by category section");
+    let mut svg = open(
+        width.max(400.0),
+        top_margin + plot_h + 70.0,
+        "Appeals per day by category section",
+    );
     for tick in 0..=4 {
         let value = max * f64::from(tick) / 4.0;
         let y = top_margin + plot_h - plot_h * f64::from(tick) / 4.0;
-        let _ = writeln!(svg, "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>", left + bar * days.len() as f64);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{value:.0}</text>", left - 4.0, y + 4.0);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>",
+            left + bar * days.len() as f64
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{value:.0}</text>",
+            left - 4.0,
+            y + 4.0
+        );
     }
     for (d, stack) in stacks.iter().enumerate() {
         let x = left + bar * d as f64;
@@ -79,11 +110,25 @@ pub fn per_day(data: &pb::AppealsPerDayResponse) -> String {
         }
     }
     let legend_x = left + bar * days.len() as f64 + 20.0;
-    let labels: Vec<&str> = top.iter().copied().chain(std::iter::once("other")).collect();
+    let labels: Vec<&str> = top
+        .iter()
+        .copied()
+        .chain(std::iter::once("other"))
+        .collect();
     for (i, label) in labels.iter().enumerate() {
         let y = top_margin + 16.0 * i as f64;
-        let _ = writeln!(svg, "<rect x=\"{legend_x:.1}\" y=\"{y:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/>", PALETTE[i.min(PALETTE.len() - 1)]);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>", legend_x + 14.0, y + 9.0, escape(label));
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{legend_x:.1}\" y=\"{y:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/>",
+            PALETTE[i.min(PALETTE.len() - 1)]
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            legend_x + 14.0,
+            y + 9.0,
+            escape(label)
+        );
     }
     svg.push_str("</svg>\n");
     svg
@@ -91,8 +136,16 @@ pub fn per_day(data: &pb::AppealsPerDayResponse) -> String {
 
 /// Overdue cases now, for the 25 authorities with the most.
 pub fn overdue(ratings: &pb::AuthorityRatingsResponse) -> String {
-    let mut rows: Vec<&pb::AuthorityRating> = ratings.ratings.iter().filter(|r| r.overdue_now > 0).collect();
-    rows.sort_by(|a, b| b.overdue_now.cmp(&a.overdue_now).then(a.authority_code.cmp(&b.authority_code)));
+    let mut rows: Vec<&pb::AuthorityRating> = ratings
+        .ratings
+        .iter()
+        .filter(|r| r.overdue_now > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        b.overdue_now
+            .cmp(&a.overdue_now)
+            .then(a.authority_code.cmp(&b.authority_code))
+    });
     rows.truncate(25);
     let max = rows.first().map_or(1, |r| r.overdue_now).max(1) as f64;
     let (left, row_h) = (230.0, 20.0);
@@ -104,9 +157,27 @@ pub fn overdue(ratings: &pb::AuthorityRatingsResponse) -> String {
     for (i, r) in rows.iter().enumerate() {
         let y = 40.0 + row_h * i as f64;
         let w = 440.0 * r.overdue_now as f64 / max;
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 6.0, y + 13.0, escape(&r.authority_code));
-        let _ = writeln!(svg, "<rect x=\"{left}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"#d62728\"><title>{}: {}</title></rect>", row_h - 4.0, escape(&r.authority_name), r.overdue_now);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>", left + w + 4.0, y + 13.0, r.overdue_now);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y + 13.0,
+            escape(&r.authority_code)
+        );
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{left}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"#d62728\"><title>{}: {}</title></rect>",
+            row_h - 4.0,
+            escape(&r.authority_name),
+            r.overdue_now
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            left + w + 4.0,
+            y + 13.0,
+            r.overdue_now
+        );
     }
     svg.push_str("</svg>\n");
     svg
@@ -117,30 +188,70 @@ pub fn heatmap(trends: &pb::TrendsResponse) -> String {
     let mut cells: BTreeMap<(&str, String), (i64, bool)> = BTreeMap::new();
     for c in &trends.cells {
         let section = crate::reports::section(&c.category_code).to_string();
-        let entry = cells.entry((c.district_code.as_str(), section)).or_default();
+        let entry = cells
+            .entry((c.district_code.as_str(), section))
+            .or_default();
         entry.0 += c.count;
         entry.1 |= c.notable;
     }
-    let districts: Vec<&str> = cells.keys().map(|(d, _)| *d).collect::<BTreeSet<_>>().into_iter().collect();
-    let sections: Vec<String> = cells.keys().map(|(_, s)| s.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let districts: Vec<&str> = cells
+        .keys()
+        .map(|(d, _)| *d)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let sections: Vec<String> = cells
+        .keys()
+        .map(|(_, s)| s.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let max = cells.values().map(|(n, _)| *n).max().unwrap_or(1).max(1) as f64;
     let (left, top, size) = (130.0, 60.0, 26.0);
     let width = left + size * sections.len().max(1) as f64 + 40.0;
     let height = top + size * districts.len().max(1) as f64 + 40.0;
-    let mut svg = open(width.max(420.0), height, &format!("Appeals by district and category, {} to {}", trends.from, trends.to));
+    let mut svg = open(
+        width.max(420.0),
+        height,
+        &format!(
+            "Appeals by district and category, {} to {}",
+            trends.from, trends.to
+        ),
+    );
     for (j, s) in sections.iter().enumerate() {
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>", left + size * j as f64 + size / 2.0, top - 6.0, escape(s));
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            left + size * j as f64 + size / 2.0,
+            top - 6.0,
+            escape(s)
+        );
     }
     for (i, d) in districts.iter().enumerate() {
         let y = top + size * i as f64;
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 6.0, y + size / 2.0 + 4.0, escape(d));
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y + size / 2.0 + 4.0,
+            escape(d)
+        );
         for (j, s) in sections.iter().enumerate() {
             let (count, notable) = cells.get(&(*d, s.clone())).copied().unwrap_or_default();
             // White to dark red by count.
             let t = count as f64 / max;
             let shade = |full: f64| (255.0 - (255.0 - full) * t).round() as u8;
-            let fill = format!("#{:02x}{:02x}{:02x}", shade(165.0), shade(15.0), shade(21.0));
-            let stroke = if notable { "stroke=\"black\" stroke-width=\"2\"" } else { "stroke=\"#eee\"" };
+            let fill = format!(
+                "#{:02x}{:02x}{:02x}",
+                shade(165.0),
+                shade(15.0),
+                shade(21.0)
+            );
+            let stroke = if notable {
+                "stroke=\"black\" stroke-width=\"2\""
+            } else {
+                "stroke=\"#eee\""
+            };
             let _ = writeln!(
                 svg,
                 "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{size}\" height=\"{size}\" fill=\"{fill}\" {stroke}><title>{} × {}: {count}{}</title></rect>",

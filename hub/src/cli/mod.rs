@@ -227,7 +227,10 @@ async fn serve_on<S: Store>(
     let mut settings = ApiSettings::new(config.max_message_bytes);
     settings.tls_reload_interval = std::time::Duration::from_secs(config.tls_reload_secs);
     settings.heartbeat_interval = std::time::Duration::from_secs(config.heartbeat_secs);
-    settings.deadline_monitor = Some((std::time::Duration::from_secs(config.monitor_secs), config.due_soon_days));
+    settings.deadline_monitor = Some((
+        std::time::Duration::from_secs(config.monitor_secs),
+        config.due_soon_days,
+    ));
     api::serve(listener, tls, hotline, settings, shutdown).await?;
     tracing::info!("hub stopped");
     Ok(())

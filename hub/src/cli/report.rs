@@ -128,7 +128,8 @@ impl Cell {
         match self {
             Cell::Text(t) => serde_json::Value::String(t.clone()),
             Cell::Int(i) => (*i).into(),
-            Cell::Num(n) => serde_json::Number::from_f64((n * 100.0).round() / 100.0).map_or(serde_json::Value::Null, Into::into),
+            Cell::Num(n) => serde_json::Number::from_f64((n * 100.0).round() / 100.0)
+                .map_or(serde_json::Value::Null, Into::into),
         }
     }
 }
@@ -145,24 +146,38 @@ pub struct Sheet {
 }
 
 fn sheet(title: &str, columns: &[&str], rows: Vec<Vec<Cell>>) -> Sheet {
-    Sheet { title: title.into(), columns: columns.iter().map(|c| c.to_string()).collect(), rows }
+    Sheet {
+        title: title.into(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows,
+    }
 }
 
 fn counts(title: &str, items: &[pb::LabelCount]) -> Sheet {
-    sheet(title, &["label", "count"], items.iter().map(|c| vec![Cell::Text(c.label.clone()), Cell::Int(c.count)]).collect())
+    sheet(
+        title,
+        &["label", "count"],
+        items
+            .iter()
+            .map(|c| vec![Cell::Text(c.label.clone()), Cell::Int(c.count)])
+            .collect(),
+    )
 }
 
 /// The daily report as sheets.
 pub fn daily_sheets(r: &pb::DailyReportResponse) -> Vec<Sheet> {
-    let answer = r.time_to_answer.clone().unwrap_or_default();
-    let close = r.time_to_close.clone().unwrap_or_default();
+    let answer = r.time_to_answer.unwrap_or_default();
+    let close = r.time_to_close.unwrap_or_default();
     let summary = vec![
         ("received", Cell::Int(r.received)),
         ("open now", Cell::Int(r.open_now)),
         ("overdue now", Cell::Int(r.overdue_now)),
         ("returned for rework", Cell::Int(r.returned_for_rework)),
         ("answers measured", Cell::Int(answer.count)),
-        ("time to answer, median hours", Cell::Num(answer.median_hours)),
+        (
+            "time to answer, median hours",
+            Cell::Num(answer.median_hours),
+        ),
         ("time to answer, p90 hours", Cell::Num(answer.p90_hours)),
         ("closings measured", Cell::Int(close.count)),
         ("time to close, median hours", Cell::Num(close.median_hours)),
@@ -172,7 +187,10 @@ pub fn daily_sheets(r: &pb::DailyReportResponse) -> Vec<Sheet> {
         sheet(
             &format!("Daily report {} to {}", r.from, r.to),
             &["measure", "value"],
-            summary.into_iter().map(|(k, v)| vec![Cell::Text(k.into()), v]).collect(),
+            summary
+                .into_iter()
+                .map(|(k, v)| vec![Cell::Text(k.into()), v])
+                .collect(),
         ),
         counts("Received by channel", &r.by_channel),
         counts("Received by kind", &r.by_kind),
@@ -186,7 +204,17 @@ pub fn daily_sheets(r: &pb::DailyReportResponse) -> Vec<Sheet> {
 pub fn ratings_sheet(r: &pb::AuthorityRatingsResponse) -> Sheet {
     sheet(
         &format!("Authorities {} to {}", r.from, r.to),
-        &["authority", "name", "assigned", "answered", "on time %", "overdue now", "returned %", "confirmed %", "repeats"],
+        &[
+            "authority",
+            "name",
+            "assigned",
+            "answered",
+            "on time %",
+            "overdue now",
+            "returned %",
+            "confirmed %",
+            "repeats",
+        ],
         r.ratings
             .iter()
             .map(|a| {
@@ -209,10 +237,22 @@ pub fn ratings_sheet(r: &pb::AuthorityRatingsResponse) -> Sheet {
 /// Trends as sheets: the method, then the cells.
 pub fn trends_sheets(r: &pb::TrendsResponse) -> Vec<Sheet> {
     vec![
-        sheet(&format!("Trends {} to {}", r.from, r.to), &["method"], vec![vec![Cell::Text(r.method.clone())]]),
+        sheet(
+            &format!("Trends {} to {}", r.from, r.to),
+            &["method"],
+            vec![vec![Cell::Text(r.method.clone())]],
+        ),
         sheet(
             "District x category",
-            &["district", "category", "count", "baseline", "ratio", "p-value", "pain point"],
+            &[
+                "district",
+                "category",
+                "count",
+                "baseline",
+                "ratio",
+                "p-value",
+                "pain point",
+            ],
             r.cells
                 .iter()
                 .map(|c| {
@@ -223,7 +263,11 @@ pub fn trends_sheets(r: &pb::TrendsResponse) -> Vec<Sheet> {
                         Cell::Num(c.baseline),
                         Cell::Num(c.ratio),
                         Cell::Text(format!("{:.2e}", c.p_value)),
-                        Cell::Text(if c.notable { "yes".into() } else { String::new() }),
+                        Cell::Text(if c.notable {
+                            "yes".into()
+                        } else {
+                            String::new()
+                        }),
                     ]
                 })
                 .collect(),
@@ -250,27 +294,63 @@ pub fn quarterly_sheet(r: &pb::QuarterlySummaryResponse) -> Sheet {
     rows.push(vec![
         Cell::Text("total".into()),
         Cell::Text(String::new()),
-        Cell::Int(r.rows.iter().filter(|q| !q.category_code.contains('.')).map(|q| q.proposals).sum()),
-        Cell::Int(r.rows.iter().filter(|q| !q.category_code.contains('.')).map(|q| q.applications).sum()),
-        Cell::Int(r.rows.iter().filter(|q| !q.category_code.contains('.')).map(|q| q.complaints).sum()),
+        Cell::Int(
+            r.rows
+                .iter()
+                .filter(|q| !q.category_code.contains('.'))
+                .map(|q| q.proposals)
+                .sum(),
+        ),
+        Cell::Int(
+            r.rows
+                .iter()
+                .filter(|q| !q.category_code.contains('.'))
+                .map(|q| q.applications)
+                .sum(),
+        ),
+        Cell::Int(
+            r.rows
+                .iter()
+                .filter(|q| !q.category_code.contains('.'))
+                .map(|q| q.complaints)
+                .sum(),
+        ),
         Cell::Int(r.total),
     ]);
     sheet(
         &format!("Quarter {} to {}", r.from, r.to),
-        &["code", "category", "proposals", "applications", "complaints", "total"],
+        &[
+            "code",
+            "category",
+            "proposals",
+            "applications",
+            "complaints",
+            "total",
+        ],
         rows,
     )
 }
 
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// CSV: one sheet as is; several as one table with the sheet's title in the first column.
 pub fn to_csv(sheets: &[Sheet]) -> String {
     let mut out = String::new();
     let many = sheets.len() > 1;
-    let line = |cells: Vec<String>| cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\n";
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n"
+    };
     if many {
         out.push_str(&line(vec!["table".into(), "label".into(), "value".into()]));
         for s in sheets {
@@ -299,7 +379,13 @@ pub fn to_json(sheets: &[Sheet]) -> serde_json::Value {
                     .rows
                     .iter()
                     .map(|row| {
-                        serde_json::Value::Object(s.columns.iter().cloned().zip(row.iter().map(Cell::json)).collect())
+                        serde_json::Value::Object(
+                            s.columns
+                                .iter()
+                                .cloned()
+                                .zip(row.iter().map(Cell::json))
+                                .collect(),
+                        )
                     })
                     .collect();
                 serde_json::json!({ "title": s.title, "rows": rows })
@@ -316,10 +402,19 @@ pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, CliError> {
     for (i, s) in sheets.iter().enumerate() {
         let sheet = workbook.add_worksheet();
         // Sheet names: at most 31 characters, no []:*?/\ and unique.
-        let name: String = s.title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(27).collect();
-        sheet.set_name(format!("{} {name}", i + 1).trim()).map_err(xlsx)?;
+        let name: String = s
+            .title
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(27)
+            .collect();
+        sheet
+            .set_name(format!("{} {name}", i + 1).trim())
+            .map_err(xlsx)?;
         for (c, title) in s.columns.iter().enumerate() {
-            sheet.write_string_with_format(0, c as u16, title, &bold).map_err(xlsx)?;
+            sheet
+                .write_string_with_format(0, c as u16, title, &bold)
+                .map_err(xlsx)?;
         }
         for (r, row) in s.rows.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
@@ -339,7 +434,11 @@ pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, CliError> {
 fn as_table(sheets: &[Sheet]) -> String {
     let mut out = String::new();
     for s in sheets {
-        let rows: Vec<Vec<String>> = s.rows.iter().map(|r| r.iter().map(Cell::text).collect()).collect();
+        let rows: Vec<Vec<String>> = s
+            .rows
+            .iter()
+            .map(|r| r.iter().map(Cell::text).collect())
+            .collect();
         let columns: Vec<&str> = s.columns.iter().map(String::as_str).collect();
         let _ = writeln!(out, "{}\n{}", s.title, table(&columns, &rows));
     }
@@ -349,7 +448,8 @@ fn as_table(sheets: &[Sheet]) -> String {
 fn emit(bytes: Vec<u8>, out: &Option<PathBuf>) -> Result<(), CliError> {
     match out {
         Some(path) => {
-            std::fs::write(path, &bytes).map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
+            std::fs::write(path, &bytes)
+                .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
             eprintln!("wrote {}", path.display());
         }
         None => {
@@ -361,14 +461,20 @@ fn emit(bytes: Vec<u8>, out: &Option<PathBuf>) -> Result<(), CliError> {
 }
 
 /// Renders sheets in `format` to `out` (or the terminal).
-pub fn write_sheets(sheets: &[Sheet], format: Format, out: &Option<PathBuf>) -> Result<(), CliError> {
+pub fn write_sheets(
+    sheets: &[Sheet],
+    format: Format,
+    out: &Option<PathBuf>,
+) -> Result<(), CliError> {
     let bytes = match format {
         Format::Table => as_table(sheets).into_bytes(),
         Format::Csv => to_csv(sheets).into_bytes(),
         Format::Json => serde_json::to_vec_pretty(&to_json(sheets)).expect("JSON values serialize"),
         Format::Xlsx => {
             if out.is_none() {
-                return Err(CliError::Usage("--format xlsx needs --out FILE.xlsx".into()));
+                return Err(CliError::Usage(
+                    "--format xlsx needs --out FILE.xlsx".into(),
+                ));
             }
             to_xlsx(sheets)?
         }
@@ -379,26 +485,57 @@ pub fn write_sheets(sheets: &[Sheet], format: Format, out: &Option<PathBuf>) -> 
 /// Runs `hub report …`.
 pub async fn report(args: ReportArgs) -> Result<(), CliError> {
     let mut client = ReportsClient::new(channel(&args.hub, StaffRole::Supervisor).await?);
-    let period = |p: &PeriodArgs| pb::PeriodRequest { from: p.from.clone(), to: p.to.clone() };
+    let period = |p: &PeriodArgs| pb::PeriodRequest {
+        from: p.from.clone(),
+        to: p.to.clone(),
+    };
     let sheets = match &args.command {
-        ReportCommand::Daily(p) => daily_sheets(&client.daily_report(period(p)).await?.into_inner()),
-        ReportCommand::Authorities(p) => vec![ratings_sheet(&client.authority_ratings(period(p)).await?.into_inner())],
-        ReportCommand::Trends { to, period_days, baseline } => trends_sheets(
+        ReportCommand::Daily(p) => {
+            daily_sheets(&client.daily_report(period(p)).await?.into_inner())
+        }
+        ReportCommand::Authorities(p) => vec![ratings_sheet(
+            &client.authority_ratings(period(p)).await?.into_inner(),
+        )],
+        ReportCommand::Trends {
+            to,
+            period_days,
+            baseline,
+        } => trends_sheets(
             &client
-                .trends(pb::TrendsRequest { to: to.clone(), period_days: *period_days, baseline_periods: *baseline })
+                .trends(pb::TrendsRequest {
+                    to: to.clone(),
+                    period_days: *period_days,
+                    baseline_periods: *baseline,
+                })
                 .await?
                 .into_inner(),
         ),
         ReportCommand::Quarterly { year, quarter } => {
-            vec![quarterly_sheet(&client.quarterly_summary(pb::QuarterRequest { year: *year, quarter: *quarter }).await?.into_inner())]
+            vec![quarterly_sheet(
+                &client
+                    .quarterly_summary(pb::QuarterRequest {
+                        year: *year,
+                        quarter: *quarter,
+                    })
+                    .await?
+                    .into_inner(),
+            )]
         }
         ReportCommand::Chart { chart, period: p } => {
             let svg = match chart {
-                Chart::PerDay => super::chart::per_day(&client.appeals_per_day(period(p)).await?.into_inner()),
-                Chart::Overdue => super::chart::overdue(&client.authority_ratings(period(p)).await?.into_inner()),
+                Chart::PerDay => {
+                    super::chart::per_day(&client.appeals_per_day(period(p)).await?.into_inner())
+                }
+                Chart::Overdue => {
+                    super::chart::overdue(&client.authority_ratings(period(p)).await?.into_inner())
+                }
                 Chart::Heatmap => super::chart::heatmap(
                     &client
-                        .trends(pb::TrendsRequest { to: p.to.clone(), period_days: 7, baseline_periods: 4 })
+                        .trends(pb::TrendsRequest {
+                            to: p.to.clone(),
+                            period_days: 7,
+                            baseline_periods: 4,
+                        })
                         .await?
                         .into_inner(),
                 ),

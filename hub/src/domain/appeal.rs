@@ -1097,21 +1097,39 @@ mod tests {
         let mut s = assigned(&["vodokanal"]);
         let deadline = s.cases[0].deadline;
         let at = |d: NaiveDate| d.and_hms_opt(9, 0, 0).unwrap().and_utc();
-        assert!(s.mark_deadlines(3, at(deadline - chrono::Days::new(5))).is_empty());
+        assert!(
+            s.mark_deadlines(3, at(deadline - chrono::Days::new(5)))
+                .is_empty()
+        );
         let due = s.mark_deadlines(3, at(deadline - chrono::Days::new(3)));
         assert_eq!(kinds(&due), ["case.due_soon"]);
-        assert!(s.mark_deadlines(3, at(deadline - chrono::Days::new(2))).is_empty(), "once");
+        assert!(
+            s.mark_deadlines(3, at(deadline - chrono::Days::new(2)))
+                .is_empty(),
+            "once"
+        );
         let late = s.mark_deadlines(3, at(deadline + chrono::Days::new(1)));
         assert_eq!(kinds(&late), ["case.overdue"]);
-        assert!(s.mark_deadlines(3, at(deadline + chrono::Days::new(2))).is_empty(), "once");
+        assert!(
+            s.mark_deadlines(3, at(deadline + chrono::Days::new(2)))
+                .is_empty(),
+            "once"
+        );
         // An extension announces the new deadline afresh.
         let new = deadline::latest_deadline(s.appeal.received_at);
-        s.extend_deadline(10, new, "inspection", at(deadline + chrono::Days::new(1))).unwrap();
-        assert!(s.mark_deadlines(3, at(deadline + chrono::Days::new(2))).is_empty());
+        s.extend_deadline(10, new, "inspection", at(deadline + chrono::Days::new(1)))
+            .unwrap();
+        assert!(
+            s.mark_deadlines(3, at(deadline + chrono::Days::new(2)))
+                .is_empty()
+        );
         assert_eq!(kinds(&s.mark_deadlines(3, at(new))), ["case.due_soon"]);
         // Answered cases are not announced.
         resolved(&mut s, 10);
-        assert!(s.mark_deadlines(3, at(new + chrono::Days::new(1))).is_empty());
+        assert!(
+            s.mark_deadlines(3, at(new + chrono::Days::new(1)))
+                .is_empty()
+        );
         assert!(s.cases[0].answered_at.is_some());
     }
 

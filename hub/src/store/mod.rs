@@ -498,31 +498,78 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The chain's head: the last sequence number and hash.
     fn audit_head(&self) -> impl Future<Output = StoreResult<(i64, String)>> + Send;
     /// Appeals received in [from, to), counted by channel, kind, category and district.
-    fn received_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<ReceivedCount>>> + Send;
+    fn received_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<ReceivedCount>>> + Send;
     /// Appeals that ended in [from, to), counted by final status.
-    fn closed_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    fn closed_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
     /// Appeals open now.
     fn open_count(&self) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Cases owing an answer past their deadline (before `today`), per authority.
-    fn overdue_by_authority(&self, today: NaiveDate) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    fn overdue_by_authority(
+        &self,
+        today: NaiveDate,
+    ) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
     /// Cases of appeals received in [from, to) returned for rework at least once.
-    fn returned_count(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn returned_count(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// (assigned, first answered) of cases first answered in [from, to).
-    fn answer_times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>> + Send;
+    fn answer_times(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>> + Send;
     /// (received, ended) of appeals closed (confirmed or not) in [from, to).
-    fn close_times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>> + Send;
+    fn close_times(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>> + Send;
     /// Per-authority totals over cases assigned in [from, to).
-    fn authority_totals(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<AuthorityTotals>>> + Send;
+    fn authority_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<AuthorityTotals>>> + Send;
     /// Appeals per district × category in the periods [bounds[i], bounds[i+1]).
-    fn district_category_counts(&self, bounds: &[DateTime<Utc>]) -> impl Future<Output = StoreResult<Vec<CellCount>>> + Send;
+    fn district_category_counts(
+        &self,
+        bounds: &[DateTime<Utc>],
+    ) -> impl Future<Output = StoreResult<Vec<CellCount>>> + Send;
     /// Appeals received in [from, to) per category and kind.
-    fn category_kind_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(String, String, i64)>>> + Send;
+    fn category_kind_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(String, String, i64)>>> + Send;
     /// (received, category) of every appeal received in [from, to).
-    fn received_times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+    fn received_times(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
     /// Cases the deadline monitor must announce: overdue (deadline before `today`) or due by `due_by`, not yet announced.
-    fn cases_to_announce(&self, today: NaiveDate, due_by: NaiveDate) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    fn cases_to_announce(
+        &self,
+        today: NaiveDate,
+        due_by: NaiveDate,
+    ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
     /// Takes or renews the lease `name` for `holder` until `until`; false when another holder has it.
-    fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The latest earlier appeal from the same phone about the same category in the same district since `since`.
     fn find_repeat(
         &self,

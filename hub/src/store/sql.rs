@@ -1091,11 +1091,11 @@ macro_rules! sql_store {
             #[tracing::instrument(skip_all)]
             async fn district_category_counts(&self, bounds: &[chrono::DateTime<chrono::Utc>]) -> $crate::store::StoreResult<Vec<$crate::store::CellCount>> {
                 let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else { return Ok(Vec::new()) };
-                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT district_code, category_code, CASE");
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT district_code, category_code, CAST(CASE");
                 for (i, bound) in bounds.iter().enumerate().skip(1).rev().skip(1) {
                     q.push(" WHEN received_at >= ").push_bind(*bound).push(format!(" THEN {i}"));
                 }
-                q.push(" ELSE 0 END AS bucket, COUNT(*) FROM appeals WHERE received_at >= ").push_bind(*first);
+                q.push(" ELSE 0 END AS BIGINT) AS bucket, COUNT(*) FROM appeals WHERE received_at >= ").push_bind(*first);
                 q.push(" AND received_at < ").push_bind(*last);
                 q.push(" GROUP BY district_code, category_code, bucket");
                 let rows: Vec<(String, String, i64, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
