@@ -201,6 +201,12 @@ impl TestDb {
                 return None;
             }
         };
+        Some(Self::postgres_at(&admin_url).await)
+    }
+
+    /// A new PostgreSQL database on the server at `admin_url`.
+    pub async fn postgres_at(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_string();
         let name = format!("hotline_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(&admin_url)
             .await
@@ -209,7 +215,7 @@ impl TestDb {
             .execute(&mut admin)
             .await
             .expect("create test database");
-        Some(Self::Postgres { admin_url, name })
+        Self::Postgres { admin_url, name }
     }
 
     /// The URL the hub connects to.
