@@ -53,22 +53,25 @@ pub fn per_day(data: &pb::AppealsPerDayResponse) -> String {
         let d = days.binary_search(&c.day.as_str()).expect("day listed");
         stacks[d][series(&c.section)] += c.count;
     }
-    let max = stacks
+    // Round the axis up to four whole steps, so every tick is a whole number of appeals.
+    let highest = stacks
         .iter()
         .map(|s| s.iter().sum::<i64>())
         .max()
         .unwrap_or(0)
-        .max(1) as f64;
+        .max(1);
+    let step = (highest + 3) / 4;
+    let max = (step * 4) as f64;
     let (left, top_margin, plot_h) = (50.0, 40.0, 300.0);
     let bar = (900.0 / days.len().max(1) as f64).clamp(2.0, 40.0);
     let width = left + bar * days.len() as f64 + 180.0;
     let mut svg = open(
         width.max(400.0),
-        top_margin + plot_h + 70.0,
+        top_margin + plot_h + 95.0,
         "Appeals per day by category section",
     );
     for tick in 0..=4 {
-        let value = max * f64::from(tick) / 4.0;
+        let value = step * i64::from(tick);
         let y = top_margin + plot_h - plot_h * f64::from(tick) / 4.0;
         let _ = writeln!(
             svg,
@@ -77,7 +80,7 @@ pub fn per_day(data: &pb::AppealsPerDayResponse) -> String {
         );
         let _ = writeln!(
             svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{value:.0}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{value}</text>",
             left - 4.0,
             y + 4.0
         );
@@ -208,15 +211,18 @@ pub fn heatmap(trends: &pb::TrendsResponse) -> String {
         .collect();
     let max = cells.values().map(|(n, _)| *n).max().unwrap_or(1).max(1) as f64;
     let (left, top, size) = (130.0, 60.0, 26.0);
-    let width = left + size * sections.len().max(1) as f64 + 40.0;
-    let height = top + size * districts.len().max(1) as f64 + 40.0;
-    let mut svg = open(
-        width.max(420.0),
-        height,
-        &format!(
-            "Appeals by district and category, {} to {}",
-            trends.from, trends.to
-        ),
+    let title = format!(
+        "Appeals by district and category section, {} to {}",
+        trends.from, trends.to
+    );
+    let width = (left + size * sections.len().max(1) as f64 + 40.0)
+        .max(title.chars().count() as f64 * 8.5 + 40.0);
+    let height = top + size * districts.len().max(1) as f64 + 50.0;
+    let mut svg = open(width, height, &title);
+    let _ = writeln!(
+        svg,
+        "<text x=\"{left}\" y=\"{:.1}\">darker: more appeals; outlined: a pain point (see hub report trends)</text>",
+        height - 14.0
     );
     for (j, s) in sections.iter().enumerate() {
         let _ = writeln!(
