@@ -451,6 +451,20 @@ impl<S: Store> Hotline<S> {
             .await
     }
 
+    /// Answers an authority's question; the case goes back to work.
+    pub async fn answer_clarification(
+        &self,
+        case_id: i64,
+        answer: &str,
+        caller: &Caller,
+    ) -> StoreResult<AppealState> {
+        self.store
+            .transact(&AppealKey::Case(case_id), caller, |s| {
+                s.answer_clarification(case_id, answer, now())
+            })
+            .await
+    }
+
     /// Declined cases waiting for re-routing.
     pub async fn declined_cases(&self) -> StoreResult<Vec<DeclinedCase>> {
         self.store.declined_cases().await

@@ -628,3 +628,93 @@ on_both!(
     stored_but_not_acknowledged_and_duplicates,
     authorities_see_only_their_own_cases,
 );
+
+/// An authority asks, the contact centre answers, work resumes; both reach the authority's stream.
+async fn clarification_round_trip<S: Store>(hub: TestHub<S>) {
+    let appeal = assign(&hub, &["vodokanal"]).await;
+    let case_id = appeal.cases[0].id;
+    let mut gateway = AgencyGatewayClient::new(
+        hub.channel_as(&Principal::Agency {
+            authority: "vodokanal".into(),
+        })
+        .await,
+    );
+    let mut analyst = hub.analyst().await;
+    let err = analyst
+        .answer_clarification(pb::AnswerClarificationRequest {
+            case_id,
+            answer: "entrance 2".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::FailedPrecondition,
+        "nothing was asked yet"
+    );
+    gateway
+        .accept_case(pb::CaseActionRequest {
+            request_id: "q-accept".into(),
+            case_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let asked = gateway
+        .request_clarification(pb::CaseActionRequest {
+            request_id: "q-ask".into(),
+            case_id,
+            text: "which entrance?".into(),
+            planned_date: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        asked.case.unwrap().status,
+        pb::CaseStatus::ClarificationRequested as i32
+    );
+    let err = analyst
+        .answer_clarification(pb::AnswerClarificationRequest {
+            case_id,
+            answer: " ".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("answer:"), "{}", err.message());
+    let answered = analyst
+        .answer_clarification(pb::AnswerClarificationRequest {
+            case_id,
+            answer: "entrance 2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answered.cases[0].status, pb::CaseStatus::InProgress as i32);
+
+    let mut stream = gateway
+        .stream_cases(pb::StreamCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut kinds = Vec::new();
+    while kinds.len() < 4 {
+        let delivery = stream.message().await.unwrap().unwrap();
+        if let Some(event) = delivery.event {
+            kinds.push(event.kind);
+        }
+    }
+    assert_eq!(
+        kinds,
+        [
+            "case.assigned",
+            "case.accepted",
+            "case.clarification_requested",
+            "case.clarification_answered"
+        ]
+    );
+    hub.stop().await;
+}
+
+on_both!(clarification_round_trip);

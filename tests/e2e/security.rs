@@ -207,6 +207,7 @@ const RPCS: &[(&str, &str)] = &[
     ("hotline.v1.AppealRegistry", "VerifyAnswer"),
     ("hotline.v1.AppealRegistry", "RecordCallback"),
     ("hotline.v1.AppealRegistry", "CloseAppeal"),
+    ("hotline.v1.AppealRegistry", "AnswerClarification"),
     ("hotline.v1.AppealRegistry", "ListDeclinedCases"),
     ("hotline.v1.AppealRegistry", "WatchAppeals"),
     ("hotline.v1.Directory", "CreateAuthority"),

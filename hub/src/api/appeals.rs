@@ -332,6 +332,20 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         self.reply(&state, false, &[]).await
     }
 
+    async fn answer_clarification(
+        &self,
+        request: Request<pb::AnswerClarificationRequest>,
+    ) -> Result<Response<pb::Appeal>, Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        let state = self
+            .hotline
+            .answer_clarification(r.case_id, &r.answer, &caller)
+            .await
+            .map_err(status)?;
+        self.reply(&state, false, &[]).await
+    }
+
     async fn list_declined_cases(
         &self,
         request: Request<pb::ListDeclinedCasesRequest>,

@@ -46,7 +46,11 @@ pub fn allowed(principal: &Principal, service: &str, method: &str) -> bool {
             let roles: &[StaffRole] = match method {
                 "RegisterAppeal" | "RecordCallback" => &[Operator],
                 "GetAppeal" | "SearchAppeals" | "WatchAppeals" => &[Operator, Analyst, Supervisor],
-                "AssignAppeal" | "ReassignCase" | "ExtendDeadline" | "VerifyAnswer"
+                "AssignAppeal"
+                | "ReassignCase"
+                | "ExtendDeadline"
+                | "VerifyAnswer"
+                | "AnswerClarification"
                 | "CloseAppeal" => &[Analyst],
                 "ListDeclinedCases" => &[Analyst, Supervisor],
                 _ => &[],

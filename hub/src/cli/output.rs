@@ -115,6 +115,21 @@ impl Out {
                 &["CASE", "AUTHORITY", "STATUS", "DEADLINE", "ANSWER / REASON"],
                 &rows,
             );
+            for c in &a.cases {
+                if !c.measures.is_empty() {
+                    say!("  case {} measures: {}", c.id, c.measures);
+                }
+                for d in &c.attachments {
+                    say!(
+                        "  case {} document: {} ({}, {} bytes, sha256 {})",
+                        c.id,
+                        d.name,
+                        d.content_type,
+                        d.size,
+                        d.sha256
+                    );
+                }
+            }
         }
         if !a.history.is_empty() {
             say!();

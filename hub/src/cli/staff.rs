@@ -208,6 +208,14 @@ pub enum AppealCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Answer an authority's question about a case.
+    Answer {
+        /// Case id.
+        case_id: i64,
+        /// The answer.
+        #[arg(long)]
+        answer: String,
+    },
     /// Declined cases waiting for re-routing.
     Declined {
         /// Only those past the 5-day limit.
@@ -410,6 +418,7 @@ impl AppealCommand {
             | Self::Extend { .. }
             | Self::Verify { .. }
             | Self::Close { .. }
+            | Self::Answer { .. }
             | Self::Declined { .. } => StaffRole::Analyst,
         }
     }
@@ -629,6 +638,13 @@ pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
                     outcome: outcome as i32,
                     reason,
                 })
+                .await?
+                .into_inner();
+            out.appeal(&appeal);
+        }
+        AppealCommand::Answer { case_id, answer } => {
+            let appeal = client
+                .answer_clarification(pb::AnswerClarificationRequest { case_id, answer })
                 .await?
                 .into_inner();
             out.appeal(&appeal);
