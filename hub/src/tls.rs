@@ -224,6 +224,11 @@ pub fn incoming(
                     continue;
                 }
             };
+            // Small gRPC replies must not wait for Nagle's algorithm and the peer's delayed ACK
+            // (tonic sets this only on the listeners it makes itself).
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%peer, error = %err, "cannot set TCP_NODELAY");
+            }
             let acceptor = TlsAcceptor::from(tls.config());
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -328,69 +328,15 @@ async fn bench<S: Store>(
     hub.stop().await;
 }
 
-#[tokio::main]
-async fn main() {
-    hotline_tests::install_crypto();
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let n: usize = arg("--appeals").map_or(1_000_000, |v| v.parse().expect("--appeals N"));
-    println!(
-        "Reproduce: cargo run --release -p hotline-tests --bin bench-reports -- --appeals {n} [--postgres URL]"
-    );
-    println!(
-        "Machine: {} cores; times are medians of 5-7 runs through a hub over mutual TLS.",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-
-    let db = TestDb::sqlite();
-    let store = SqliteStore::open(&db.url()).await.expect("sqlite");
-    let pool = store.pool().clone();
-    let hub = TestHub::serve(Hotline::new(store), db, TestPki::new()).await;
-    bench(
-        "SQLite",
-        hub,
-        n,
-        async |batches: &[String]| {
-            let mut tx = pool.begin().await.expect("begin");
-            for b in batches {
-                sqlx::query(sqlx::AssertSqlSafe(b.clone()))
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert");
-            }
-            tx.commit().await.expect("commit");
-            sqlx::query("ANALYZE")
-                .execute(&pool)
-                .await
-                .expect("analyze");
-        },
-        async |from, to| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM appeals WHERE received_at >= $1 AND received_at < $2",
-            )
-            .bind(from)
-            .bind(to)
-            .fetch_one(&pool)
-            .await
-            .expect("floor")
-        },
-    )
-    .await;
-
-    if let Some(url) = arg("--postgres") {
-        let db = TestDb::postgres_at(&url).await;
-        let store = PgStore::open(&db.url()).await.expect("postgres");
-        let pool = store.pool().clone();
-        let hub = TestHub::serve(Hotline::new(store), db, TestPki::new()).await;
+/// Runs [`bench`] with loading and the floor query on `$pool` (the two pool types share no trait
+/// that would let a function take either).
+macro_rules! bench_on {
+    ($name:expr, $hub:expr, $n:expr, $pool:expr) => {{
+        let pool = $pool;
         bench(
-            "PostgreSQL",
-            hub,
-            n,
+            $name,
+            $hub,
+            $n,
             async |batches: &[String]| {
                 let mut tx = pool.begin().await.expect("begin");
                 for b in batches {
@@ -416,6 +362,40 @@ async fn main() {
                 .expect("floor")
             },
         )
-        .await;
+        .await
+    }};
+}
+
+#[tokio::main]
+async fn main() {
+    hotline_tests::install_crypto();
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let n: usize = arg("--appeals").map_or(1_000_000, |v| v.parse().expect("--appeals N"));
+    println!(
+        "Reproduce: cargo run --release -p hotline-tests --bin bench-reports -- --appeals {n} [--postgres URL]"
+    );
+    println!(
+        "Machine: {} cores; times are medians of 5-7 runs through a hub over mutual TLS.",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    let db = TestDb::sqlite();
+    let store = SqliteStore::open(&db.url()).await.expect("sqlite");
+    let pool = store.pool().clone();
+    let hub = TestHub::serve(Hotline::new(store), db, TestPki::new()).await;
+    bench_on!("SQLite", hub, n, pool);
+
+    if let Some(url) = arg("--postgres") {
+        let db = TestDb::postgres_at(&url).await;
+        let store = PgStore::open(&db.url()).await.expect("postgres");
+        let pool = store.pool().clone();
+        let hub = TestHub::serve(Hotline::new(store), db, TestPki::new()).await;
+        bench_on!("PostgreSQL", hub, n, pool);
     }
 }
