@@ -14,7 +14,7 @@ use crate::domain::card::{
 use crate::domain::{AppealState, DomainError, Limits};
 use crate::store::{
     AgencyRequest, AppealKey, Authority, Caller, Category, Cursor, DeclinedCase, District,
-    EventFilter, SearchFilter, Store, StoreError, StoreResult, StoredEvent,
+    SearchFilter, Store, StoreError, StoreResult, StoredEvent,
 };
 
 /// Longest directory name, in characters.
@@ -318,17 +318,7 @@ impl<S: Store> Hotline<S> {
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("appeal {}", number.trim())))?;
         self.store.audit_read(caller, &state.appeal.number).await?;
-        let history = self
-            .store
-            .events_after(
-                Default::default(),
-                &EventFilter {
-                    appeal_id: Some(state.appeal.id),
-                    authority: None,
-                },
-                MAX_HISTORY,
-            )
-            .await?;
+        let history = self.store.history(state.appeal.id, MAX_HISTORY).await?;
         Ok((state, history))
     }
 

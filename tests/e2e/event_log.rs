@@ -15,35 +15,33 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
     const WRITERS: usize = 8;
     const APPEALS_EACH: usize = 6;
     let store = hub.hotline.store.clone();
-    let reader = tokio::spawn({
-        let store = store.clone();
-        async move {
-            let mut cursor = Cursor::default();
-            let mut seen = Vec::new();
-            let mut idle_rounds = 0;
-            // Read until the writers are done and two reads in a row found nothing new.
-            loop {
-                let batch = store
-                    .events_after(cursor, &EventFilter::default(), 7)
-                    .await
-                    .unwrap();
-                if batch.is_empty() {
-                    idle_rounds += 1;
-                    if idle_rounds > 50 {
-                        return seen;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
+    let (done, writers_done) = tokio::sync::watch::channel(false);
+    // The reader follows the log until the writers are done and it has read every committed event.
+    let reader = async {
+        let mut cursor = Cursor::default();
+        let mut seen = Vec::new();
+        loop {
+            let batch = store
+                .events_after(cursor, &EventFilter::default(), 7)
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                if *writers_done.borrow()
+                    && seen.len() as i64
+                        == hotline_tests::count_rows(&hub, "SELECT COUNT(*) FROM events").await
+                {
+                    return seen;
                 }
-                idle_rounds = 0;
-                for e in batch {
-                    assert!(e.cursor > cursor, "cursor moves forward");
-                    cursor = e.cursor;
-                    seen.push(e.cursor.id);
-                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            for e in batch {
+                assert!(e.cursor > cursor, "cursor moves forward");
+                cursor = e.cursor;
+                seen.push(e.cursor.id);
             }
         }
-    });
+    };
     let mut writers = Vec::new();
     for w in 0..WRITERS {
         let mut registry = hub.operator().await;
@@ -73,14 +71,19 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
             }
         }));
     }
-    for w in writers {
-        w.await.unwrap();
-    }
-    let seen = reader.await.unwrap();
-    let all: Vec<i64> = store
-        .events_after(Cursor::default(), &EventFilter::default(), 100_000)
+    let write = async {
+        for w in writers {
+            w.await.unwrap();
+        }
+        done.send(true).unwrap();
+    };
+    let (seen, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(reader, write)
+    })
+    .await
+    .expect("the reader catches up");
+    let all: Vec<i64> = hotline_tests::settled_events(&hub, None)
         .await
-        .unwrap()
         .iter()
         .map(|e| e.cursor.id)
         .collect();
@@ -117,10 +120,8 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
         .unwrap()
         .into_inner();
     let store = hub.hotline.store.clone();
-    let head = store
-        .events_after(Cursor::default(), &EventFilter::default(), 1000)
+    let head = hotline_tests::settled_events(&hub, None)
         .await
-        .unwrap()
         .last()
         .unwrap()
         .cursor;

@@ -8,7 +8,7 @@ use chrono::{Days, Utc};
 use hotline_hub::app::Hotline;
 use hotline_hub::cli::report::{self, Cell, Sheet};
 use hotline_hub::domain::deadline::kyiv_date;
-use hotline_hub::store::{Cursor, EventFilter, Store};
+use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::reports_client::ReportsClient;
 use hotline_tests::{TestHub, on_both, water_complaint};
@@ -549,26 +549,13 @@ async fn the_deadline_monitor_announces_once<S: Store>(hub: TestHub<S>) {
     let late_case = assign(&mut analyst, &late.number, "vodokanal").await;
     let calm_case = assign(&mut analyst, &calm.number, "vodokanal").await;
 
-    let announced = |hub: &TestHub<S>| {
-        let store = hub.hotline.store.clone();
-        async move {
-            let events = store
-                .events_after(
-                    Cursor::default(),
-                    &EventFilter {
-                        appeal_id: None,
-                        authority: Some("vodokanal".into()),
-                    },
-                    10_000,
-                )
-                .await
-                .unwrap();
-            events
-                .into_iter()
-                .filter(|e| e.kind == "case.due_soon" || e.kind == "case.overdue")
-                .map(|e| (e.case_id.unwrap(), e.kind))
-                .collect::<Vec<_>>()
-        }
+    let announced = async |hub: &TestHub<S>| {
+        let events = hotline_tests::settled_events(hub, Some("vodokanal")).await;
+        events
+            .into_iter()
+            .filter(|e| e.kind == "case.due_soon" || e.kind == "case.overdue")
+            .map(|e| (e.case_id.unwrap(), e.kind))
+            .collect::<Vec<_>>()
     };
     hub.hotline.announce_deadlines(3, Utc::now()).await.unwrap();
     let first = announced(&hub).await;

@@ -465,6 +465,62 @@ pub async fn execute<S>(hub: &TestHub<S>, sql: &str) {
     }
 }
 
+/// One number from a query run directly on the hub's database (a plain count, not the event log's
+/// cursor view).
+pub async fn count_rows<S>(hub: &TestHub<S>, sql: &str) -> i64 {
+    let url = hub.db.url();
+    let statement = sqlx::AssertSqlSafe(sql.to_string());
+    if url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open sqlite");
+        sqlx::query_scalar(statement)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("open postgres");
+        sqlx::query_scalar(statement)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+    }
+}
+
+/// The event log as a cursor reader sees it once it has caught up with every committed event (of
+/// `authority`, when given). On PostgreSQL a reader sees events only below the oldest transaction in
+/// flight anywhere on the server (parallel tests included), so right after a commit it may still lag.
+pub async fn settled_events<S: Store>(
+    hub: &TestHub<S>,
+    authority: Option<&str>,
+) -> Vec<hotline_hub::store::StoredEvent> {
+    let sql = match authority {
+        Some(code) => format!("SELECT COUNT(*) FROM events WHERE authority_code = '{code}'"),
+        None => "SELECT COUNT(*) FROM events".to_string(),
+    };
+    let filter = hotline_hub::store::EventFilter {
+        appeal_id: None,
+        authority: authority.map(str::to_string),
+    };
+    wait_for(
+        "the event log to settle",
+        Duration::from_secs(30),
+        || async {
+            let committed = count_rows(hub, &sql).await;
+            let visible = hub
+                .hotline
+                .store
+                .events_after(hotline_hub::store::Cursor::default(), &filter, 1_000_000)
+                .await
+                .expect("events");
+            (visible.len() as i64 == committed).then_some(visible)
+        },
+    )
+    .await
+}
+
 /// Runs `test` against a SQLite hub.
 pub async fn on_sqlite<F, Fut>(test: F)
 where

@@ -445,6 +445,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         filter: &EventFilter,
         limit: i64,
     ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
+    /// Every committed event of one appeal, by id: its history for people to read. (Unlike
+    /// [`Store::events_after`] it does not hold back events behind transactions still in flight, since
+    /// nobody resumes from it.)
+    fn history(
+        &self,
+        appeal_id: i64,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
     /// Like [`Store::transact`] for an authority's request: applied once. A retry with the same
     /// request id returns the first response (`respond` builds it from the new state, the ids of the
     /// events written and the time, inside the transaction) and changes nothing.

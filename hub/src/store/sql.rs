@@ -134,6 +134,20 @@ macro_rules! sql_store {
                 })
             }
 
+            fn event_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::StoredEvent> {
+                use sqlx::Row;
+                Ok($crate::store::StoredEvent {
+                    cursor: $crate::store::Cursor { txid: row.try_get("txid")?, id: row.try_get("id")? },
+                    appeal_number: row.try_get("number")?,
+                    case_id: row.try_get("case_id")?,
+                    authority_code: row.try_get("authority_code")?,
+                    kind: row.try_get("kind")?,
+                    detail: row.try_get("detail")?,
+                    actor: row.try_get("actor")?,
+                    at: row.try_get("at")?,
+                })
+            }
+
             fn authority_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::Authority> {
                 use sqlx::Row;
                 let district: Option<String> = row.try_get("district_code")?;
@@ -908,7 +922,6 @@ macro_rules! sql_store {
                 filter: &$crate::store::EventFilter,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
-                use sqlx::Row;
                 let rows = sqlx::query(concat!(
                     "SELECT e.id, e.txid, a.number, e.case_id, e.authority_code, e.kind, e.detail, e.actor, e.at \
                      FROM events e JOIN appeals a ON a.id = e.appeal_id \
@@ -924,20 +937,20 @@ macro_rules! sql_store {
                 .bind(filter.authority.as_deref())
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::store::StoredEvent {
-                            cursor: $crate::store::Cursor { txid: row.try_get("txid")?, id: row.try_get("id")? },
-                            appeal_number: row.try_get("number")?,
-                            case_id: row.try_get("case_id")?,
-                            authority_code: row.try_get("authority_code")?,
-                            kind: row.try_get("kind")?,
-                            detail: row.try_get("detail")?,
-                            actor: row.try_get("actor")?,
-                            at: row.try_get("at")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(Self::event_from_row).collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn history(&self, appeal_id: i64, limit: i64) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
+                let rows = sqlx::query(
+                    "SELECT e.id, e.txid, a.number, e.case_id, e.authority_code, e.kind, e.detail, e.actor, e.at \
+                     FROM events e JOIN appeals a ON a.id = e.appeal_id WHERE e.appeal_id = $1 ORDER BY e.id LIMIT $2",
+                )
+                .bind(appeal_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::event_from_row).collect()
             }
 
             #[tracing::instrument(skip_all)]
