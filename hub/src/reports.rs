@@ -1,11 +1,14 @@
 //! The arithmetic of the monitoring reports, kept pure so it is tested on its own: periods in Kyiv
-//! dates, duration percentiles, authorities' percentages and order, and the Poisson test that tells a
+//! dates, duration percentiles, percentages, the quarterly roll-up, and the Poisson test that tells a
 //! pain point from a merely big number.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::domain::DomainError;
 use crate::domain::deadline::kyiv_midnight;
+use crate::store::CellCount;
 
 /// Longest period a report covers, in days (a little over a year, so a year fits whatever its length).
 pub const MAX_PERIOD_DAYS: i64 = 400;
@@ -150,6 +153,107 @@ pub fn method(period_days: i64, baseline_periods: usize) -> String {
     )
 }
 
+/// One district × category of the period examined, against its baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trend {
+    /// District.
+    pub district: String,
+    /// Category.
+    pub category: String,
+    /// Appeals in the period examined.
+    pub count: i64,
+    /// Average over the earlier periods (at least 0.5).
+    pub baseline: f64,
+    /// count / baseline.
+    pub ratio: f64,
+    /// P(X ≥ count) under the baseline rate.
+    pub p_value: f64,
+    /// A pain point.
+    pub notable: bool,
+}
+
+/// Trends from per-period counts (bucket `baseline_periods` is the period examined, the earlier
+/// ones the baseline): cells with appeals in the period, pain points first, then by p-value.
+pub fn trends(counts: Vec<CellCount>, baseline_periods: usize) -> Vec<Trend> {
+    let mut cells: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for c in counts {
+        let per_period = cells
+            .entry((c.district, c.category))
+            .or_insert_with(|| vec![0; baseline_periods + 1]);
+        if let Some(slot) = usize::try_from(c.bucket)
+            .ok()
+            .and_then(|b| per_period.get_mut(b))
+        {
+            *slot += c.count;
+        }
+    }
+    let mut out: Vec<Trend> = cells
+        .into_iter()
+        .filter(|(_, counts)| counts[baseline_periods] > 0)
+        .map(|((district, category), counts)| {
+            let count = counts[baseline_periods];
+            let baseline = baseline(&counts[..baseline_periods]);
+            let p_value = poisson_upper_tail(count, baseline);
+            Trend {
+                district,
+                category,
+                count,
+                baseline,
+                ratio: count as f64 / baseline,
+                p_value,
+                notable: notable(count, p_value),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.notable
+            .cmp(&a.notable)
+            .then(a.p_value.total_cmp(&b.p_value))
+            .then(b.count.cmp(&a.count))
+    });
+    out
+}
+
+/// A classifier code's appeals of a quarter by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuarterRow {
+    /// Category code.
+    pub code: String,
+    /// Proposals.
+    pub proposals: i64,
+    /// Applications.
+    pub applications: i64,
+    /// Complaints.
+    pub complaints: i64,
+    /// All kinds.
+    pub total: i64,
+}
+
+/// Rows by code from (category, kind, count): each appeal counts under its own code and, for a
+/// subject, under its section too; sections sort before their subjects.
+pub fn quarter_rows(counts: Vec<(String, String, i64)>) -> Vec<QuarterRow> {
+    let mut rows: BTreeMap<String, QuarterRow> = BTreeMap::new();
+    for (category, kind, count) in counts {
+        let mut codes = vec![category.clone()];
+        if section(&category) != category {
+            codes.push(section(&category).to_string());
+        }
+        for code in codes {
+            let row = rows.entry(code.clone()).or_insert_with(|| QuarterRow {
+                code,
+                ..QuarterRow::default()
+            });
+            match kind.as_str() {
+                "proposal" => row.proposals += count,
+                "application" => row.applications += count,
+                _ => row.complaints += count,
+            }
+            row.total += count;
+        }
+    }
+    rows.into_values().collect()
+}
+
 /// The category section of a code (`07.01` → `07`).
 pub fn section(code: &str) -> &str {
     code.split('.').next().unwrap_or(code)
@@ -176,6 +280,22 @@ mod tests {
         );
         assert!(Period::new(Some(today + Days::new(1)), Some(today), today).is_err());
         assert!(Period::new(Some(today - Days::new(500)), Some(today), today).is_err());
+    }
+
+    #[test]
+    fn quarter_rows_roll_subjects_up_into_sections() {
+        let rows = quarter_rows(vec![
+            ("07.01".into(), "complaint".into(), 2),
+            ("07".into(), "proposal".into(), 1),
+            ("04.02".into(), "application".into(), 3),
+        ]);
+        let codes: Vec<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["04", "04.02", "07", "07.01"]);
+        assert_eq!(
+            (rows[2].proposals, rows[2].complaints, rows[2].total),
+            (1, 2, 3)
+        );
+        assert_eq!(rows[0].applications, 3);
     }
 
     #[test]

@@ -594,6 +594,52 @@ async fn authorities_see_only_their_own_cases<S: Store>(hub: TestHub<S>) {
         "untouched"
     );
 
+    // Bad input to the other RPCs is named and changes nothing.
+    let err = gateway
+        .ack_events(pb::AckEventsRequest {
+            cursor: "0.999999".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("cursor:"), "{}", err.message());
+    let err = gateway
+        .list_cases(pb::ListCasesRequest { status: 99 })
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("status:"), "{}", err.message());
+    let err = gateway
+        .report_status(pb::CaseActionRequest {
+            request_id: "bad-date".into(),
+            case_id: our_case,
+            text: "x".into(),
+            planned_date: "soon".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().starts_with("planned_date:"),
+        "{}",
+        err.message()
+    );
+    let err = gateway
+        .accept_case(pb::CaseActionRequest {
+            request_id: " ".into(),
+            case_id: our_case,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().starts_with("request_id:"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        case_status(&hub, our_case).await,
+        hotline_hub::domain::CaseStatus::Assigned
+    );
+
     let listed = gateway
         .list_cases(pb::ListCasesRequest::default())
         .await

@@ -384,6 +384,35 @@ async fn reports_match_a_hand_computed_fixture<S: Store>(hub: TestHub<S>) {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().starts_with("from:"), "{}", err.message());
+    for (request, field) in [
+        (
+            pb::TrendsRequest {
+                to: String::new(),
+                period_days: 200,
+                baseline_periods: 0,
+            },
+            "period_days:",
+        ),
+        (
+            pb::TrendsRequest {
+                to: String::new(),
+                period_days: 0,
+                baseline_periods: 99,
+            },
+            "baseline_periods:",
+        ),
+        (
+            pb::TrendsRequest {
+                to: "yesterday".into(),
+                period_days: 0,
+                baseline_periods: 0,
+            },
+            "to:",
+        ),
+    ] {
+        let err = reports.trends(request).await.unwrap_err();
+        assert!(err.message().starts_with(field), "{}", err.message());
+    }
     let err = reports
         .quarterly_summary(pb::QuarterRequest {
             year: 2026,

@@ -143,6 +143,22 @@ impl<S: Store> AgencyApi<S> {
     }
 }
 
+impl<S: Store> AgencyApi<S> {
+    /// An action carried by a `CaseActionRequest` (all but the result): `action` reads what it needs.
+    async fn simple_action(
+        &self,
+        request: Request<pb::CaseActionRequest>,
+        rpc: &str,
+        action: impl FnOnce(&pb::CaseActionRequest) -> Result<AgencyAction, Status>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        let (authority, caller) = (authority(&request)?, caller(&request));
+        let r = request.into_inner();
+        let action = action(&r)?;
+        self.act(caller, simple(authority, rpc, &r), content_of(&r), action)
+            .await
+    }
+}
+
 /// The request of an action without attachments.
 fn simple(authority: String, rpc: &str, r: &pb::CaseActionRequest) -> AgencyRequest {
     AgencyRequest {
@@ -304,31 +320,17 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        let (authority, caller) = (authority(&request)?, caller(&request));
-        let r = request.into_inner();
-        let content = content_of(&r);
-        self.act(
-            caller,
-            simple(authority, "AcceptCase", &r),
-            content,
-            AgencyAction::Accept,
-        )
-        .await
+        self.simple_action(request, "AcceptCase", |_| Ok(AgencyAction::Accept))
+            .await
     }
 
     async fn decline_case(
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        let (authority, caller) = (authority(&request)?, caller(&request));
-        let r = request.into_inner();
-        let content = content_of(&r);
-        self.act(
-            caller,
-            simple(authority, "DeclineCase", &r),
-            content,
-            AgencyAction::Decline(r.text),
-        )
+        self.simple_action(request, "DeclineCase", |r| {
+            Ok(AgencyAction::Decline(r.text.clone()))
+        })
         .await
     }
 
@@ -336,31 +338,22 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        let (authority, caller) = (authority(&request)?, caller(&request));
-        let r = request.into_inner();
-        let content = content_of(&r);
-        let planned = date("planned_date", &r.planned_date)?;
-        let agency_request = simple(authority, "ReportStatus", &r);
-        let action = AgencyAction::Report {
-            comment: r.text,
-            planned,
-        };
-        self.act(caller, agency_request, content, action).await
+        self.simple_action(request, "ReportStatus", |r| {
+            Ok(AgencyAction::Report {
+                comment: r.text.clone(),
+                planned: date("planned_date", &r.planned_date)?,
+            })
+        })
+        .await
     }
 
     async fn request_clarification(
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        let (authority, caller) = (authority(&request)?, caller(&request));
-        let r = request.into_inner();
-        let content = content_of(&r);
-        self.act(
-            caller,
-            simple(authority, "RequestClarification", &r),
-            content,
-            AgencyAction::Ask(r.text),
-        )
+        self.simple_action(request, "RequestClarification", |r| {
+            Ok(AgencyAction::Ask(r.text.clone()))
+        })
         .await
     }
 

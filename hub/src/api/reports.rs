@@ -202,37 +202,18 @@ impl<S: Store> Reports for ReportsApi<S> {
             .district_category_counts(&bounds)
             .await
             .map_err(status)?;
-        let mut cells: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
-        for c in counts {
-            let per_period = cells
-                .entry((c.district, c.category))
-                .or_insert_with(|| vec![0; baseline_periods + 1]);
-            per_period[c.bucket as usize] += c.count;
-        }
-        let mut out: Vec<pb::TrendCell> = cells
+        let out = reports::trends(counts, baseline_periods)
             .into_iter()
-            .filter(|(_, counts)| counts[baseline_periods] > 0)
-            .map(|((district_code, category_code), counts)| {
-                let count = counts[baseline_periods];
-                let baseline = reports::baseline(&counts[..baseline_periods]);
-                let p_value = reports::poisson_upper_tail(count, baseline);
-                pb::TrendCell {
-                    district_code,
-                    category_code,
-                    count,
-                    baseline,
-                    ratio: count as f64 / baseline,
-                    p_value,
-                    notable: reports::notable(count, p_value),
-                }
+            .map(|t| pb::TrendCell {
+                district_code: t.district,
+                category_code: t.category,
+                count: t.count,
+                baseline: t.baseline,
+                ratio: t.ratio,
+                p_value: t.p_value,
+                notable: t.notable,
             })
             .collect();
-        out.sort_by(|a, b| {
-            b.notable
-                .cmp(&a.notable)
-                .then(a.p_value.total_cmp(&b.p_value))
-                .then(b.count.cmp(&a.count))
-        });
         let from = to + Days::new(1) - Days::new(period_days as u64);
         Ok(Response::new(pb::TrendsResponse {
             from: from.to_string(),
@@ -276,33 +257,22 @@ impl<S: Store> Reports for ReportsApi<S> {
             .into_iter()
             .map(|c| (c.code, c.name))
             .collect();
-        let mut rows: BTreeMap<String, pb::QuarterRow> = BTreeMap::new();
-        let mut total = 0;
-        for (category, kind, count) in counts {
-            total += count;
-            // Each appeal counts under its own code and, for a subject, under its section.
-            let mut codes = vec![category.clone()];
-            if reports::section(&category) != category {
-                codes.push(reports::section(&category).to_string());
-            }
-            for code in codes {
-                let row = rows.entry(code.clone()).or_insert_with(|| pb::QuarterRow {
-                    category_name: names.get(&code).cloned().unwrap_or_default(),
-                    category_code: code,
-                    ..Default::default()
-                });
-                match kind.as_str() {
-                    "proposal" => row.proposals += count,
-                    "application" => row.applications += count,
-                    _ => row.complaints += count,
-                }
-                row.total += count;
-            }
-        }
+        let total = counts.iter().map(|(_, _, n)| n).sum();
+        let rows = reports::quarter_rows(counts)
+            .into_iter()
+            .map(|r| pb::QuarterRow {
+                category_name: names.get(&r.code).cloned().unwrap_or_default(),
+                category_code: r.code,
+                proposals: r.proposals,
+                applications: r.applications,
+                complaints: r.complaints,
+                total: r.total,
+            })
+            .collect();
         Ok(Response::new(pb::QuarterlySummaryResponse {
             from: from.to_string(),
             to: (next - Days::new(1)).to_string(),
-            rows: rows.into_values().collect(),
+            rows,
             total,
         }))
     }
