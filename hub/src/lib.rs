@@ -2,13 +2,17 @@
 //! deadlines, checks the answers and closes appeals once the citizen confirms.
 //!
 //! # Layout
-//! - [`domain`]: the rules (state machines, deadlines, validation). Pure.
-//! - [`store`]: one [`store::Store`] trait, with SQLite and PostgreSQL implementations and the event log.
-//! - [`app`]: application services: look up references, run a domain transition inside a store transaction.
-//! - [`api`]: thin tonic handlers, error mapping, and [`api::serve`] (listener + shutdown future).
+//! One direction of flow: `api` → `app` → `domain`, with `app` the only way into `store`.
+//! - [`domain`]: the rules (state machines, deadlines, the Law, the directory, validation). Pure.
+//! - [`app`]: the use cases: look up references, run a domain transition inside one store
+//!   transaction, follow the event log; one clock.
+//! - [`store`]: small traits by concern, one SQL implementation for SQLite and PostgreSQL, the event log.
+//! - [`api`]: thin tonic handlers, the auth layer, error mapping, and [`api::serve`].
+//! - [`server`]: startup wiring: database, use cases, TLS, listener, API and deadline monitor.
 //! - [`config`]: configuration by flags, environment and a TOML file.
+//! - [`tls`], [`pki`], [`principal`], [`audit`]: mutual TLS, the CA, identities, the audit chain.
 //! - [`starter`]: the starter directory (districts, classifier, authorities) a new hotline loads.
-//! - [`cli`]: the `hub` binary's staff commands, talking to a running hub over gRPC.
+//! - [`cli`]: the `hub` binary's commands.
 
 #![forbid(unsafe_code)]
 
@@ -20,7 +24,7 @@ pub mod config;
 pub mod domain;
 pub mod pki;
 pub mod principal;
-pub mod reports;
+pub mod server;
 pub mod starter;
 pub mod store;
 pub mod tls;

@@ -5,8 +5,8 @@
 
 use serde::Deserialize;
 
-use crate::app::Hotline;
-use crate::store::{Authority, Caller, Category, District, Store, StoreError, StoreResult};
+use crate::app::{AppError, AppResult, Hotline, Store};
+use crate::domain::{Authority, Caller, Category, District, DistrictKind, DomainError};
 
 /// The embedded starter directory, as text.
 pub const STARTER_TOML: &str = include_str!("../starter/directory.toml");
@@ -17,13 +17,96 @@ pub const STARTER_TOML: &str = include_str!("../starter/directory.toml");
 pub struct DirectoryFile {
     /// Districts and settlements.
     #[serde(default)]
-    pub districts: Vec<District>,
+    pub districts: Vec<DistrictEntry>,
     /// Sections and subjects of the classifier.
     #[serde(default)]
-    pub categories: Vec<Category>,
+    pub categories: Vec<CategoryEntry>,
     /// Authorities.
     #[serde(default)]
-    pub authorities: Vec<Authority>,
+    pub authorities: Vec<AuthorityEntry>,
+}
+
+/// A district or settlement as the file writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictEntry {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// `district` or `settlement`.
+    pub kind: String,
+    /// The district of a settlement.
+    #[serde(default)]
+    pub parent: String,
+}
+
+/// A category as the file writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryEntry {
+    /// Code (`07`, `07.01`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// The section of a subject.
+    #[serde(default)]
+    pub parent: String,
+    /// Default term in days (15 or 30).
+    #[serde(default)]
+    pub term_days: i32,
+}
+
+/// An authority as the file writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityEntry {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind of body.
+    pub kind: String,
+    /// District where it sits.
+    #[serde(default)]
+    pub district: String,
+}
+
+impl DistrictEntry {
+    /// The entry as the directory holds it; the kind must be `district` or `settlement`.
+    pub fn to_district(&self) -> Result<District, DomainError> {
+        Ok(District {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: DistrictKind::parse("kind", &self.kind)?,
+            parent_code: self.parent.clone(),
+        })
+    }
+}
+
+impl CategoryEntry {
+    /// The entry as the directory holds it.
+    pub fn to_category(&self) -> Category {
+        Category {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            parent_code: self.parent.clone(),
+            term_days: self.term_days,
+        }
+    }
+}
+
+impl AuthorityEntry {
+    /// The entry as the directory holds it.
+    pub fn to_authority(&self) -> Authority {
+        Authority {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            district_code: self.district.clone(),
+            active: true,
+        }
+    }
 }
 
 impl DirectoryFile {
@@ -31,8 +114,8 @@ impl DirectoryFile {
     /// sections before their subjects.
     pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
         let mut file: Self = toml::from_str(text)?;
-        file.districts.sort_by_key(|d| !d.parent_code.is_empty());
-        file.categories.sort_by_key(|c| !c.parent_code.is_empty());
+        file.districts.sort_by_key(|d| !d.parent.is_empty());
+        file.categories.sort_by_key(|c| !c.parent.is_empty());
         Ok(file)
     }
 
@@ -48,17 +131,17 @@ pub async fn load<S: Store>(
     hotline: &Hotline<S>,
     file: &DirectoryFile,
     caller: &Caller,
-) -> StoreResult<()> {
+) -> AppResult<()> {
     for d in &file.districts {
-        hotline.upsert_district(d, caller).await?;
+        hotline.upsert_district(d.to_district()?, caller).await?;
     }
     for c in &file.categories {
-        hotline.upsert_category(c, caller).await?;
+        hotline.upsert_category(c.to_category(), caller).await?;
     }
     for a in &file.authorities {
-        match hotline.create_authority(a, caller).await {
-            Err(StoreError::AlreadyExists(_)) => {
-                hotline.update_authority(a, caller).await?;
+        match hotline.create_authority(a.to_authority(), caller).await {
+            Err(AppError::AlreadyExists(_)) => {
+                hotline.update_authority(a.to_authority(), caller).await?;
             }
             other => {
                 other?;
@@ -90,11 +173,12 @@ mod tests {
                 .iter()
                 .any(|d| d.code == code && d.kind == "district")
         };
-        assert!(file.authorities.iter().all(|a| district(&a.district_code)));
+        assert!(file.authorities.iter().all(|a| district(&a.district)));
         assert!(
             file.districts
                 .iter()
-                .all(|d| d.parent_code.is_empty() || district(&d.parent_code))
+                .all(|d| d.parent.is_empty() || district(&d.parent))
         );
+        assert!(file.districts.iter().all(|d| d.to_district().is_ok()));
     }
 }

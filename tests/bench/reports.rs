@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use hotline_hub::app::Hotline;
+use hotline_hub::domain::Caller;
 use hotline_hub::domain::deadline::{kyiv_date, kyiv_midnight};
 use hotline_hub::principal::StaffRole;
 use hotline_hub::starter::{self, DirectoryFile};
-use hotline_hub::store::{Caller, PgStore, SqliteStore, Store};
+use hotline_hub::store::{PgStore, SqliteStore, Store};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::reports_client::ReportsClient;
 use hotline_tests::{TestDb, TestHub, TestPki, staff};
@@ -67,7 +68,7 @@ fn generate(
     let subjects: Vec<&str> = directory
         .categories
         .iter()
-        .filter(|c| !c.parent_code.is_empty())
+        .filter(|c| !c.parent.is_empty())
         .map(|c| c.code.as_str())
         .collect();
     let districts: Vec<&str> = directory
@@ -388,14 +389,14 @@ async fn main() {
     let db = TestDb::sqlite();
     let store = SqliteStore::open(&db.url()).await.expect("sqlite");
     let pool = store.pool().clone();
-    let hub = TestHub::serve(Hotline::new(store), db, TestPki::new()).await;
+    let hub = TestHub::serve(store.clone(), Hotline::new(store), db, TestPki::new()).await;
     bench_on!("SQLite", hub, n, pool);
 
     if let Some(url) = arg("--postgres") {
         let db = TestDb::postgres_at(&url).await;
         let store = PgStore::open(&db.url()).await.expect("postgres");
         let pool = store.pool().clone();
-        let hub = TestHub::serve(Hotline::new(store), db, TestPki::new()).await;
+        let hub = TestHub::serve(store.clone(), Hotline::new(store), db, TestPki::new()).await;
         bench_on!("PostgreSQL", hub, n, pool);
     }
 }

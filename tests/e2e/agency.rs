@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hotline_agency_client::{Action, Agency, Sent};
+use hotline_hub::domain::Caller;
 use hotline_hub::principal::{Principal, StaffRole};
 use hotline_hub::starter::{self, DirectoryFile};
-use hotline_hub::store::{Caller, Store};
+use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
@@ -87,7 +88,6 @@ async fn count_events<S: Store>(hub: &TestHub<S>, case_id: i64, kind: &str) -> u
 
 async fn case_status<S: Store>(hub: &TestHub<S>, case_id: i64) -> hotline_hub::domain::CaseStatus {
     let state = hub
-        .hotline
         .store
         .load(&hotline_hub::store::AppealKey::Case(case_id))
         .await
@@ -229,7 +229,7 @@ async fn one_hundred_and_twenty_agency_clients<S: Store>(hub: TestHub<S>) {
         );
         // Receipts: delivery events and the three reports, all signed by the hub.
         let receipts = client.agency.local.receipts().await.unwrap();
-        let key = hub.hotline.receipts.public_key().to_vec();
+        let key = hub.hotline.receipts().public_key().to_vec();
         assert!(receipts.len() >= 4, "{code}: {} receipts", receipts.len());
         assert!(
             receipts
@@ -425,7 +425,7 @@ async fn stored_but_not_acknowledged_and_duplicates<S: Store>(hub: TestHub<S>) {
         ),
         ("accept", case_id, "r-accept-1")
     );
-    hotline_proto::receipt::verify(&receipt, hub.hotline.receipts.public_key()).unwrap();
+    hotline_proto::receipt::verify(&receipt, hub.hotline.receipts().public_key()).unwrap();
     let err = gateway
         .report_status(pb::CaseActionRequest {
             request_id: "r-accept-1".into(),

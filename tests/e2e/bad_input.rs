@@ -41,7 +41,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
         .await
         .unwrap()
         .into_inner();
-    let events_before = hub.hotline.store.last_event_id().await.unwrap();
+    let events_before = hub.store.last_event_id().await.unwrap();
     let too_long = "ж".repeat(10_001);
 
     let registrations: Vec<(pb::RegisterAppealRequest, Code, &str)> = vec![
@@ -465,10 +465,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
 
     // Nothing changed.
-    assert_eq!(
-        hub.hotline.store.last_event_id().await.unwrap(),
-        events_before
-    );
+    assert_eq!(hub.store.last_event_id().await.unwrap(), events_before);
     let after = registry
         .get_appeal(pb::GetAppealRequest { number })
         .await

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use hotline_hub::store::{AppealKey, Caller, Cursor, EventFilter, Store};
+use hotline_hub::domain::{Caller, Cursor};
+use hotline_hub::store::{AppealKey, AppealStore, EventFilter, EventLog, Store};
 use hotline_proto::v1 as pb;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 
@@ -14,7 +15,7 @@ use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) {
     const WRITERS: usize = 8;
     const APPEALS_EACH: usize = 6;
-    let store = hub.hotline.store.clone();
+    let store = hub.store.clone();
     let (done, writers_done) = tokio::sync::watch::channel(false);
     // The reader follows the log until the writers are done and it has read every committed event.
     let reader = async {
@@ -119,7 +120,7 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
         .await
         .unwrap()
         .into_inner();
-    let store = hub.hotline.store.clone();
+    let store = hub.store.clone();
     let head = hotline_tests::settled_events(&hub, None)
         .await
         .last()
@@ -138,7 +139,6 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
 
     // B: a normal transition on another appeal, committed while A is open.
     let b = hub
-        .hotline
         .store
         .transact(
             &AppealKey::Number(second.number.clone()),
@@ -146,9 +146,10 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
                 principal: "test".into(),
                 rpc: "test".into(),
             },
+            chrono::Utc::now(),
             |s| {
                 s.close(
-                    hotline_hub::domain::appeal::CloseOutcome::NotConsidered,
+                    hotline_hub::domain::CloseOutcome::NotConsidered,
                     "test",
                     chrono::Utc::now(),
                 )

@@ -1,7 +1,8 @@
 //! The appeal's whole life through the staff API: register, assign to two authorities, both answer,
 //! the analyst verifies, the operator's call-back confirms, the appeal closes; and the rework loop.
 
-use hotline_hub::store::{AppealKey, Caller, Store};
+use hotline_hub::domain::Caller;
+use hotline_hub::store::{AppealKey, Store};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::{TestHub, on_both, water_complaint};
@@ -202,9 +203,8 @@ async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
         principal: "agency:heating".into(),
         rpc: "test".into(),
     };
-    hub.hotline
-        .store
-        .transact(&key, &actor, |s| {
+    hub.store
+        .transact(&key, &actor, chrono::Utc::now(), |s| {
             s.decline(
                 case_id,
                 "not our competence: water supply",

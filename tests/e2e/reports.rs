@@ -2,8 +2,6 @@
 //! detection, and every report's numbers against a hand-computed fixture; CSV and XLSX files reopen
 //! with the same numbers; charts are well-formed SVG.
 
-use std::time::Duration;
-
 use chrono::{Days, Utc};
 use hotline_hub::app::Hotline;
 use hotline_hub::cli::report::{self, Cell, Sheet};
@@ -595,7 +593,7 @@ async fn the_deadline_monitor_announces_once<S: Store>(hub: TestHub<S>) {
 
     // Again, and after a restart (a new hub over the same database): nothing new.
     hub.hotline.announce_deadlines(3, Utc::now()).await.unwrap();
-    let reopened = Hotline::new(hub.hotline.store.clone());
+    let reopened = Hotline::new(hub.store.clone());
     reopened.announce_deadlines(3, Utc::now()).await.unwrap();
     assert_eq!(announced(&hub).await, first);
     // Two days on, the due-soon case becomes overdue: announced once more, as overdue.
@@ -608,24 +606,24 @@ async fn the_deadline_monitor_announces_once<S: Store>(hub: TestHub<S>) {
     assert_eq!(later[2], (soon_case, "case.overdue".into()));
 
     // One monitor per cluster: the lease is held by one holder until it expires.
-    let store = &hub.hotline.store;
+    let store = &hub.store;
     let until = Utc::now() + chrono::Duration::seconds(60);
     assert!(
         store
-            .try_lease("deadline-monitor", "hub-a", until)
+            .try_lease("deadline-monitor", "hub-a", until, Utc::now())
             .await
             .unwrap()
     );
     assert!(
         store
-            .try_lease("deadline-monitor", "hub-a", until)
+            .try_lease("deadline-monitor", "hub-a", until, Utc::now())
             .await
             .unwrap(),
         "renewed by its holder"
     );
     assert!(
         !store
-            .try_lease("deadline-monitor", "hub-b", until)
+            .try_lease("deadline-monitor", "hub-b", until, Utc::now())
             .await
             .unwrap()
     );
@@ -634,15 +632,15 @@ async fn the_deadline_monitor_announces_once<S: Store>(hub: TestHub<S>) {
             .try_lease(
                 "deadline-monitor",
                 "hub-a",
-                Utc::now() - chrono::Duration::seconds(1)
+                Utc::now() - chrono::Duration::seconds(1),
+                Utc::now()
             )
             .await
             .unwrap()
     );
-    tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(
         store
-            .try_lease("deadline-monitor", "hub-b", until)
+            .try_lease("deadline-monitor", "hub-b", until, Utc::now())
             .await
             .unwrap(),
         "taken over after expiry"

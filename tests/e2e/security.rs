@@ -288,7 +288,7 @@ async fn every_role_against_every_rpc<S: Store>(hub: TestHub<S>) {
             partner: "national-centre".into(),
         },
     ];
-    let events_before = hub.hotline.store.last_event_id().await.unwrap();
+    let events_before = hub.store.last_event_id().await.unwrap();
     let mut checked = 0;
     for principal in &principals {
         let channel = hub.channel_as(principal).await;
@@ -312,7 +312,7 @@ async fn every_role_against_every_rpc<S: Store>(hub: TestHub<S>) {
     }
     assert_eq!(checked, principals.len() * RPCS.len());
     assert_eq!(
-        hub.hotline.store.last_event_id().await.unwrap(),
+        hub.store.last_event_id().await.unwrap(),
         events_before,
         "empty requests changed nothing"
     );
@@ -365,7 +365,7 @@ async fn the_audit_trail_records_changes_and_reads_and_detects_edits<S: Store>(h
         .await
         .unwrap();
 
-    let store = &hub.hotline.store;
+    let store = &hub.store;
     let trail = store.audit_trail(Some(&appeal.number)).await.unwrap();
     let actions: Vec<(&str, &str, &str)> = trail
         .iter()

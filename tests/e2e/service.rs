@@ -205,6 +205,7 @@ async fn appeals_survive_a_restart() {
     hub.shutdown().await;
     let store = SqliteStore::open(&hub.db.url()).await.unwrap();
     let again = TestHub::serve(
+        store.clone(),
         Hotline::new(store),
         std::mem::replace(&mut hub.db, hotline_tests::TestDb::sqlite()),
         std::mem::take(&mut hub.pki),

@@ -3,24 +3,25 @@
 //! indistinguishable from a missing one.
 
 use chrono::{DateTime, Utc};
-use hotline_proto::receipt::sha256_hex;
+use hotline_proto::receipt::{ReceiptSigner, sha256_hex};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_server::AgencyGateway;
 use prost::Message;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::auth::CallContext;
 use super::convert::{self, case_status_to_pb, date, kind_to_pb};
-use super::error::{invalid, status};
-use super::{ApiSettings, caller};
-use crate::app::{AgencyAction, Hotline};
-use crate::domain::{AppealState, CaseStatus, DomainError};
+use super::error::{domain, invalid, status};
+use super::{ApiSettings, EventStream, caller};
+use crate::app::Hotline;
+use crate::app::agency::{AgencyAction, Delivery};
+use crate::app::feed::FeedItem;
+use crate::app::{AgencyRequest, Store};
+use crate::domain::{AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, NewAttachment};
 use crate::principal::Principal;
-use crate::store::{
-    AgencyRequest, AttachmentInfo, Caller, Cursor, EventFilter, NewAttachment, Store,
-};
 
 /// Events read per query while catching a client up.
 const STREAM_BATCH: i64 = 200;
@@ -93,6 +94,28 @@ fn agency_case(
     }
 }
 
+/// A delivery on the wire, with the hub's signed receipt over the case as sent.
+fn delivery_to_pb(d: &Delivery, authority: &str, signer: &ReceiptSigner) -> pb::CaseDelivery {
+    let now = d.at;
+    let case = agency_case(&d.state, d.case_id, d.with_citizen, &[], now);
+    let receipt = signer.sign(pb::Receipt {
+        kind: "delivery".into(),
+        event_id: d.event.cursor.id,
+        case_id: d.case_id,
+        authority_code: authority.to_string(),
+        at: convert::time(now),
+        content_sha256: sha256_hex(&case.encode_to_vec()),
+        request_id: String::new(),
+        ..Default::default()
+    });
+    pb::CaseDelivery {
+        event: Some(convert::event_to_pb(&d.event)),
+        case: Some(case),
+        heartbeat: false,
+        receipt: Some(receipt),
+    }
+}
+
 impl<S: Store> AgencyApi<S> {
     /// Applies `action`, answering with the case and a signed receipt; a retry gets the first answer.
     /// `content` is the request as sent, hashed into the receipt.
@@ -104,7 +127,7 @@ impl<S: Store> AgencyApi<S> {
         action: AgencyAction,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
         let kind = action.kind();
-        let signer = self.hotline.receipts.clone();
+        let signer = self.hotline.receipts().clone();
         let (authority, request_id, case_id) = (
             request.authority.clone(),
             request.request_id.clone(),
@@ -177,7 +200,7 @@ fn content_of(message: &impl Message) -> Vec<u8> {
 
 #[tonic::async_trait]
 impl<S: Store> AgencyGateway for AgencyApi<S> {
-    type StreamCasesStream = ReceiverStream<Result<pb::CaseDelivery, Status>>;
+    type StreamCasesStream = EventStream<pb::CaseDelivery>;
 
     async fn stream_cases(
         &self,
@@ -185,113 +208,30 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
     ) -> Result<Response<Self::StreamCasesStream>, Status> {
         let authority = authority(&request)?;
         let caller = caller(&request);
-        let mut cursor: Cursor = request
-            .into_inner()
-            .cursor
-            .trim()
-            .parse()
-            .map_err(|e: DomainError| status(e.into()))?;
-        let store = self.hotline.store.clone();
-        let last = store.last_event_id().await.map_err(status)?;
-        if cursor.id > last {
-            return Err(invalid(
-                "cursor",
-                format!("`{cursor}` is ahead of the event log (last event {last})"),
-            ));
-        }
-        let (tx, rx) = mpsc::channel(self.settings.stream_buffer);
-        let mut commits = store.commits();
-        let mut shutdown = self.shutdown.clone();
-        let poll = self.settings.poll_interval;
-        let heartbeat = self.settings.heartbeat_interval;
-        let signer = self.hotline.receipts.clone();
-        let filter = EventFilter {
-            appeal_id: None,
-            authority: Some(authority.clone()),
-        };
+        let cursor: Cursor = request.into_inner().cursor.trim().parse().map_err(domain)?;
+        let deliveries = self
+            .hotline
+            .deliveries(
+                &authority,
+                cursor,
+                &caller,
+                &self.settings.feed(STREAM_BATCH, true),
+                self.shutdown.clone(),
+            )
+            .await
+            .map_err(status)?;
         tracing::info!(%authority, %cursor, "case stream opened");
-        tokio::spawn(async move {
-            let mut last_sent = tokio::time::Instant::now();
-            loop {
-                commits.borrow_and_update();
-                let batch = match store.events_after(cursor, &filter, STREAM_BATCH).await {
-                    Ok(batch) => batch,
-                    Err(err) => {
-                        let _ = tx.send(Err(status(err))).await;
-                        return;
-                    }
-                };
-                let full = batch.len() as i64 == STREAM_BATCH;
-                for event in &batch {
-                    let Some(case_id) = event.case_id else {
-                        continue;
-                    };
-                    let state = match store.load(&crate::store::AppealKey::Case(case_id)).await {
-                        Ok(Some(state)) => state,
-                        Ok(None) => continue,
-                        Err(err) => {
-                            let _ = tx.send(Err(status(err))).await;
-                            return;
-                        }
-                    };
-                    // The citizen's contact travels with the assignment, which is audited as a read.
-                    let with_citizen = event.kind == "case.assigned";
-                    if with_citizen
-                        && let Err(err) = store.audit_read(&caller, &event.appeal_number).await
-                    {
-                        let _ = tx.send(Err(status(err))).await;
-                        return;
-                    }
-                    let now = Utc::now();
-                    let case = agency_case(&state, case_id, with_citizen, &[], now);
-                    let receipt = signer.sign(pb::Receipt {
-                        kind: "delivery".into(),
-                        event_id: event.cursor.id,
-                        case_id,
-                        authority_code: filter.authority.clone().unwrap_or_default(),
-                        at: convert::time(now),
-                        content_sha256: sha256_hex(&case.encode_to_vec()),
-                        request_id: String::new(),
-                        ..Default::default()
-                    });
-                    let delivery = pb::CaseDelivery {
-                        event: Some(convert::event_to_pb(event)),
-                        case: Some(case),
-                        heartbeat: false,
-                        receipt: Some(receipt),
-                    };
-                    // A failed send means the client left.
-                    if tx.send(Ok(delivery)).await.is_err() {
-                        return;
-                    }
-                    last_sent = tokio::time::Instant::now();
-                }
-                if let Some(event) = batch.last() {
-                    cursor = event.cursor;
-                }
-                if full {
-                    continue;
-                }
-                let beat = tokio::select! {
-                    _ = commits.changed() => false,
-                    _ = tokio::time::sleep(poll) => false,
-                    _ = tokio::time::sleep_until(last_sent + heartbeat) => true,
-                    _ = tx.closed() => return,
-                    _ = shutdown.wait_for(|down| *down) => return,
-                };
-                if beat {
-                    let beat = pb::CaseDelivery {
-                        heartbeat: true,
-                        ..Default::default()
-                    };
-                    if tx.send(Ok(beat)).await.is_err() {
-                        return;
-                    }
-                    last_sent = tokio::time::Instant::now();
-                }
-            }
+        let signer = self.hotline.receipts().clone();
+        // Dropping the stream (the client left) drops the feed's receiver, which ends the feed.
+        let stream = ReceiverStream::new(deliveries).map(move |item| match item {
+            Ok(FeedItem::Event(delivery)) => Ok(delivery_to_pb(&delivery, &authority, &signer)),
+            Ok(FeedItem::Heartbeat) => Ok(pb::CaseDelivery {
+                heartbeat: true,
+                ..Default::default()
+            }),
+            Err(err) => Err(status(err)),
         });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn ack_events(
@@ -300,12 +240,7 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
     ) -> Result<Response<pb::AckEventsResponse>, Status> {
         let authority = authority(&request)?;
         let caller = caller(&request);
-        let cursor: Cursor = request
-            .into_inner()
-            .cursor
-            .trim()
-            .parse()
-            .map_err(|e: DomainError| status(e.into()))?;
+        let cursor: Cursor = request.into_inner().cursor.trim().parse().map_err(domain)?;
         let delivered = self
             .hotline
             .acknowledge(&authority, cursor, &caller)
@@ -394,15 +329,9 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
     ) -> Result<Response<pb::AgencyCase>, Status> {
         let (authority, caller) = (authority(&request)?, caller(&request));
         let case_id = request.into_inner().case_id;
-        let state = self
+        let (state, attachments) = self
             .hotline
             .agency_case(&authority, case_id, &caller)
-            .await
-            .map_err(status)?;
-        let attachments = self
-            .hotline
-            .store
-            .attachments(&[case_id])
             .await
             .map_err(status)?;
         Ok(Response::new(agency_case(
@@ -410,7 +339,7 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
             case_id,
             true,
             &attachments,
-            Utc::now(),
+            self.hotline.now(),
         )))
     }
 
@@ -431,25 +360,15 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
                     .ok_or_else(|| invalid("status", format!("{wanted} is not a case status")))?,
             )
         };
-        let now = Utc::now();
-        let states = self
+        let now = self.hotline.now();
+        let cases = self
             .hotline
-            .store
-            .authority_cases(&authority, status_filter)
+            .agency_cases(&authority, status_filter)
             .await
-            .map_err(status)?;
-        let cases = states
+            .map_err(status)?
             .iter()
-            .flat_map(|state| {
-                state
-                    .cases
-                    .iter()
-                    .filter(|c| {
-                        c.authority_code == authority && status_filter.is_none_or(|s| c.status == s)
-                    })
-                    // A summary: the citizen's contact comes with the case stream and GetCase.
-                    .map(|c| agency_case(state, c.id, false, &[], now))
-            })
+            // A summary: the citizen's contact comes with the case stream and GetCase.
+            .map(|(state, case_id)| agency_case(state, *case_id, false, &[], now))
             .collect();
         Ok(Response::new(pb::ListCasesResponse { cases }))
     }

@@ -9,8 +9,10 @@ use tonic::Status;
 use tonic::codegen::http;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
+use crate::app::Hotline;
+use crate::app::Store;
+use crate::domain::Caller;
 use crate::principal::{Principal, StaffRole};
-use crate::store::{Caller, Store};
 
 /// Who is calling which RPC; inserted into every authorized request.
 #[derive(Debug, Clone)]
@@ -79,13 +81,13 @@ fn service_and_method(path: &str) -> Option<(&str, &str)> {
 #[derive(Debug, Clone)]
 pub struct AuthLayer<S> {
     /// To check that an agency's authority exists and is active.
-    store: S,
+    hotline: Hotline<S>,
 }
 
 impl<S> AuthLayer<S> {
-    /// The layer over `store`.
-    pub fn new(store: S) -> Self {
-        Self { store }
+    /// The layer over the use cases of `hotline`.
+    pub fn new(hotline: Hotline<S>) -> Self {
+        Self { hotline }
     }
 }
 
@@ -95,7 +97,7 @@ impl<S: Clone, Inner> tower::Layer<Inner> for AuthLayer<S> {
     fn layer(&self, inner: Inner) -> Self::Service {
         Auth {
             inner,
-            store: self.store.clone(),
+            hotline: self.hotline.clone(),
         }
     }
 }
@@ -106,7 +108,7 @@ pub struct Auth<S, Inner> {
     /// The router.
     inner: Inner,
     /// The directory, for agency principals.
-    store: S,
+    hotline: Hotline<S>,
 }
 
 /// Reads the principal from the peer certificate and checks the matrix (no I/O).
@@ -132,13 +134,16 @@ fn authenticate<B>(request: &http::Request<B>) -> Result<CallContext, Status> {
 }
 
 /// An agency certificate is honoured only while its authority is in the directory and active.
-async fn check_authority<S: Store>(store: &S, principal: &Principal) -> Result<(), Status> {
+async fn check_authority<S: Store>(
+    hotline: &Hotline<S>,
+    principal: &Principal,
+) -> Result<(), Status> {
     if let Principal::Agency { authority } = principal {
-        let known = store
-            .authority(authority)
+        let active = hotline
+            .authority_is_active(authority)
             .await
             .map_err(super::error::status)?;
-        if !known.is_some_and(|a| a.active) {
+        if !active {
             return Err(Status::permission_denied(format!(
                 "authority `{authority}` is unknown or deactivated"
             )));
@@ -171,7 +176,7 @@ where
         // The clone that was made ready is the one to call; keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let store = self.store.clone();
+        let hotline = self.hotline.clone();
         let path = request.uri().path().to_string();
         let context = authenticate(&request);
         let refused = move |status: Status| {
@@ -181,7 +186,7 @@ where
         match context {
             Err(status) => Box::pin(std::future::ready(refused(status))),
             Ok(context) => Box::pin(async move {
-                if let Err(status) = check_authority(&store, &context.principal).await {
+                if let Err(status) = check_authority(&hotline, &context.principal).await {
                     return refused(status);
                 }
                 request.extensions_mut().insert(context);

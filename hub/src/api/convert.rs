@@ -1,12 +1,16 @@
 //! Conversions between the generated `hotline.v1` types and the hub's own types, at the API edge.
 
+use crate::domain::text::echo;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use hotline_proto::v1 as pb;
 use tonic::Status;
 
-use super::error::invalid;
-use crate::domain::{AppealKind, AppealState, AppealStatus, Case, CaseStatus, Channel};
-use crate::store::{AttachmentInfo, Authority, Category, District, StoredEvent};
+use super::error::{domain, invalid};
+use crate::app::appeals::AppealView;
+use crate::domain::{
+    AppealKind, AppealStatus, AttachmentInfo, Authority, Case, CaseStatus, Category, Channel,
+    District, DistrictKind, StoredEvent,
+};
 
 /// RFC 3339 in UTC, whole seconds.
 pub fn time(at: DateTime<Utc>) -> String {
@@ -21,7 +25,12 @@ pub fn date(field: &str, value: &str) -> Result<Option<NaiveDate>, Status> {
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| invalid(field, format!("`{value}` is not a date (YYYY-MM-DD)")))
+        .map_err(|_| {
+            invalid(
+                field,
+                format!("`{}` is not a date (YYYY-MM-DD)", echo(value)),
+            )
+        })
 }
 
 /// Parses an optional RFC 3339 time field; empty means `None`.
@@ -32,7 +41,7 @@ pub fn instant(field: &str, value: &str) -> Result<Option<DateTime<Utc>>, Status
     }
     DateTime::parse_from_rfc3339(value)
         .map(|t| Some(t.with_timezone(&Utc)))
-        .map_err(|_| invalid(field, format!("`{value}` is not an RFC 3339 time")))
+        .map_err(|_| invalid(field, format!("`{}` is not an RFC 3339 time", echo(value))))
 }
 
 /// The wire value of an appeal kind.
@@ -171,16 +180,28 @@ pub fn event_to_pb(e: &StoredEvent) -> pb::AppealEvent {
     }
 }
 
-/// An appeal on the wire. The citizen is included only when `with_citizen` (an audited read);
-/// `names` maps authority codes to names.
-pub fn appeal_to_pb(
-    state: &AppealState,
+/// An appeal on the wire. The citizen is included only when the view allows it (an audited read).
+pub fn appeal_to_pb(view: &AppealView) -> pb::Appeal {
+    appeal_state_to_pb(
+        &view.state,
+        view.with_citizen,
+        &view.history,
+        &view.names,
+        &view.attachments,
+        view.now,
+    )
+}
+
+/// An appeal on the wire from its parts; `names` maps authority codes to names.
+pub fn appeal_state_to_pb(
+    state: &crate::domain::AppealState,
     with_citizen: bool,
     history: &[StoredEvent],
-    names: &dyn Fn(&str) -> String,
+    names: &std::collections::HashMap<String, String>,
     attachments: &[AttachmentInfo],
     now: DateTime<Utc>,
 ) -> pb::Appeal {
+    let name_of = |code: &str| names.get(code).cloned().unwrap_or_default();
     let a = &state.appeal;
     let c = &a.card;
     let open_deadline = state
@@ -216,7 +237,7 @@ pub fn appeal_to_pb(
         cases: state
             .cases
             .iter()
-            .map(|case| case_to_pb(case, &names(&case.authority_code), attachments, now))
+            .map(|case| case_to_pb(case, &name_of(&case.authority_code), attachments, now))
             .collect(),
         history: history.iter().map(event_to_pb).collect(),
         callback_attempts: a.callback_attempts,
@@ -272,17 +293,17 @@ pub fn district_to_pb(d: &District) -> pb::District {
     pb::District {
         code: d.code.clone(),
         name: d.name.clone(),
-        kind: d.kind.clone(),
+        kind: d.kind.code().to_string(),
         parent_code: d.parent_code.clone(),
     }
 }
 
-/// A district from the wire.
-pub fn district_from_pb(d: pb::District) -> District {
-    District {
+/// A district from the wire; its kind must be `district` or `settlement`.
+pub fn district_from_pb(d: pb::District) -> Result<District, Status> {
+    Ok(District {
+        kind: DistrictKind::parse("kind", &d.kind).map_err(domain)?,
         code: d.code,
         name: d.name,
-        kind: d.kind,
         parent_code: d.parent_code,
-    }
+    })
 }

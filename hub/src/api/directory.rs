@@ -11,7 +11,7 @@ use super::convert::{
 };
 use super::error::status;
 use crate::app::Hotline;
-use crate::store::Store;
+use crate::app::Store;
 
 /// The admin directory service.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         let caller = caller(&request);
         let a = self
             .hotline
-            .create_authority(&authority_from_pb(request.into_inner()), &caller)
+            .create_authority(authority_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(authority_to_pb(&a)))
@@ -49,7 +49,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         let caller = caller(&request);
         let a = self
             .hotline
-            .update_authority(&authority_from_pb(request.into_inner()), &caller)
+            .update_authority(authority_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(authority_to_pb(&a)))
@@ -61,8 +61,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
     ) -> Result<Response<pb::ListAuthoritiesResponse>, Status> {
         let all = self
             .hotline
-            .store
-            .list_authorities(request.into_inner().include_inactive)
+            .authorities(request.into_inner().include_inactive)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListAuthoritiesResponse {
@@ -77,7 +76,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         let caller = caller(&request);
         let a = self
             .hotline
-            .deactivate_authority(request.into_inner().code.trim(), &caller)
+            .deactivate_authority(&request.into_inner().code, &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(authority_to_pb(&a)))
@@ -90,7 +89,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         let caller = caller(&request);
         let c = self
             .hotline
-            .upsert_category(&category_from_pb(request.into_inner()), &caller)
+            .upsert_category(category_from_pb(request.into_inner()), &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(category_to_pb(&c)))
@@ -100,7 +99,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         _request: Request<pb::ListCategoriesRequest>,
     ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
-        let all = self.hotline.store.list_categories().await.map_err(status)?;
+        let all = self.hotline.categories().await.map_err(status)?;
         Ok(Response::new(pb::ListCategoriesResponse {
             categories: all.iter().map(category_to_pb).collect(),
         }))
@@ -113,7 +112,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         let caller = caller(&request);
         let d = self
             .hotline
-            .upsert_district(&district_from_pb(request.into_inner()), &caller)
+            .upsert_district(district_from_pb(request.into_inner())?, &caller)
             .await
             .map_err(status)?;
         Ok(Response::new(district_to_pb(&d)))
@@ -123,7 +122,7 @@ impl<S: Store> Directory for DirectoryApi<S> {
         &self,
         _request: Request<pb::ListDistrictsRequest>,
     ) -> Result<Response<pb::ListDistrictsResponse>, Status> {
-        let all = self.hotline.store.list_districts().await.map_err(status)?;
+        let all = self.hotline.districts().await.map_err(status)?;
         Ok(Response::new(pb::ListDistrictsResponse {
             districts: all.iter().map(district_to_pb).collect(),
         }))

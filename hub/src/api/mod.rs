@@ -1,5 +1,6 @@
-//! The hub's gRPC surface: the staff services, health checking and reflection, served by [`serve`]
-//! on a listener the caller bound, until a shutdown future resolves.
+//! The hub's gRPC surface: the staff services, the agency gateway, reports, health checking and
+//! reflection, served by [`serve`] on a listener the caller bound, until a shutdown future
+//! resolves. Handlers decode, call one use case in `app`, and encode; nothing here touches the store.
 //!
 //! # Layout
 //! - [`auth`]: the layer that turns the client certificate into a principal and authorizes each call.
@@ -8,7 +9,7 @@
 //! - [`directory`]: `Directory` (admin).
 //! - [`reports`]: `Reports` (supervisors and analysts).
 //! - [`convert`]: wire types to and from the hub's own types.
-//! - [`error`]: the one mapping from hub errors to gRPC statuses.
+//! - [`error`]: the one mapping from use-case errors to gRPC statuses.
 
 pub mod agency;
 pub mod appeals;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod reports;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hotline_proto::v1::agency_gateway_server::AgencyGatewayServer;
@@ -31,10 +33,10 @@ use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
-use std::sync::Arc;
-
 use crate::app::Hotline;
-use crate::store::{Caller, Store};
+use crate::app::Store;
+use crate::app::feed::FeedSettings;
+use crate::domain::Caller;
 use crate::tls::{self, ReloadingTls};
 
 pub use appeals::AppealsApi;
@@ -45,17 +47,42 @@ pub use directory::DirectoryApi;
 pub struct ApiSettings {
     /// Largest request message accepted, in bytes (larger ones get `RESOURCE_EXHAUSTED`).
     pub max_message_bytes: usize,
-    /// How often an idle watch stream re-reads the log even without a commit notification.
+    /// How often an idle stream re-reads the log even without a commit notification.
     pub poll_interval: Duration,
-    /// Events buffered per watch stream before the hub waits for the client.
+    /// Events buffered per stream before the hub waits for the client.
     pub stream_buffer: usize,
     /// How often the TLS certificate, CA bundle and CRL files are checked for changes.
     pub tls_reload_interval: Duration,
     /// How often an idle case stream sends a heartbeat (keeps proxies from closing it).
     pub heartbeat_interval: Duration,
-    /// The deadline monitor's interval and due-soon margin in days; `None` runs no monitor.
-    pub deadline_monitor: Option<(Duration, u64)>,
 }
+
+impl ApiSettings {
+    /// Settings for tests and the defaults of `hub serve`.
+    pub fn new(max_message_bytes: usize) -> Self {
+        Self {
+            max_message_bytes,
+            poll_interval: Duration::from_secs(1),
+            stream_buffer: 64,
+            tls_reload_interval: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(15),
+        }
+    }
+
+    /// How a stream of `batch` events per read follows the log.
+    pub fn feed(&self, batch: i64, heartbeat: bool) -> FeedSettings {
+        FeedSettings {
+            batch,
+            poll: self.poll_interval,
+            heartbeat: heartbeat.then_some(self.heartbeat_interval),
+            buffer: self.stream_buffer,
+        }
+    }
+}
+
+/// A server stream of `T`: what a feed becomes on the wire.
+pub type EventStream<T> =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send>>;
 
 /// Who is calling, as the auth layer established it.
 pub fn caller<T>(request: &tonic::Request<T>) -> Caller {
@@ -75,7 +102,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often the health service re-checks the database.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Serves the hub over mutual TLS on `listener` until `shutdown` resolves; then ends the watch streams
+/// Serves the hub over mutual TLS on `listener` until `shutdown` resolves; then ends the streams
 /// and waits for open calls (at most [`SHUTDOWN_GRACE`]).
 pub async fn serve<S: Store>(
     listener: TcpListener,
@@ -87,19 +114,8 @@ pub async fn serve<S: Store>(
     let (stop_tx, stop_rx) = watch::channel(false);
 
     tls.spawn_watcher(settings.tls_reload_interval, stop_rx.clone());
-    if let Some((interval, due_soon_days)) = settings.deadline_monitor {
-        tokio::spawn(hotline.clone().run_deadline_monitor(
-            interval,
-            due_soon_days,
-            stop_rx.clone(),
-        ));
-    }
     let (health, health_service) = tonic_health::server::health_reporter();
-    let health_task = tokio::spawn(watch_database(
-        hotline.store.clone(),
-        health,
-        stop_rx.clone(),
-    ));
+    let health_task = tokio::spawn(watch_database(hotline.clone(), health, stop_rx.clone()));
 
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
@@ -107,23 +123,23 @@ pub async fn serve<S: Store>(
         .build_v1()
         .expect("the embedded descriptor sets are valid");
 
+    let max = settings.max_message_bytes;
     let appeals = AppealRegistryServer::new(AppealsApi::new(
         hotline.clone(),
         settings.clone(),
         stop_rx.clone(),
     ))
-    .max_decoding_message_size(settings.max_message_bytes);
-    let auth = auth::AuthLayer::new(hotline.store.clone());
+    .max_decoding_message_size(max);
+    let auth = auth::AuthLayer::new(hotline.clone());
     let reports = ReportsServer::new(reports::ReportsApi::new(hotline.clone()))
-        .max_decoding_message_size(settings.max_message_bytes);
+        .max_decoding_message_size(max);
     let agency = AgencyGatewayServer::new(agency::AgencyApi::new(
         hotline.clone(),
         settings.clone(),
         stop_rx.clone(),
     ))
-    .max_decoding_message_size(settings.max_message_bytes);
-    let directory = DirectoryServer::new(DirectoryApi::new(hotline))
-        .max_decoding_message_size(settings.max_message_bytes);
+    .max_decoding_message_size(max);
+    let directory = DirectoryServer::new(DirectoryApi::new(hotline)).max_decoding_message_size(max);
 
     let mut server_stop = stop_rx.clone();
     let server = Server::builder()
@@ -183,7 +199,7 @@ fn size_limit_is_resource_exhausted<B>(mut response: http::Response<B>) -> http:
 
 /// Keeps the health status in step with the database: NOT_SERVING while it does not answer.
 async fn watch_database<S: Store>(
-    store: S,
+    hotline: Hotline<S>,
     health: tonic_health::server::HealthReporter,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -196,7 +212,7 @@ async fn watch_database<S: Store>(
     ];
     let mut last = None;
     loop {
-        let now = if store.ping().await.is_ok() {
+        let now = if hotline.ping().await.is_ok() {
             ServingStatus::Serving
         } else {
             ServingStatus::NotServing

@@ -190,7 +190,7 @@ pub fn overdue(ratings: &pb::AuthorityRatingsResponse) -> String {
 pub fn heatmap(trends: &pb::TrendsResponse) -> String {
     let mut cells: BTreeMap<(&str, String), (i64, bool)> = BTreeMap::new();
     for c in &trends.cells {
-        let section = crate::reports::section(&c.category_code).to_string();
+        let section = crate::domain::reports::section(&c.category_code).to_string();
         let entry = cells
             .entry((c.district_code.as_str(), section))
             .or_default();

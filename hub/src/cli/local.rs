@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::CliError;
-use crate::audit::{self, Finding};
+use crate::app::{Hotline, Store};
+use crate::audit::Finding;
 use crate::config::{ServeConfig, ServeOptions};
 use crate::pki::{self, Ca, Validity};
 use crate::principal::{Principal, StaffRole};
-use crate::store::{AnyStore, Store};
+use crate::server;
+use crate::store::AnyStore;
 
 /// `hub pki …`
 #[derive(Debug, Args)]
@@ -194,39 +196,35 @@ pub enum AuditCommand {
 /// Runs `hub audit …`.
 pub async fn audit(args: AuditArgs, config_file: Option<&Path>) -> Result<(), CliError> {
     let config = ServeConfig::resolve(args.database, config_file)?;
-    match super::open(&config).await? {
-        AnyStore::Sqlite(s) => audit_on(&s, args.command).await,
-        AnyStore::Postgres(s) => audit_on(&s, args.command).await,
+    match server::open(&config).await? {
+        AnyStore::Sqlite(s) => audit_on(&Hotline::new(s), args.command).await,
+        AnyStore::Postgres(s) => audit_on(&Hotline::new(s), args.command).await,
     }
 }
 
-async fn audit_on<S: Store>(store: &S, command: AuditCommand) -> Result<(), CliError> {
+async fn audit_on<S: Store>(hotline: &Hotline<S>, command: AuditCommand) -> Result<(), CliError> {
     match command {
-        AuditCommand::Verify => {
-            let rows = store.audit_trail(None).await?;
-            let (head_seq, head_hash) = store.audit_head().await?;
-            match audit::verify(&rows, head_seq, &head_hash) {
-                Finding::Intact { rows } => println!("audit trail intact: {rows} rows"),
-                Finding::Altered { seq } => {
-                    return Err(CliError::AuditBroken(format!(
-                        "audit row {seq} was altered"
-                    )));
-                }
-                Finding::Missing { seq } => {
-                    return Err(CliError::AuditBroken(format!(
-                        "audit row {seq} was removed"
-                    )));
-                }
-                Finding::Truncated { last, head } => {
-                    return Err(CliError::AuditBroken(format!(
-                        "audit rows {} to {head} were removed",
-                        last + 1
-                    )));
-                }
+        AuditCommand::Verify => match hotline.verify_audit().await? {
+            Finding::Intact { rows } => println!("audit trail intact: {rows} rows"),
+            Finding::Altered { seq } => {
+                return Err(CliError::AuditBroken(format!(
+                    "audit row {seq} was altered"
+                )));
             }
-        }
+            Finding::Missing { seq } => {
+                return Err(CliError::AuditBroken(format!(
+                    "audit row {seq} was removed"
+                )));
+            }
+            Finding::Truncated { last, head } => {
+                return Err(CliError::AuditBroken(format!(
+                    "audit rows {} to {head} were removed",
+                    last + 1
+                )));
+            }
+        },
         AuditCommand::Show { appeal, json } => {
-            for e in store.audit_trail(appeal.as_deref()).await? {
+            for e in hotline.audit_trail(appeal.as_deref()).await? {
                 if json {
                     println!(
                         "{}",

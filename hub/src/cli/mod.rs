@@ -19,14 +19,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::{self, ApiSettings};
-use crate::app::Hotline;
-use crate::config::{ConfigError, ServeConfig, ServeOptions, TlsSource};
-use crate::domain::Limits;
-use crate::pki;
-use crate::starter::{self, DirectoryFile};
-use crate::store::{self, AnyStore, Caller, Store, StoreError};
-use crate::tls::{ReloadingTls, TlsFiles};
+use crate::app::AppError;
+use crate::config::{ConfigError, ServeConfig, ServeOptions};
+use crate::server::{self, ServeError};
+use crate::store::StoreError;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +39,12 @@ pub enum CliError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A use case failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// The hub could not start or failed while serving.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
     /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
@@ -105,17 +107,18 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve(options) => {
-            serve(
-                ServeConfig::resolve(options, cli.config.as_deref())?,
-                shutdown,
-            )
-            .await
-        }
+        Command::Serve(options) => Ok(server::serve(
+            ServeConfig::resolve(options, cli.config.as_deref())?,
+            shutdown,
+        )
+        .await?),
         Command::Migrate(options) => {
             let config = ServeConfig::resolve(options, cli.config.as_deref())?;
-            open(&config).await?;
-            println!("migrations applied to {}", redact(&config.database_url));
+            server::open(&config).await?;
+            println!(
+                "migrations applied to {}",
+                server::redact(&config.database_url)
+            );
             Ok(())
         }
         Command::Appeal(c) => staff::appeal(c).await,
@@ -125,131 +128,5 @@ pub async fn run(
         Command::Pki(args) => local::pki(args),
         Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
         Command::Receipt(args) => local::receipt(args),
-    }
-}
-
-/// The database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-pub(crate) async fn open(config: &ServeConfig) -> Result<AnyStore, CliError> {
-    if config.is_sqlite() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            CliError::Io(format!("cannot create {}: {e}", config.data_dir.display()))
-        })?;
-    }
-    Ok(store::open(&config.database_url).await?)
-}
-
-/// Runs the hub until `shutdown`.
-pub async fn serve(
-    config: ServeConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send,
-) -> Result<(), CliError> {
-    match open(&config).await? {
-        AnyStore::Sqlite(s) => serve_on(s, config, shutdown).await,
-        AnyStore::Postgres(s) => serve_on(s, config, shutdown).await,
-    }
-}
-
-async fn serve_on<S: Store>(
-    store: S,
-    config: ServeConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send,
-) -> Result<(), CliError> {
-    let hotline = Hotline {
-        store,
-        limits: Limits {
-            max_text_chars: config.max_text_chars,
-            max_callback_attempts: config.max_callback_attempts,
-            max_attachment_bytes: config.max_attachment_bytes,
-            max_attachments: config.max_attachments,
-            repeat_window_days: config.repeat_window_days,
-        },
-        number_prefix: config.number_prefix.clone(),
-        receipts: std::sync::Arc::new(pki::receipt_signer(&config.receipt_key)?),
-    };
-    if config.load_starter && hotline.store.list_districts().await?.is_empty() {
-        let file = DirectoryFile::starter();
-        starter::load(
-            &hotline,
-            &file,
-            &Caller::system("hub serve: starter directory"),
-        )
-        .await?;
-        tracing::info!(
-            districts = file.districts.len(),
-            categories = file.categories.len(),
-            authorities = file.authorities.len(),
-            "empty database: loaded the starter directory"
-        );
-    }
-    let files = match &config.tls {
-        TlsSource::DevPki(dir) => {
-            if pki::ensure_dev_pki(dir)? {
-                eprintln!(
-                    "made a development PKI in {0}: staff certificates operator.pem, analyst.pem, supervisor.pem, \
-                     admin.pem; an authority's: hub pki issue agency CODE --pki-dir {0}",
-                    dir.display()
-                );
-            }
-            TlsFiles {
-                cert: dir.join("server.pem"),
-                key: dir.join("server.key"),
-                client_ca: dir.join("ca.pem"),
-                crl: Some(dir.join("crl.pem")),
-            }
-        }
-        TlsSource::Files(files) => files.clone(),
-    };
-    let tls = ReloadingTls::new(files)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| CliError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CliError::Io(e.to_string()))?;
-    tracing::info!(%addr, database = %redact(&config.database_url), "hub listening");
-    eprintln!(
-        "hub listening on {addr} (database {})",
-        redact(&config.database_url)
-    );
-    let mut settings = ApiSettings::new(config.max_message_bytes);
-    settings.tls_reload_interval = std::time::Duration::from_secs(config.tls_reload_secs);
-    settings.heartbeat_interval = std::time::Duration::from_secs(config.heartbeat_secs);
-    settings.deadline_monitor = Some((
-        std::time::Duration::from_secs(config.monitor_secs),
-        config.due_soon_days,
-    ));
-    api::serve(listener, tls, hotline, settings, shutdown).await?;
-    tracing::info!("hub stopped");
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://hub:secret@db:5432/hotline"),
-            "postgres://hub:***@db:5432/hotline"
-        );
-        assert_eq!(
-            redact("postgres://hub@db/hotline"),
-            "postgres://hub@db/hotline"
-        );
-        assert_eq!(redact("sqlite://data/hub.db"), "sqlite://data/hub.db");
     }
 }

@@ -10,7 +10,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 use super::CliError;
 use super::output::{self, Out};
-use crate::api::convert::{authority_to_pb, category_to_pb, district_to_pb};
+use crate::api::convert::{authority_to_pb, category_to_pb};
 use crate::principal::StaffRole;
 use crate::starter::DirectoryFile;
 
@@ -734,17 +734,26 @@ pub async fn directory(c: Connection<DirectoryCommand>) -> Result<(), CliError> 
             let total = dir.districts.len() + dir.categories.len() + dir.authorities.len();
             let mut done = 0;
             for d in &dir.districts {
-                client.upsert_district(district_to_pb(d)).await?;
+                client
+                    .upsert_district(pb::District {
+                        code: d.code.clone(),
+                        name: d.name.clone(),
+                        kind: d.kind.clone(),
+                        parent_code: d.parent.clone(),
+                    })
+                    .await?;
                 done += 1;
                 output::progress(done, total);
             }
             for cat in &dir.categories {
-                client.upsert_category(category_to_pb(cat)).await?;
+                client
+                    .upsert_category(category_to_pb(&cat.to_category()))
+                    .await?;
                 done += 1;
                 output::progress(done, total);
             }
             for a in &dir.authorities {
-                let request = authority_to_pb(a);
+                let request = authority_to_pb(&a.to_authority());
                 match client.create_authority(request.clone()).await {
                     Err(status) if status.code() == tonic::Code::AlreadyExists => {
                         client.update_authority(request).await?;

@@ -5,35 +5,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::DomainError;
+use super::appeal::{AppealKind, AppealStatus, Channel};
 use super::deadline::{self, Term};
-use super::{AppealKind, AppealStatus, Channel, DomainError};
-
-/// Configurable limits on what an appeal may contain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest appeal text, answer or reason, in characters: keeps rows and messages bounded.
-    pub max_text_chars: usize,
-    /// Failed call-backs after which an appeal closes unconfirmed.
-    pub max_callback_attempts: i32,
-    /// Largest document an authority may attach to a result, in bytes.
-    pub max_attachment_bytes: usize,
-    /// Most documents on one result.
-    pub max_attachments: usize,
-    /// Days within which an appeal from the same phone about the same category and district is a repeat.
-    pub repeat_window_days: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_text_chars: 10_000,
-            max_callback_attempts: 3,
-            max_attachment_bytes: 2 * 1024 * 1024,
-            max_attachments: 10,
-            repeat_window_days: 30,
-        }
-    }
-}
+use super::directory::DistrictKind;
+use super::limits::Limits;
+use super::text::{bounded_text, normalize_phone, required_line, required_text};
 
 /// Longest citizen name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -123,8 +100,8 @@ pub struct CardRefs {
 /// A district or settlement as the card needs it.
 #[derive(Debug, Clone)]
 pub struct RefDistrict {
-    /// `district` or `settlement`.
-    pub kind: String,
+    /// A district or a settlement.
+    pub kind: DistrictKind,
     /// For a settlement, its district.
     pub parent_code: String,
 }
@@ -187,63 +164,6 @@ pub struct CheckedCard {
     pub not_considered: Option<String>,
 }
 
-/// Checks a length-bounded, required text field and returns it trimmed.
-pub fn required_text(field: &str, value: &str, max_chars: usize) -> Result<String, DomainError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(DomainError::invalid(field, "required"));
-    }
-    bounded_text(field, value, max_chars)
-}
-
-/// Checks an optional text field's length and returns it trimmed.
-pub fn bounded_text(field: &str, value: &str, max_chars: usize) -> Result<String, DomainError> {
-    let value = value.trim();
-    let chars = value.chars().count();
-    if chars > max_chars {
-        return Err(DomainError::invalid(
-            field,
-            format!("too long: {chars} characters, at most {max_chars}"),
-        ));
-    }
-    Ok(value.to_string())
-}
-
-/// Normalises a phone number to `+` and digits. Accepts Ukrainian numbers as `0XXXXXXXXX`,
-/// `380XXXXXXXXX` or `+380XXXXXXXXX` and other international numbers in E.164 form, with spaces,
-/// dashes, dots and brackets between the digits.
-pub fn normalize_phone(raw: &str) -> Result<String, DomainError> {
-    let bad = || DomainError::invalid("citizen.phone", "not a phone number");
-    let trimmed = raw.trim();
-    let plus = trimmed.starts_with('+');
-    let body = if plus { &trimmed[1..] } else { trimmed };
-    let mut digits = String::with_capacity(body.len());
-    for c in body.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '.' | '(' | ')' => {}
-            _ => return Err(bad()),
-        }
-    }
-    let international = match (plus, digits.len()) {
-        (false, 10) if digits.starts_with('0') => format!("38{digits}"),
-        (false, 12) if digits.starts_with("380") => digits,
-        (true, _) => digits,
-        _ => return Err(bad()),
-    };
-    let ukrainian = international.starts_with("380");
-    let ok = if ukrainian {
-        international.len() == 12
-    } else {
-        (8..=15).contains(&international.len()) && !international.starts_with('0')
-    };
-    if ok {
-        Ok(format!("+{international}"))
-    } else {
-        Err(bad())
-    }
-}
-
 impl CardInput {
     /// Checks the card against the Law and the directory; `now` is the registration time.
     pub fn check(
@@ -277,7 +197,7 @@ impl CardInput {
             }
         } else {
             Citizen {
-                name: required_text("citizen.name", &self.citizen.name, MAX_NAME_CHARS)?,
+                name: required_line("citizen.name", &self.citizen.name, MAX_NAME_CHARS)?,
                 phone: match self.citizen.phone.trim() {
                     "" => return Err(DomainError::invalid("citizen.phone", "required")),
                     phone => normalize_phone(phone)?,
@@ -302,7 +222,7 @@ impl CardInput {
             return Err(DomainError::invalid("district_code", "required"));
         }
         match &refs.district {
-            Some(d) if d.kind == "district" => {}
+            Some(d) if d.kind == DistrictKind::District => {}
             Some(_) => {
                 return Err(DomainError::invalid(
                     "district_code",
@@ -319,7 +239,8 @@ impl CardInput {
         let settlement_code = self.settlement_code.trim().to_string();
         if !settlement_code.is_empty() {
             match &refs.settlement {
-                Some(s) if s.kind == "settlement" && s.parent_code == district_code => {}
+                Some(s) if s.kind == DistrictKind::Settlement && s.parent_code == district_code => {
+                }
                 Some(_) => {
                     return Err(DomainError::invalid(
                         "settlement_code",
@@ -477,11 +398,11 @@ pub(crate) mod tests {
     pub fn refs() -> CardRefs {
         CardRefs {
             district: Some(RefDistrict {
-                kind: "district".into(),
+                kind: DistrictKind::District,
                 parent_code: String::new(),
             }),
             settlement: Some(RefDistrict {
-                kind: "settlement".into(),
+                kind: DistrictKind::Settlement,
                 parent_code: "dniprovskyi".into(),
             }),
             category_term_days: Some(15),
@@ -541,30 +462,6 @@ pub(crate) mod tests {
         card.requested_deadline = NaiveDate::from_ymd_opt(2026, 3, 26);
         let err = card.check(&refs(), &Limits::default(), now()).unwrap_err();
         assert_eq!(field_of(err), "requested_deadline");
-    }
-
-    #[test]
-    fn phones() {
-        for good in [
-            "+380 67 123 45 67",
-            "0671234567",
-            "380671234567",
-            "(067) 123-45-67",
-            "+48 601 234 567",
-        ] {
-            assert!(normalize_phone(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "12345",
-            "067123456",
-            "+380 67 123 45 678",
-            "call me",
-            "+0123456789",
-            "0671234567x",
-        ] {
-            assert!(normalize_phone(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -5,6 +5,10 @@
 
 use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use chrono_tz::Europe::Kyiv;
+use serde_json::json;
+
+use super::appeal::AppealState;
+use super::event::{CaseEvent, EventKind, event};
 
 /// Days for an appeal that needs no further study ("невідкладно, але не пізніше 15 днів").
 pub const SHORT_TERM_DAYS: u64 = 15;
@@ -61,6 +65,42 @@ pub fn is_overdue(deadline: NaiveDate, now: DateTime<Utc>) -> bool {
 /// The date by which a case declined at `declined_at` must be re-routed.
 pub fn reroute_by(declined_at: DateTime<Utc>) -> NaiveDate {
     kyiv_date(declined_at) + Days::new(REROUTE_DAYS)
+}
+
+/// True when a case declined at `declined_at` is still not re-routed after its last day (art. 7).
+pub fn reroute_late(declined_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    kyiv_date(now) > reroute_by(declined_at)
+}
+
+impl AppealState {
+    /// The deadline monitor's step: announces, once per deadline, cases that still owe an answer and
+    /// are due within `due_soon_days` (Kyiv calendar days) or past their deadline. No events: nothing to do.
+    pub fn mark_deadlines(&mut self, due_soon_days: u64, now: DateTime<Utc>) -> Vec<CaseEvent> {
+        let today = kyiv_date(now);
+        let mut events = Vec::new();
+        for (i, case) in self.cases.iter_mut().enumerate() {
+            if !case.status.awaits_answer() || self.appeal.status.is_final() {
+                continue;
+            }
+            let detail = json!({ "deadline": case.deadline.to_string() });
+            if case.overdue_at.is_none() && is_overdue(case.deadline, now) {
+                case.overdue_at = Some(now);
+                // An overdue case needs no "due soon" any more.
+                case.due_soon_at.get_or_insert(now);
+                events.push(event(Some(i), EventKind::CaseOverdue, detail));
+            } else if case.due_soon_at.is_none()
+                && case.overdue_at.is_none()
+                && case.deadline <= today + chrono::Days::new(due_soon_days)
+            {
+                case.due_soon_at = Some(now);
+                events.push(event(Some(i), EventKind::CaseDueSoon, detail));
+            }
+        }
+        if !events.is_empty() {
+            self.appeal.updated_at = now;
+        }
+        events
+    }
 }
 
 #[cfg(test)]
@@ -131,5 +171,52 @@ mod tests {
     #[test]
     fn reroute_limit_is_five_days() {
         assert_eq!(reroute_by(kyiv(2026, 2, 26, 10, 0)), date(2026, 3, 3));
+    }
+}
+
+#[cfg(test)]
+mod monitor_tests {
+    use super::*;
+    use crate::domain::fixtures::{assigned, kinds, resolved};
+
+    #[test]
+    fn the_monitor_announces_each_deadline_once() {
+        let mut s = assigned(&["vodokanal"]);
+        let deadline = s.cases[0].deadline;
+        let at = |d: NaiveDate| d.and_hms_opt(9, 0, 0).unwrap().and_utc();
+        assert!(
+            s.mark_deadlines(3, at(deadline - chrono::Days::new(5)))
+                .is_empty()
+        );
+        let due = s.mark_deadlines(3, at(deadline - chrono::Days::new(3)));
+        assert_eq!(kinds(&due), ["case.due_soon"]);
+        assert!(
+            s.mark_deadlines(3, at(deadline - chrono::Days::new(2)))
+                .is_empty(),
+            "once"
+        );
+        let late = s.mark_deadlines(3, at(deadline + chrono::Days::new(1)));
+        assert_eq!(kinds(&late), ["case.overdue"]);
+        assert!(
+            s.mark_deadlines(3, at(deadline + chrono::Days::new(2)))
+                .is_empty(),
+            "once"
+        );
+        // An extension announces the new deadline afresh.
+        let new = latest_deadline(s.appeal.received_at);
+        s.extend_deadline(10, new, "inspection", at(deadline + chrono::Days::new(1)))
+            .unwrap();
+        assert!(
+            s.mark_deadlines(3, at(deadline + chrono::Days::new(2)))
+                .is_empty()
+        );
+        assert_eq!(kinds(&s.mark_deadlines(3, at(new))), ["case.due_soon"]);
+        // Answered cases are not announced.
+        resolved(&mut s, 10);
+        assert!(
+            s.mark_deadlines(3, at(new + chrono::Days::new(1)))
+                .is_empty()
+        );
+        assert!(s.cases[0].answered_at.is_some());
     }
 }

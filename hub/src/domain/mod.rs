@@ -1,18 +1,46 @@
-//! The rules of the hotline: appeals, cases, their state machines and deadlines. Pure: no I/O, no
-//! database, no gRPC. Every transition takes the current state and returns the events it produced, or a
-//! typed [`DomainError`] that leaves the state untouched.
+//! The rules of the hotline: appeals, cases, their state machines, deadlines, the directory they
+//! refer to, and every rule of the Law "On Citizens' Appeals" the hub applies. Pure: no I/O, no
+//! database, no gRPC. Every transition takes the current state and returns the events it produced,
+//! or a typed [`DomainError`] that leaves the state untouched.
 //!
 //! # Layout
-//! - [`deadline`]: art. 20 terms in Europe/Kyiv calendar days.
-//! - [`card`]: the registration card and its validation.
-//! - [`appeal`]: the appeal and case state machines and every staff and agency transition.
+//! - [`appeal`]: the appeal aggregate, its kinds, channels and statuses, registration, derived status.
+//! - [`case`]: a case, its statuses, and the table of which action each status allows.
+//! - [`staff_actions`]: assign, reassign, extend, verify, call back, close, answer a question.
+//! - [`agency_actions`]: deliver, accept, decline, report, ask, resolve.
+//! - [`deadline`]: art. 20 terms in Europe/Kyiv calendar days, and the deadline monitor's step.
+//! - [`card`]: the registration card and its checks (arts. 3, 5, 7, 8).
+//! - [`directory`]: districts, the subject classifier and authorities, and their checks.
+//! - [`event`]: event kinds, positions in the log ([`Cursor`]) and who acted ([`Caller`]).
+//! - [`attachment`]: documents of a result: limits, integrity, safe names.
+//! - [`text`]: checks on any outside text (length, characters, codes, phones).
+//! - [`limits`]: the configurable limits.
+//! - [`reports`]: report arithmetic (periods, percentiles, the Poisson test, ratings order).
 
+pub mod agency_actions;
 pub mod appeal;
+pub mod attachment;
 pub mod card;
+pub mod case;
 pub mod deadline;
+pub mod directory;
+pub mod event;
+pub mod limits;
+pub mod reports;
+pub mod staff_actions;
+pub mod text;
 
-pub use appeal::{Appeal, AppealState, Case, CaseEvent, EventKind};
-pub use card::{AppealCard, Citizen, Limits};
+#[cfg(test)]
+mod fixtures;
+
+pub use appeal::{Appeal, AppealKind, AppealState, AppealStatus, AuthorityRef, Channel};
+pub use attachment::{AttachmentInfo, NewAttachment};
+pub use card::{AppealCard, Citizen};
+pub use case::{Case, CaseAction, CaseStatus};
+pub use directory::{Authority, Category, District, DistrictKind};
+pub use event::{Caller, CaseEvent, Cursor, EventKind, StoredEvent};
+pub use limits::Limits;
+pub use staff_actions::{CallbackOutcome, CloseOutcome, Verdict};
 
 /// Why a request was refused. Each variant maps to one gRPC status at the API edge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +78,15 @@ impl DomainError {
     }
 }
 
+/// A closed set of values with a stable code each (stored in the database, shown to people, typed
+/// on the command line): implemented by every enum [`coded_enum!`] defines.
+pub trait Coded: Copy + 'static {
+    /// Every value, in declaration order.
+    fn all() -> &'static [Self];
+    /// Its code.
+    fn code(self) -> &'static str;
+}
+
 /// Defines a string-coded enum: its wire/database code, parsing and display.
 macro_rules! coded_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
@@ -72,6 +109,15 @@ macro_rules! coded_enum {
             }
         }
 
+        impl $crate::domain::Coded for $name {
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+            fn code(self) -> &'static str {
+                $name::code(self)
+            }
+        }
+
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.code())
@@ -80,118 +126,3 @@ macro_rules! coded_enum {
     };
 }
 pub(crate) use coded_enum;
-
-coded_enum! {
-    /// Kind of appeal, fixed by art. 3 of the Law (so an enum, not directory data).
-    AppealKind {
-        /// A proposal (remark).
-        Proposal = "proposal",
-        /// An application (request).
-        Application = "application",
-        /// A complaint about a body or official.
-        Complaint = "complaint",
-    }
-}
-
-coded_enum! {
-    /// How an appeal reached the hotline; the hub's own behaviour depends on it (national-centre exchange).
-    Channel {
-        /// The phone line.
-        Phone = "phone",
-        /// The web form.
-        Web = "web",
-        /// E-mail.
-        Email = "email",
-        /// Forwarded by the national Government Contact Centre.
-        NationalCentre = "national_centre",
-        /// A letter.
-        Post = "post",
-        /// Personal reception.
-        PersonalReception = "personal_reception",
-    }
-}
-
-coded_enum! {
-    /// Where an appeal stands.
-    AppealStatus {
-        /// Registered, no case yet.
-        Registered = "registered",
-        /// Cases assigned, no authority working yet.
-        Assigned = "assigned",
-        /// Some authority is working on it.
-        InProgress = "in_progress",
-        /// Every open case answered, waiting for the analyst.
-        Answered = "answered",
-        /// Every answer accepted; waiting for the citizen's confirmation.
-        AwaitingConfirmation = "awaiting_confirmation",
-        /// Confirmed by the citizen. Final.
-        Closed = "closed",
-        /// An answer went back for rework.
-        Returned = "returned",
-        /// Not considered (art. 8). Final.
-        NotConsidered = "not_considered",
-        /// Closed without the citizen's confirmation. Final.
-        ClosedUnconfirmed = "closed_unconfirmed",
-    }
-}
-
-impl AppealStatus {
-    /// True for the states an appeal never leaves.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Closed | Self::NotConsidered | Self::ClosedUnconfirmed
-        )
-    }
-}
-
-coded_enum! {
-    /// Where one authority's case stands.
-    CaseStatus {
-        /// Assigned, not yet delivered.
-        Assigned = "assigned",
-        /// Delivered to the agency client.
-        Delivered = "delivered",
-        /// Accepted by the authority.
-        Accepted = "accepted",
-        /// Being worked on (also after a return for rework).
-        InProgress = "in_progress",
-        /// Result submitted.
-        Resolved = "resolved",
-        /// Result accepted by an analyst.
-        Verified = "verified",
-        /// Result returned for rework.
-        Returned = "returned",
-        /// Appeal closed. Final.
-        Closed = "closed",
-        /// Declined by the authority; waits for re-routing.
-        Declined = "declined",
-        /// The authority asked a question.
-        ClarificationRequested = "clarification_requested",
-        /// Moved to another authority. Final.
-        Reassigned = "reassigned",
-        /// The appeal ended without an answer. Final.
-        Cancelled = "cancelled",
-    }
-}
-
-impl CaseStatus {
-    /// True for the states a case never leaves.
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Closed | Self::Reassigned | Self::Cancelled)
-    }
-
-    /// True while the authority still owes an answer (the deadline runs).
-    pub fn awaits_answer(self) -> bool {
-        matches!(
-            self,
-            Self::Assigned
-                | Self::Delivered
-                | Self::Accepted
-                | Self::InProgress
-                | Self::Returned
-                | Self::ClarificationRequested
-                | Self::Declined
-        )
-    }
-}

@@ -1,27 +1,46 @@
-//! Persistence: one [`Store`] trait with a SQLite ([`SqliteStore`]) and a PostgreSQL ([`PgStore`])
-//! implementation, chosen from the database URL by [`open`].
+//! Persistence: small traits by concern ([`DirectoryStore`], [`AppealStore`], [`AgencyStore`],
+//! [`EventLog`], [`AuditLog`], [`ReportQueries`], [`Leases`]), implemented once by [`SqlStore`] for
+//! SQLite ([`SqliteStore`]) and PostgreSQL ([`PgStore`]); [`open`] picks one from the URL.
 //!
-//! Every change to an appeal goes through [`Store::transact`]: one database transaction that locks
-//! the appeal, runs a pure domain transition on it, writes the new state and appends the events. The
-//! event log is read by cursor ([`Store::events_after`]); a reader never skips an event, even when
-//! transactions commit out of id order (see `migrations/postgres/0001_registry.sql`).
+//! Every change to an appeal goes through [`AppealStore::transact`]: one database transaction that
+//! locks the appeal, runs a pure domain transition on it, writes the new state, appends the events
+//! and the audit row. The event log is read by cursor ([`EventLog::events_after`]); a reader never
+//! skips an event, even when transactions commit out of id order.
+//!
+//! # Layout
+//! - [`backend`]: [`SqlStore`] and what differs per database ([`Backend`]).
+//! - `sqlite`, `postgres`: the two backends: connecting, migrations, notifications.
+//! - `rows`: rows back into domain types; `transition`: the locked read-modify-write of an appeal.
+//! - `appeals`, `agency`, `directory`, `events`, `audit`, `reports`, `leases`: one trait each.
 
+mod agency;
+mod appeals;
+mod audit;
+pub mod backend;
+mod directory;
+mod events;
+mod leases;
 mod migrations;
 mod postgres;
-mod sql;
+mod reports;
+mod rows;
 mod sqlite;
+mod transition;
 
 use std::fmt;
 use std::future::Future;
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
 use crate::audit::AuditEntry;
-use crate::domain::card::CheckedCard;
-use crate::domain::{AppealState, AppealStatus, CaseEvent, DomainError};
+use crate::domain::reports::{AuthorityTotals, CellCount, ReceivedCount};
+use crate::domain::{
+    AppealState, AppealStatus, AttachmentInfo, Authority, Caller, Case, CaseEvent, CaseStatus,
+    Category, Cursor, District, DomainError, NewAttachment, StoredEvent,
+};
 
+pub use backend::{Backend, SqlStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -34,9 +53,6 @@ pub enum StoreError {
     /// A unique key is taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
-    /// A size limit was exceeded: `RESOURCE_EXHAUSTED`.
-    #[error("{0}")]
-    TooLarge(String),
     /// The database cannot be reached right now; the caller may retry.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -74,74 +90,6 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A district or settlement.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct District {
-    /// Code.
-    pub code: String,
-    /// Name.
-    pub name: String,
-    /// `district` or `settlement`.
-    pub kind: String,
-    /// The district of a settlement; empty for a district.
-    #[serde(default, rename = "parent")]
-    pub parent_code: String,
-}
-
-/// A category of the classifier.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct Category {
-    /// Code (`04`, `04.01`).
-    pub code: String,
-    /// Name.
-    pub name: String,
-    /// The section of a subject; empty for a section.
-    #[serde(default, rename = "parent")]
-    pub parent_code: String,
-    /// Default legal term in days.
-    pub term_days: i32,
-}
-
-/// An authority.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct Authority {
-    /// Code.
-    pub code: String,
-    /// Name.
-    pub name: String,
-    /// Kind of body.
-    pub kind: String,
-    /// District where it sits.
-    #[serde(default, rename = "district")]
-    pub district_code: String,
-    /// False once deactivated.
-    #[serde(default = "yes")]
-    pub active: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Who made a change or a read, and through which RPC: recorded with the events and in the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The principal (`staff:operator:ivan`, `agency:vodokanal`, `system`).
-    pub principal: String,
-    /// The RPC or command (`/hotline.v1.AppealRegistry/AssignAppeal`, `hub serve`).
-    pub rpc: String,
-}
-
-impl Caller {
-    /// The hub itself, doing `what`.
-    pub fn system(what: &str) -> Self {
-        Self {
-            principal: "system".into(),
-            rpc: what.into(),
-        }
-    }
-}
-
 /// Which appeal a transition addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppealKey {
@@ -158,61 +106,6 @@ impl fmt::Display for AppealKey {
             Self::Case(id) => write!(f, "case {id}"),
         }
     }
-}
-
-/// A position in the event log: events are ordered by (transaction id, event id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Cursor {
-    /// Transaction id of the event (PostgreSQL); always 0 on SQLite.
-    pub txid: i64,
-    /// Event id.
-    pub id: i64,
-}
-
-impl fmt::Display for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.txid, self.id)
-    }
-}
-
-impl FromStr for Cursor {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() {
-            return Ok(Self::default());
-        }
-        let bad =
-            || DomainError::invalid("cursor", format!("`{s}` is not a cursor this hub gave out"));
-        let (txid, id) = s.split_once('.').ok_or_else(bad)?;
-        let txid: i64 = txid.parse().map_err(|_| bad())?;
-        let id: i64 = id.parse().map_err(|_| bad())?;
-        if txid < 0 || id < 0 {
-            return Err(bad());
-        }
-        Ok(Self { txid, id })
-    }
-}
-
-/// One event as stored in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    /// Its position.
-    pub cursor: Cursor,
-    /// Number of its appeal.
-    pub appeal_number: String,
-    /// Its case, for a case event.
-    pub case_id: Option<i64>,
-    /// The case's authority, for a case event.
-    pub authority_code: Option<String>,
-    /// Event kind code.
-    pub kind: String,
-    /// JSON details.
-    pub detail: String,
-    /// Who did it.
-    pub actor: String,
-    /// When.
-    pub at: DateTime<Utc>,
 }
 
 /// Search filters; `None` matches everything.
@@ -258,96 +151,8 @@ pub struct AgencyRequest {
     pub rpc: String,
     /// The case (a retry must name the same one).
     pub case_id: i64,
-    /// Documents attached to a result.
+    /// Documents attached to a result (checked).
     pub attachments: Vec<NewAttachment>,
-}
-
-/// A document an authority attaches to its result.
-#[derive(Clone)]
-pub struct NewAttachment {
-    /// File name.
-    pub name: String,
-    /// Media type.
-    pub content_type: String,
-    /// Hex SHA-256, checked against the content.
-    pub sha256: String,
-    /// The bytes.
-    pub content: Vec<u8>,
-}
-
-impl fmt::Debug for NewAttachment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "NewAttachment({}, {} bytes)",
-            self.name,
-            self.content.len()
-        )
-    }
-}
-
-/// A stored attachment, without its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachmentInfo {
-    /// Its case.
-    pub case_id: i64,
-    /// File name.
-    pub name: String,
-    /// Media type.
-    pub content_type: String,
-    /// Size in bytes.
-    pub size: i64,
-    /// Hex SHA-256.
-    pub sha256: String,
-}
-
-/// Appeals received in a period, counted by channel, kind, category and district.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedCount {
-    /// Channel code.
-    pub channel: String,
-    /// Kind code.
-    pub kind: String,
-    /// Category code.
-    pub category: String,
-    /// District code.
-    pub district: String,
-    /// How many.
-    pub count: i64,
-}
-
-/// Per-authority totals over the cases assigned in a period.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuthorityTotals {
-    /// The authority.
-    pub authority: String,
-    /// Cases assigned (reassigned-away ones excluded).
-    pub assigned: i64,
-    /// Cases with a result.
-    pub answered: i64,
-    /// Cases whose first result came by the deadline.
-    pub on_time: i64,
-    /// Cases returned for rework at least once.
-    pub returned: i64,
-    /// Cases whose appeal ended after an answer (closed or closed unconfirmed).
-    pub ended: i64,
-    /// Of those, appeals the citizen confirmed.
-    pub confirmed: i64,
-    /// Cases of appeals that repeat an earlier one.
-    pub repeats: i64,
-}
-
-/// Appeals in one district × category × period bucket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellCount {
-    /// District.
-    pub district: String,
-    /// Category.
-    pub category: String,
-    /// Index of the period (0 the oldest).
-    pub bucket: i64,
-    /// How many.
-    pub count: i64,
 }
 
 /// A declined case with its appeal's number.
@@ -356,16 +161,27 @@ pub struct DeclinedCase {
     /// The appeal's number.
     pub appeal_number: String,
     /// The case.
-    pub case: crate::domain::Case,
+    pub case: Case,
 }
 
-/// The hub's persistence. Implemented for SQLite and PostgreSQL; callers are generic over it.
-pub trait Store: Clone + Send + Sync + 'static {
+/// A transition run on a locked appeal: the events it produced, or why it was refused.
+pub trait Transition:
+    FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send
+{
+}
+impl<F> Transition for F where
+    F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send
+{
+}
+
+/// Districts, the classifier and authorities. Each change is audited in its transaction.
+pub trait DirectoryStore {
     /// Adds or replaces a district or settlement.
     fn upsert_district(
         &self,
         district: &District,
         caller: &Caller,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Every district and settlement, by code.
     fn list_districts(&self) -> impl Future<Output = StoreResult<Vec<District>>> + Send;
@@ -376,6 +192,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         category: &Category,
         caller: &Caller,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The whole classifier, by code.
     fn list_categories(&self) -> impl Future<Output = StoreResult<Vec<Category>>> + Send;
@@ -385,15 +202,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn create_authority(
         &self,
         authority: &Authority,
-        now: DateTime<Utc>,
         caller: &Caller,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Changes name, kind, district and active flag; `false` when there is no such authority.
     fn update_authority(
         &self,
         authority: &Authority,
-        now: DateTime<Utc>,
         caller: &Caller,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Authorities by code.
     fn list_authorities(
@@ -402,16 +219,22 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<Authority>>> + Send;
     /// One authority.
     fn authority(&self, code: &str) -> impl Future<Output = StoreResult<Option<Authority>>> + Send;
+}
 
-    /// Registers a checked card under the next number of its year, with its events, in one transaction.
-    fn register(
+/// Appeals and their cases.
+pub trait AppealStore {
+    /// Registers an appeal under the next number of `year`: `make` builds it (and its events) from
+    /// that sequence number, and it is written with its events and audit row in one transaction.
+    fn register<F>(
         &self,
-        checked: CheckedCard,
-        number_prefix: &str,
+        year: i32,
         caller: &Caller,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<AppealState>> + Send;
-    /// Id and status of an appeal by number (for the repeat check).
+        make: F,
+    ) -> impl Future<Output = StoreResult<AppealState>> + Send
+    where
+        F: FnOnce(i64) -> (AppealState, Vec<CaseEvent>) + Send;
+    /// Id and status of an appeal by number.
     fn appeal_status(
         &self,
         number: &str,
@@ -421,16 +244,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         key: &AppealKey,
     ) -> impl Future<Output = StoreResult<Option<AppealState>>> + Send;
-    /// Runs `transition` on the locked appeal and writes the new state with its events in one
-    /// transaction. A domain error rolls everything back.
-    fn transact<F>(
+    /// Runs `transition` on the locked appeal and writes the new state with its events and audit row
+    /// in one transaction. A domain error rolls everything back.
+    fn transact<F: Transition>(
         &self,
         key: &AppealKey,
         caller: &Caller,
+        now: DateTime<Utc>,
         transition: F,
-    ) -> impl Future<Output = StoreResult<AppealState>> + Send
-    where
-        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send;
+    ) -> impl Future<Output = StoreResult<AppealState>> + Send;
     /// Appeals matching the filter, newest first.
     fn search(
         &self,
@@ -438,40 +260,44 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
     /// Declined cases of open appeals, oldest decline first.
     fn declined_cases(&self) -> impl Future<Output = StoreResult<Vec<DeclinedCase>>> + Send;
-    /// Up to `limit` events after `cursor` that match `filter`, in log order.
-    fn events_after(
+    /// Appeals with a case of `authority` (in `status`, when given).
+    fn authority_cases(
         &self,
-        cursor: Cursor,
-        filter: &EventFilter,
-        limit: i64,
-    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
-    /// Every committed event of one appeal, by id: its history for people to read. (Unlike
-    /// [`Store::events_after`] it does not hold back events behind transactions still in flight, since
-    /// nobody resumes from it.)
-    fn history(
+        authority: &str,
+        status: Option<CaseStatus>,
+    ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
+    /// The latest earlier appeal from the same phone about the same category in the same district since `since`.
+    fn find_repeat(
         &self,
-        appeal_id: i64,
-        limit: i64,
-    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
-    /// Like [`Store::transact`] for an authority's request: applied once. A retry with the same
+        phone: &str,
+        category: &str,
+        district: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<(i64, String)>>> + Send;
+    /// Attachments of these cases (without content).
+    fn attachments(
+        &self,
+        case_ids: &[i64],
+    ) -> impl Future<Output = StoreResult<Vec<AttachmentInfo>>> + Send;
+}
+
+/// What authorities do through the agency gateway.
+pub trait AgencyStore {
+    /// Like [`AppealStore::transact`] for an authority's request: applied once. A retry with the same
     /// request id returns the first response (`respond` builds it from the new state, the ids of the
     /// events written and the time, inside the transaction) and changes nothing.
     fn transact_once<F, R>(
         &self,
         key: &AppealKey,
         caller: &Caller,
+        now: DateTime<Utc>,
         request: &AgencyRequest,
         transition: F,
         respond: R,
     ) -> impl Future<Output = StoreResult<Vec<u8>>> + Send
     where
-        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
+        F: Transition,
         R: FnOnce(&AppealState, &[i64], DateTime<Utc>) -> Vec<u8> + Send;
-    /// Attachments of these cases (without content).
-    fn attachments(
-        &self,
-        case_ids: &[i64],
-    ) -> impl Future<Output = StoreResult<Vec<AttachmentInfo>>> + Send;
     /// Ids of `authority`'s cases still `assigned` whose assignment event is at or before `cursor`.
     fn assigned_cases_up_to(
         &self,
@@ -483,20 +309,43 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         authority: &str,
         cursor: Cursor,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Appeals with a case of `authority` (in `status`, when given).
-    fn authority_cases(
+}
+
+/// The append-only event log, read by cursor.
+pub trait EventLog {
+    /// Up to `limit` events after `cursor` that match `filter`, in log order, never past an event
+    /// that a transaction still in flight could put before them.
+    fn events_after(
         &self,
-        authority: &str,
-        status: Option<crate::domain::CaseStatus>,
-    ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
+        cursor: Cursor,
+        filter: &EventFilter,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
+    /// Every committed event of one appeal, by id: its history for people to read. (Unlike
+    /// [`EventLog::events_after`] it does not hold back events behind transactions still in flight,
+    /// since nobody resumes from it.)
+    fn history(
+        &self,
+        appeal_id: i64,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
     /// The highest event id written so far (0 for an empty log): a cursor beyond it is stale.
     fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Records a read of the appeal's personal data in the audit trail.
+    /// A receiver that changes after every commit that appended events (in this process, and on
+    /// PostgreSQL in every hub sharing the database).
+    fn commits(&self) -> watch::Receiver<u64>;
+}
+
+/// The hash-chained audit trail.
+pub trait AuditLog {
+    /// Records a read of the appeal's personal data.
     fn audit_read(
         &self,
         caller: &Caller,
         appeal_number: &str,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The audit trail in order (of one appeal, when given).
     fn audit_trail(
@@ -505,6 +354,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
     /// The chain's head: the last sequence number and hash.
     fn audit_head(&self) -> impl Future<Output = StoreResult<(i64, String)>> + Send;
+}
+
+/// The counts the monitoring reports are made of. Counts only: no personal data.
+pub trait ReportQueries {
     /// Appeals received in [from, to), counted by channel, kind, category and district.
     fn received_counts(
         &self,
@@ -565,30 +418,41 @@ pub trait Store: Clone + Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
-    /// Cases the deadline monitor must announce: overdue (deadline before `today`) or due by `due_by`, not yet announced.
+    /// Cases the deadline monitor must announce: overdue (deadline before `today`) or due by
+    /// `due_by`, not yet announced.
     fn cases_to_announce(
         &self,
         today: NaiveDate,
         due_by: NaiveDate,
     ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+}
+
+/// Short leases, so that one hub of several sharing a database runs a periodic job.
+pub trait Leases {
     /// Takes or renews the lease `name` for `holder` until `until`; false when another holder has it.
     fn try_lease(
         &self,
         name: &str,
         holder: &str,
         until: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// The latest earlier appeal from the same phone about the same category in the same district since `since`.
-    fn find_repeat(
-        &self,
-        phone: &str,
-        category: &str,
-        district: &str,
-        since: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<Option<(i64, String)>>> + Send;
-    /// A receiver that changes after every commit that appended events (in this process, and on
-    /// PostgreSQL in every hub sharing the database).
-    fn commits(&self) -> watch::Receiver<u64>;
+}
+
+/// The whole store, as the application layer uses it.
+pub trait Store:
+    DirectoryStore
+    + AppealStore
+    + AgencyStore
+    + EventLog
+    + AuditLog
+    + ReportQueries
+    + Leases
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
     /// Checks the database answers (for health checks).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }
@@ -606,8 +470,8 @@ pub enum AnyStore {
 /// Connects to the database at `url` and applies the migrations.
 pub async fn open(url: &str) -> StoreResult<AnyStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(AnyStore::Postgres(PgStore::open(url).await?))
+        Ok(AnyStore::Postgres(postgres::open(url).await?))
     } else {
-        Ok(AnyStore::Sqlite(SqliteStore::open(url).await?))
+        Ok(AnyStore::Sqlite(sqlite::open(url).await?))
     }
 }

@@ -1,57 +1,65 @@
 //! The PostgreSQL backend, for production and for several hubs sharing one database.
 //!
 //! Event ids come from an identity column, so two transactions may commit out of id order. Each event
-//! keeps its transaction id and readers only read below the oldest transaction still in flight
-//! (`pg_snapshot_xmin`), ordered by (txid, id): a cursor never passes an event that could still appear
-//! behind it. Every event-appending transaction also sends `NOTIFY hotline_events`, so readers in every
-//! hub sharing the database wake at once.
+//! keeps its transaction id; readers order by (txid, id) and read only below a horizon under which
+//! every transaction has ended ([`Backend::read_horizon`]), so a cursor never passes an event that
+//! could still appear behind it. Every event-appending transaction also sends
+//! `NOTIFY hotline_events`, so readers in every hub sharing the database wake at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Pool, Postgres, Transaction};
 use tokio::sync::watch;
 
-use super::sql::{appeal_columns, case_columns, sql_store};
+use super::backend::{Backend, SqlStore};
 use super::{StoreResult, migrations};
 
 /// The channel of the commit notifications.
 const CHANNEL: &str = "hotline_events";
 
 /// The hub's store on PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    /// Connection pool.
-    pool: PgPool,
-    /// Bumped after each commit that appended events (here or, through LISTEN, in another hub).
-    commits: Arc<watch::Sender<u64>>,
+pub type PgStore = SqlStore<Postgres>;
+
+impl Backend for Postgres {
+    const LOCK: &'static str = " FOR UPDATE";
+    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify('hotline_events', '')");
+
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    async fn read_horizon(pool: &Pool<Self>) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            .fetch_one(pool)
+            .await
+    }
+}
+
+/// Connects to `url`, applies the migrations and starts listening for other hubs' commits.
+pub(super) async fn open(url: &str) -> StoreResult<PgStore> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?;
+    migrations::postgres().run(&pool).await?;
+    let commits = Arc::new(watch::channel(0).0);
+    let listener_pool = pool.clone();
+    let listener_commits = Arc::downgrade(&commits);
+    tokio::spawn(async move { listen(listener_pool, listener_commits).await });
+    Ok(SqlStore::over(pool, commits))
 }
 
 impl PgStore {
-    /// Connects to `url`, applies the migrations and starts listening for other hubs' commits.
+    /// Connects to the PostgreSQL database at `url` (see [`super::open`]).
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
-        migrations::postgres().run(&pool).await?;
-        let commits = Arc::new(watch::channel(0).0);
-        let listener_pool = pool.clone();
-        let listener_commits = Arc::downgrade(&commits);
-        tokio::spawn(async move { listen(listener_pool, listener_commits).await });
-        Ok(Self { pool, commits })
-    }
-
-    /// Starts a write transaction (rows are locked with `FOR UPDATE` as they are read).
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
-    }
-
-    /// The pool, for tests and tools that inspect the database directly.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+        open(url).await
     }
 }
 
@@ -92,11 +100,3 @@ async fn listen(pool: PgPool, commits: std::sync::Weak<watch::Sender<u64>>) {
         }
     }
 }
-
-sql_store!(
-    PgStore,
-    Postgres,
-    lock = " FOR UPDATE",
-    visible = " AND e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-    notify = Some("SELECT pg_notify('hotline_events', '')")
-);

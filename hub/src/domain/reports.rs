@@ -2,13 +2,12 @@
 //! dates, duration percentiles, percentages, the quarterly roll-up, and the Poisson test that tells a
 //! pain point from a merely big number.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 
-use crate::domain::DomainError;
-use crate::domain::deadline::kyiv_midnight;
-use crate::store::CellCount;
+use super::DomainError;
+use super::deadline::{kyiv_date, kyiv_midnight};
 
 /// Longest period a report covers, in days (a little over a year, so a year fits whatever its length).
 pub const MAX_PERIOD_DAYS: i64 = 400;
@@ -64,6 +63,202 @@ impl Period {
     pub fn days(&self) -> i64 {
         (self.to - self.from).num_days() + 1
     }
+}
+
+/// Appeals received in a period, counted by channel, kind, category and district.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedCount {
+    /// Channel code.
+    pub channel: String,
+    /// Kind code.
+    pub kind: String,
+    /// Category code.
+    pub category: String,
+    /// District code.
+    pub district: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// Per-authority totals over the cases assigned in a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorityTotals {
+    /// The authority.
+    pub authority: String,
+    /// Cases assigned (reassigned-away ones excluded).
+    pub assigned: i64,
+    /// Cases with a result.
+    pub answered: i64,
+    /// Cases whose first result came by the deadline.
+    pub on_time: i64,
+    /// Cases returned for rework at least once.
+    pub returned: i64,
+    /// Cases whose appeal ended after an answer (closed or closed unconfirmed).
+    pub ended: i64,
+    /// Of those, appeals the citizen confirmed.
+    pub confirmed: i64,
+    /// Cases of appeals that repeat an earlier one.
+    pub repeats: i64,
+}
+
+/// Appeals in one district × category × period bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellCount {
+    /// District.
+    pub district: String,
+    /// Category.
+    pub category: String,
+    /// Index of the period (0 the oldest).
+    pub bucket: i64,
+    /// How many.
+    pub count: i64,
+}
+
+/// One authority's rating over a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rating {
+    /// The authority.
+    pub authority: String,
+    /// Its totals (all zero when it only has overdue cases from earlier periods).
+    pub totals: AuthorityTotals,
+    /// Share of answers given by the deadline, in percent.
+    pub on_time_percent: f64,
+    /// Cases overdue now.
+    pub overdue_now: i64,
+    /// Share of answers returned for rework, in percent.
+    pub returned_percent: f64,
+    /// Share of ended appeals the citizen confirmed, in percent.
+    pub confirmed_percent: f64,
+}
+
+/// Ratings of every authority with cases in the period or overdue cases now, worst first: most
+/// overdue now, then the lowest on-time share, then the most returned, then by code.
+pub fn ratings(totals: Vec<AuthorityTotals>, overdue: &HashMap<String, i64>) -> Vec<Rating> {
+    let mut by_code: BTreeMap<String, AuthorityTotals> = totals
+        .into_iter()
+        .map(|t| (t.authority.clone(), t))
+        .collect();
+    for code in overdue.keys() {
+        by_code
+            .entry(code.clone())
+            .or_insert_with(|| AuthorityTotals {
+                authority: code.clone(),
+                ..AuthorityTotals::default()
+            });
+    }
+    let mut out: Vec<Rating> = by_code
+        .into_values()
+        .map(|t| Rating {
+            on_time_percent: percent(t.on_time, t.answered),
+            overdue_now: overdue.get(&t.authority).copied().unwrap_or_default(),
+            returned_percent: percent(t.returned, t.answered),
+            confirmed_percent: percent(t.confirmed, t.ended),
+            authority: t.authority.clone(),
+            totals: t,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.overdue_now
+            .cmp(&a.overdue_now)
+            .then(a.on_time_percent.total_cmp(&b.on_time_percent))
+            .then(b.returned_percent.total_cmp(&a.returned_percent))
+            .then(a.authority.cmp(&b.authority))
+    });
+    out
+}
+
+/// The periods a trends report compares: `baseline_periods` earlier periods of `period_days` days,
+/// then the period examined, which ends with `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrendWindow {
+    /// Last day of the period examined.
+    pub to: NaiveDate,
+    /// Days per period.
+    pub period_days: u64,
+    /// Earlier periods forming the baseline.
+    pub baseline_periods: usize,
+}
+
+impl TrendWindow {
+    /// A checked window: periods of 1–92 days (default 7), 1–26 baseline periods (default 4).
+    pub fn new(
+        to: NaiveDate,
+        period_days: i32,
+        baseline_periods: i32,
+    ) -> Result<Self, DomainError> {
+        let period_days = match period_days {
+            0 => 7,
+            d @ 1..=92 => d as u64,
+            d => {
+                return Err(DomainError::invalid(
+                    "period_days",
+                    format!("{d} is not between 1 and 92"),
+                ));
+            }
+        };
+        let baseline_periods = match baseline_periods {
+            0 => 4,
+            n @ 1..=26 => n as usize,
+            n => {
+                return Err(DomainError::invalid(
+                    "baseline_periods",
+                    format!("{n} is not between 1 and 26"),
+                ));
+            }
+        };
+        Ok(Self {
+            to,
+            period_days,
+            baseline_periods,
+        })
+    }
+
+    /// The first day of the period examined.
+    pub fn from(&self) -> NaiveDate {
+        self.to + Days::new(1) - Days::new(self.period_days)
+    }
+
+    /// The instants bounding every period, oldest first: `baseline_periods + 2` of them.
+    pub fn bounds(&self) -> Vec<DateTime<Utc>> {
+        let first_day = self.to + Days::new(1)
+            - Days::new(self.period_days * (self.baseline_periods as u64 + 1));
+        (0..=self.baseline_periods as u64 + 1)
+            .map(|i| kyiv_midnight(first_day + Days::new(self.period_days * i)))
+            .collect()
+    }
+}
+
+/// The first day of a quarter and the first day after it.
+pub fn quarter(year: i32, quarter: i32) -> Result<(NaiveDate, NaiveDate), DomainError> {
+    if !(1..=4).contains(&quarter) {
+        return Err(DomainError::invalid(
+            "quarter",
+            format!("{quarter} is not 1 to 4"),
+        ));
+    }
+    let from = NaiveDate::from_ymd_opt(year, (quarter as u32 - 1) * 3 + 1, 1)
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| {
+            DomainError::invalid("year", format!("{year} is not a year this hub reports on"))
+        })?;
+    let next = from
+        .checked_add_months(Months::new(3))
+        .expect("a quarter later exists");
+    Ok((from, next))
+}
+
+/// Appeals per Kyiv day and category section, from (received, category) pairs, by day then section.
+pub fn per_day(times: Vec<(DateTime<Utc>, String)>) -> Vec<(NaiveDate, String, i64)> {
+    let mut counts: BTreeMap<(NaiveDate, String), i64> = BTreeMap::new();
+    for (at, category) in times {
+        *counts
+            .entry((kyiv_date(at), section(&category).to_string()))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((day, section), count)| (day, section, count))
+        .collect()
 }
 
 /// Median and 90th percentile (nearest rank) of durations, in hours; `None` when there are none.
@@ -329,5 +524,49 @@ mod tests {
             !notable(4, poisson_upper_tail(4, baseline(&[0, 0, 0, 0]))),
             "below the minimum count"
         );
+    }
+
+    #[test]
+    fn ratings_put_the_worst_first_and_include_overdue_only_authorities() {
+        let totals = vec![
+            AuthorityTotals {
+                authority: "good".into(),
+                assigned: 4,
+                answered: 4,
+                on_time: 4,
+                ..AuthorityTotals::default()
+            },
+            AuthorityTotals {
+                authority: "slow".into(),
+                assigned: 4,
+                answered: 4,
+                on_time: 1,
+                ..AuthorityTotals::default()
+            },
+        ];
+        let overdue = HashMap::from([("late".to_string(), 2)]);
+        let order: Vec<String> = ratings(totals, &overdue)
+            .into_iter()
+            .map(|r| r.authority)
+            .collect();
+        assert_eq!(order, ["late", "slow", "good"]);
+    }
+
+    #[test]
+    fn trend_windows_and_quarters_are_checked() {
+        let to = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let w = TrendWindow::new(to, 0, 0).unwrap();
+        assert_eq!(w.from(), NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        assert_eq!(w.bounds().len(), 6);
+        assert_eq!(
+            *w.bounds().last().unwrap(),
+            kyiv_midnight(to + Days::new(1))
+        );
+        assert!(TrendWindow::new(to, 93, 4).is_err());
+        assert!(TrendWindow::new(to, 7, 27).is_err());
+        let (from, next) = quarter(2026, 4).unwrap();
+        assert_eq!((from.month(), next.year()), (10, 2027));
+        assert!(quarter(2026, 5).is_err());
+        assert!(quarter(1999, 1).is_err());
     }
 }

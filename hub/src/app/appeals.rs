@@ -1,0 +1,363 @@
+//! The staff use cases on appeals: registration (with the directory look-ups and repeat detection
+//! the card's rules need), reads of the whole appeal (audited), search, and every transition staff
+//! make. Each write is one store transaction with its events and audit row.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use super::directory::AuthorityNames;
+use super::{AppResult, Hotline};
+use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
+use crate::domain::deadline::{self, kyiv_date};
+use crate::domain::text::{bounded_text, check_number, normalize_phone, optional_code};
+use crate::domain::{
+    AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CloseOutcome,
+    DomainError, StoredEvent, Verdict,
+};
+use crate::store::{AppealKey, SearchFilter, Store, Transition};
+
+/// Most events returned as an appeal's history.
+const MAX_HISTORY: i64 = 10_000;
+
+/// An appeal with what people need to read it: its history, its cases' documents and the
+/// authorities' names; the citizen's contact only when the read was audited.
+#[derive(Debug, Clone)]
+pub struct AppealView {
+    /// The appeal and its cases.
+    pub state: AppealState,
+    /// Its events, oldest first (empty when not asked for).
+    pub history: Vec<StoredEvent>,
+    /// Documents of its cases.
+    pub attachments: Vec<AttachmentInfo>,
+    /// Authority names by code.
+    pub names: AuthorityNames,
+    /// Whether the citizen's contact may be shown (the read was audited).
+    pub with_citizen: bool,
+    /// When the view was made (for "overdue").
+    pub now: DateTime<Utc>,
+}
+
+/// One page of a search, newest first.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// The appeals.
+    pub appeals: Vec<AppealState>,
+    /// The page token of the next page, when there is one.
+    pub next_page: Option<i64>,
+    /// Authority names by code.
+    pub names: AuthorityNames,
+    /// When the page was made.
+    pub now: DateTime<Utc>,
+}
+
+/// A declined case waiting to be re-routed (art. 7).
+#[derive(Debug, Clone)]
+pub struct DeclinedView {
+    /// Its appeal's number.
+    pub appeal_number: String,
+    /// The case.
+    pub case: Case,
+    /// When it was declined.
+    pub declined_at: DateTime<Utc>,
+    /// The last day to re-route it.
+    pub reroute_by: NaiveDate,
+    /// Past that day.
+    pub late: bool,
+}
+
+impl<S: Store> Hotline<S> {
+    /// The view of `state` for a reply to a write: names and documents, no citizen, no history.
+    async fn view(&self, state: AppealState, now: DateTime<Utc>) -> AppResult<AppealView> {
+        let case_ids: Vec<i64> = state.cases.iter().map(|c| c.id).collect();
+        Ok(AppealView {
+            attachments: self.store.attachments(&case_ids).await?,
+            names: self.authority_names().await?,
+            state,
+            history: Vec::new(),
+            with_citizen: false,
+            now,
+        })
+    }
+
+    /// Runs a staff transition on one appeal and returns the view of its new state.
+    async fn change<F: Transition>(
+        &self,
+        key: AppealKey,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        transition: F,
+    ) -> AppResult<AppealView> {
+        let state = self.store.transact(&key, caller, now, transition).await?;
+        self.view(state, now).await
+    }
+
+    /// What the directory and the registry say about the card's references.
+    async fn card_refs(&self, input: &CardInput, now: DateTime<Utc>) -> AppResult<CardRefs> {
+        let mut refs = CardRefs::default();
+        let place = |d: crate::domain::District| RefDistrict {
+            kind: d.kind,
+            parent_code: d.parent_code,
+        };
+        let district = optional_code("district_code", &input.district_code)?;
+        if !district.is_empty() {
+            refs.district = self.store.district(&district).await?.map(place);
+        }
+        let settlement = optional_code("settlement_code", &input.settlement_code)?;
+        if !settlement.is_empty() {
+            refs.settlement = self.store.district(&settlement).await?.map(place);
+        }
+        let category = optional_code("category_code", &input.category_code)?;
+        if !category.is_empty() {
+            refs.category_term_days = self.store.category(&category).await?.map(|c| c.term_days);
+        }
+        let complained = optional_code(
+            "complained_authority_code",
+            &input.complained_authority_code,
+        )?;
+        if !complained.is_empty() {
+            refs.complained_authority_known = self.store.authority(&complained).await?.is_some();
+        }
+        if !input.repeat_of.trim().is_empty() {
+            let number = check_number("repeat_of", &input.repeat_of)?;
+            refs.repeat_of = self
+                .store
+                .appeal_status(&number)
+                .await?
+                .map(|(id, status)| RefAppeal { id, status });
+        } else if !input.anonymous
+            && let Ok(phone) = normalize_phone(&input.citizen.phone)
+        {
+            let since = input.received_at.unwrap_or(now)
+                - chrono::Days::new(self.limits.repeat_window_days);
+            refs.detected_repeat = self
+                .store
+                .find_repeat(&phone, &category, &district, since)
+                .await?;
+        }
+        Ok(refs)
+    }
+
+    /// Registers an appeal under the next number of the Kyiv year it was received in.
+    pub async fn register(&self, input: CardInput, caller: &Caller) -> AppResult<AppealView> {
+        let now = self.now();
+        let refs = self.card_refs(&input, now).await?;
+        let checked = input.check(&refs, &self.limits, now)?;
+        let year = kyiv_date(checked.received_at).year();
+        let prefix = self.number_prefix.clone();
+        let state = self
+            .store
+            .register(year, caller, now, move |seq| {
+                let number = crate::domain::appeal::number(&prefix, year, seq);
+                AppealState::register(number, checked, now)
+            })
+            .await?;
+        self.view(state, now).await
+    }
+
+    /// One appeal with its citizen, cases and history; the read of its personal data is audited first.
+    pub async fn get(&self, number: &str, caller: &Caller) -> AppResult<AppealView> {
+        let now = self.now();
+        let number = check_number("number", number)?;
+        let state = self
+            .store
+            .load(&AppealKey::Number(number.clone()))
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("appeal {number}")))?;
+        self.store
+            .audit_read(caller, &state.appeal.number, now)
+            .await?;
+        let history = self.store.history(state.appeal.id, MAX_HISTORY).await?;
+        let mut view = self.view(state, now).await?;
+        view.history = history;
+        view.with_citizen = true;
+        Ok(view)
+    }
+
+    /// One page of appeals matching `filter` (its `limit` is the page size), newest first.
+    pub async fn search(&self, mut filter: SearchFilter) -> AppResult<SearchPage> {
+        let now = self.now();
+        let limit = filter.limit;
+        filter.limit = limit + 1;
+        let mut appeals = self.store.search(&filter).await?;
+        let next_page = if appeals.len() as i64 > limit {
+            appeals.truncate(limit as usize);
+            appeals.last().map(|s| s.appeal.id)
+        } else {
+            None
+        };
+        Ok(SearchPage {
+            appeals,
+            next_page,
+            names: self.authority_names().await?,
+            now,
+        })
+    }
+
+    /// An authority as a transition needs it; `field` names it in errors.
+    async fn authority_ref(&self, field: &str, code: &str) -> AppResult<AuthorityRef> {
+        let code = optional_code(field, code)?;
+        if code.is_empty() {
+            return Err(DomainError::invalid(field, "required").into());
+        }
+        match self.store.authority(&code).await? {
+            Some(a) => Ok(AuthorityRef {
+                code: a.code,
+                active: a.active,
+            }),
+            None => Err(DomainError::invalid(field, format!("unknown authority `{code}`")).into()),
+        }
+    }
+
+    /// Assigns an appeal to authorities, each with a deadline (the legal one when `None`).
+    pub async fn assign(
+        &self,
+        number: &str,
+        assignments: &[(String, Option<NaiveDate>)],
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let number = check_number("number", number)?;
+        let mut resolved = Vec::with_capacity(assignments.len());
+        for (i, (code, deadline)) in assignments.iter().enumerate() {
+            let authority = self
+                .authority_ref(&format!("assignments[{i}].authority_code"), code)
+                .await?;
+            resolved.push((authority, *deadline));
+        }
+        self.change(AppealKey::Number(number), caller, now, move |s| {
+            s.assign(&resolved, now)
+        })
+        .await
+    }
+
+    /// Moves a case to another authority.
+    pub async fn reassign(
+        &self,
+        case_id: i64,
+        authority_code: &str,
+        reason: &str,
+        deadline: Option<NaiveDate>,
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let to = self.authority_ref("authority_code", authority_code).await?;
+        let reason = reason.to_string();
+        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+            s.reassign(case_id, &to, &reason, deadline, now)
+        })
+        .await
+    }
+
+    /// Extends a case's deadline.
+    pub async fn extend_deadline(
+        &self,
+        case_id: i64,
+        deadline: NaiveDate,
+        reason: &str,
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let reason = reason.to_string();
+        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+            s.extend_deadline(case_id, deadline, &reason, now)
+        })
+        .await
+    }
+
+    /// The analyst's check of an answer.
+    pub async fn verify(
+        &self,
+        case_id: i64,
+        verdict: Verdict,
+        reason: &str,
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let reason = reason.to_string();
+        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+            s.verify(case_id, verdict, &reason, now)
+        })
+        .await
+    }
+
+    /// The operator's call-back.
+    pub async fn record_callback(
+        &self,
+        number: &str,
+        outcome: CallbackOutcome,
+        note: &str,
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let number = check_number("number", number)?;
+        let limits = self.limits.clone();
+        let note = note.to_string();
+        self.change(AppealKey::Number(number), caller, now, move |s| {
+            s.record_callback(outcome, &note, &limits, now)
+        })
+        .await
+    }
+
+    /// Ends an appeal without a confirmed answer.
+    pub async fn close(
+        &self,
+        number: &str,
+        outcome: CloseOutcome,
+        reason: &str,
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let number = check_number("number", number)?;
+        let reason = reason.to_string();
+        self.change(AppealKey::Number(number), caller, now, move |s| {
+            s.close(outcome, &reason, now)
+        })
+        .await
+    }
+
+    /// Answers an authority's question; the case goes back to work.
+    pub async fn answer_clarification(
+        &self,
+        case_id: i64,
+        answer: &str,
+        caller: &Caller,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let answer = answer.to_string();
+        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+            s.answer_clarification(case_id, &answer, now)
+        })
+        .await
+    }
+
+    /// Declined cases waiting for re-routing, oldest decline first (only the late ones when asked),
+    /// with authority names.
+    pub async fn declined_cases(
+        &self,
+        only_late: bool,
+    ) -> AppResult<(Vec<DeclinedView>, AuthorityNames)> {
+        let now = self.now();
+        let cases = self
+            .store
+            .declined_cases()
+            .await?
+            .into_iter()
+            .map(|d| {
+                let declined_at = d.case.declined_at.unwrap_or(d.case.updated_at);
+                DeclinedView {
+                    appeal_number: d.appeal_number,
+                    reroute_by: deadline::reroute_by(declined_at),
+                    late: deadline::reroute_late(declined_at, now),
+                    declined_at,
+                    case: d.case,
+                }
+            })
+            .filter(|d| d.late || !only_late)
+            .collect();
+        Ok((cases, self.authority_names().await?))
+    }
+
+    /// Checks an optional free-text field the API passes through (notes, comments).
+    pub fn check_note(&self, field: &str, text: &str) -> AppResult<String> {
+        Ok(bounded_text(field, text, self.limits.max_text_chars)?)
+    }
+}

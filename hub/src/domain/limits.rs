@@ -1,0 +1,32 @@
+//! The configurable limits the rules apply: text lengths, call-back attempts, documents, the repeat
+//! window. Set from the hub's configuration; the defaults suit a regional hotline.
+
+/// Configurable limits on what an appeal and its answers may contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest appeal text, answer or reason, in characters: keeps rows and messages bounded.
+    pub max_text_chars: usize,
+    /// Failed call-backs after which an appeal closes unconfirmed.
+    pub max_callback_attempts: i32,
+    /// Largest document an authority may attach to a result, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Most documents on one result.
+    pub max_attachments: usize,
+    /// Days within which an appeal from the same phone about the same category and district is a repeat.
+    pub repeat_window_days: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_text_chars: 10_000,
+            max_callback_attempts: 3,
+            max_attachment_bytes: 2 * 1024 * 1024,
+            max_attachments: 10,
+            repeat_window_days: 30,
+        }
+    }
+}
+
+/// Longest reason, note, comment or question, in characters.
+pub const MAX_REASON_CHARS: usize = 2_000;

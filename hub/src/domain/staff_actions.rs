@@ -1,0 +1,647 @@
+//! What staff do to an appeal: analysts assign, reassign, extend, verify and answer questions;
+//! operators record the call-back; analysts close an appeal without a confirmed answer.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use super::DomainError;
+use super::appeal::{AppealState, AppealStatus, AuthorityRef};
+use super::case::{CaseAction, CaseStatus};
+use super::event::{CaseEvent, EventKind, event};
+use super::limits::{Limits, MAX_REASON_CHARS};
+use super::text::{bounded_text, required_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The answer solves the question.
+    Accept,
+    /// Back for rework.
+    Return,
+}
+
+/// What came of a call-back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// The citizen confirms.
+    Confirmed,
+    /// The citizen says the problem is not solved.
+    NotConfirmed,
+    /// No answer.
+    Unreachable,
+}
+
+/// How an appeal ends without a confirmed answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// Not considered (art. 8).
+    NotConsidered,
+    /// Closed without confirmation.
+    Unconfirmed,
+}
+
+impl AppealState {
+    /// Assigns the appeal to one or more authorities, each with a deadline (the legal one when `None`).
+    pub fn assign(
+        &mut self,
+        assignments: &[(AuthorityRef, Option<NaiveDate>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        self.require_open("assign")?;
+        if self.appeal.status == AppealStatus::AwaitingConfirmation {
+            return Err(self.illegal("assign", self.subject(), self.appeal.status));
+        }
+        if assignments.is_empty() {
+            return Err(DomainError::invalid(
+                "assignments",
+                "at least one authority is required",
+            ));
+        }
+        let mut deadlines = Vec::with_capacity(assignments.len());
+        for (i, (authority, date)) in assignments.iter().enumerate() {
+            let field = format!("assignments[{i}].authority_code");
+            self.check_new_holder(authority, &field)?;
+            if assignments[..i]
+                .iter()
+                .any(|(a, _)| a.code == authority.code)
+            {
+                return Err(DomainError::invalid(
+                    field,
+                    format!("`{}` is named twice", authority.code),
+                ));
+            }
+            deadlines.push(match date {
+                Some(d) => self.check_deadline(&format!("assignments[{i}].deadline"), *d)?,
+                None => self.appeal.deadline,
+            });
+        }
+        let mut events = Vec::new();
+        for ((authority, _), deadline) in assignments.iter().zip(deadlines) {
+            let i = self.new_case(&authority.code, deadline, now);
+            events.push(event(
+                Some(i),
+                EventKind::CaseAssigned,
+                json!({ "authority": authority.code, "deadline": deadline.to_string() }),
+            ));
+        }
+        Ok(self.refresh(now, events))
+    }
+
+    /// Moves a case to another authority; the old case ends as reassigned.
+    pub fn reassign(
+        &mut self,
+        case_id: i64,
+        to: &AuthorityRef,
+        reason: &str,
+        new_deadline: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        self.require_open("reassign a case of")?;
+        let from = self.case_in(case_id, CaseAction::Reassign)?;
+        let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
+        self.check_new_holder(to, "authority_code")?;
+        let deadline = match new_deadline {
+            Some(d) => self.check_deadline("deadline", d)?,
+            None => self.cases[from].deadline,
+        };
+        let old_authority = self.cases[from].authority_code.clone();
+        self.set_case(from, CaseStatus::Reassigned, now);
+        self.cases[from].reason = reason.clone();
+        let new = self.new_case(&to.code, deadline, now);
+        let events = vec![
+            event(
+                Some(from),
+                EventKind::CaseReassigned,
+                json!({ "to": to.code, "reason": reason }),
+            ),
+            event(
+                Some(new),
+                EventKind::CaseAssigned,
+                json!({ "authority": to.code, "deadline": deadline.to_string(), "from": old_authority }),
+            ),
+        ];
+        Ok(self.refresh(now, events))
+    }
+
+    /// Extends a case's deadline with a recorded reason, to at most 45 days from receipt.
+    pub fn extend_deadline(
+        &mut self,
+        case_id: i64,
+        new_deadline: NaiveDate,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        self.require_open("extend a deadline of")?;
+        let i = self.case_in(case_id, CaseAction::ExtendDeadline)?;
+        let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
+        let current = self.cases[i].deadline;
+        if new_deadline <= current {
+            return Err(DomainError::invalid(
+                "deadline",
+                format!("{new_deadline} is not later than the current deadline {current}"),
+            ));
+        }
+        let new_deadline = self.check_deadline("deadline", new_deadline)?;
+        let case = &mut self.cases[i];
+        case.deadline = new_deadline;
+        case.extension_reason = reason.clone();
+        // A new deadline is announced afresh.
+        case.due_soon_at = None;
+        case.overdue_at = None;
+        case.updated_at = now;
+        self.appeal.updated_at = now;
+        Ok(vec![event(
+            Some(i),
+            EventKind::DeadlineExtended,
+            json!({ "from": current.to_string(), "to": new_deadline.to_string(), "reason": reason }),
+        )])
+    }
+
+    /// The analyst's check of a resolved case.
+    pub fn verify(
+        &mut self,
+        case_id: i64,
+        verdict: Verdict,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        self.require_open("verify an answer of")?;
+        let i = self.case_in(case_id, CaseAction::Verify)?;
+        let events = match verdict {
+            Verdict::Accept => {
+                self.set_case(i, CaseStatus::Verified, now);
+                vec![event(Some(i), EventKind::AnswerVerified, json!({}))]
+            }
+            Verdict::Return => {
+                let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
+                self.set_case(i, CaseStatus::Returned, now);
+                self.cases[i].reason = reason.clone();
+                self.cases[i].returned_count += 1;
+                vec![event(
+                    Some(i),
+                    EventKind::AnswerReturned,
+                    json!({ "reason": reason, "by": "analyst" }),
+                )]
+            }
+        };
+        Ok(self.refresh(now, events))
+    }
+
+    /// Ends every case still running: verified ones close, the rest are cancelled.
+    fn end_cases(&mut self, now: DateTime<Utc>, events: &mut Vec<CaseEvent>) {
+        for i in 0..self.cases.len() {
+            let status = self.cases[i].status;
+            if status.is_final() {
+                continue;
+            }
+            let (to, kind) = if status == CaseStatus::Verified {
+                (CaseStatus::Closed, EventKind::CaseClosed)
+            } else {
+                (CaseStatus::Cancelled, EventKind::CaseCancelled)
+            };
+            self.set_case(i, to, now);
+            events.push(event(Some(i), kind, json!({})));
+        }
+    }
+
+    /// The operator's call-back to the citizen.
+    pub fn record_callback(
+        &mut self,
+        outcome: CallbackOutcome,
+        note: &str,
+        limits: &Limits,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        if self.appeal.status != AppealStatus::AwaitingConfirmation {
+            return Err(self.illegal("record a call-back for", self.subject(), self.appeal.status));
+        }
+        let note = match outcome {
+            CallbackOutcome::NotConfirmed => required_text("note", note, MAX_REASON_CHARS)?,
+            _ => bounded_text("note", note, MAX_REASON_CHARS)?,
+        };
+        let mut events = Vec::new();
+        match outcome {
+            CallbackOutcome::Confirmed => {
+                events.push(event(
+                    None,
+                    EventKind::CallbackRecorded,
+                    json!({ "outcome": "confirmed" }),
+                ));
+                self.end_cases(now, &mut events);
+                events.push(event(None, EventKind::AppealClosed, json!({})));
+                self.move_appeal(AppealStatus::Closed, "", now, &mut events);
+            }
+            CallbackOutcome::NotConfirmed => {
+                events.push(event(
+                    None,
+                    EventKind::CallbackRecorded,
+                    json!({ "outcome": "not_confirmed", "note": note }),
+                ));
+                for i in 0..self.cases.len() {
+                    if self.cases[i].status == CaseStatus::Verified {
+                        self.set_case(i, CaseStatus::Returned, now);
+                        self.cases[i].reason = format!("citizen not satisfied: {note}");
+                        self.cases[i].returned_count += 1;
+                        events.push(event(
+                            Some(i),
+                            EventKind::AnswerReturned,
+                            json!({ "reason": note, "by": "citizen" }),
+                        ));
+                    }
+                }
+                self.appeal.callback_attempts = 0;
+                events = self.refresh(now, events);
+            }
+            CallbackOutcome::Unreachable => {
+                self.appeal.callback_attempts += 1;
+                let attempts = self.appeal.callback_attempts;
+                events.push(event(
+                    None,
+                    EventKind::CallbackRecorded,
+                    json!({ "outcome": "unreachable", "attempt": attempts, "note": note }),
+                ));
+                if attempts >= limits.max_callback_attempts {
+                    let reason = format!("citizen unreachable after {attempts} call-back attempts");
+                    self.end_cases(now, &mut events);
+                    events.push(event(
+                        None,
+                        EventKind::AppealClosedUnconfirmed,
+                        json!({ "reason": reason }),
+                    ));
+                    self.move_appeal(AppealStatus::ClosedUnconfirmed, &reason, now, &mut events);
+                } else {
+                    self.appeal.updated_at = now;
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// Ends the appeal without a confirmed answer.
+    pub fn close(
+        &mut self,
+        outcome: CloseOutcome,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        self.require_open("close")?;
+        if outcome == CloseOutcome::Unconfirmed
+            && self.appeal.status != AppealStatus::AwaitingConfirmation
+        {
+            return Err(self.illegal("close unconfirmed", self.subject(), self.appeal.status));
+        }
+        let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
+        let mut events = Vec::new();
+        self.end_cases(now, &mut events);
+        let (kind, status) = match outcome {
+            CloseOutcome::NotConsidered => {
+                (EventKind::AppealNotConsidered, AppealStatus::NotConsidered)
+            }
+            CloseOutcome::Unconfirmed => (
+                EventKind::AppealClosedUnconfirmed,
+                AppealStatus::ClosedUnconfirmed,
+            ),
+        };
+        events.push(event(None, kind, json!({ "reason": reason })));
+        self.move_appeal(status, &reason, now, &mut events);
+        Ok(events)
+    }
+
+    /// The contact centre answers the authority's question; work resumes.
+    pub fn answer_clarification(
+        &mut self,
+        case_id: i64,
+        answer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        let i = self.case_in(case_id, CaseAction::AnswerQuestion)?;
+        let answer = required_text("answer", answer, MAX_REASON_CHARS)?;
+        self.set_case(i, CaseStatus::InProgress, now);
+        let detail = json!({ "answer": answer });
+        Ok(self.refresh(
+            now,
+            vec![event(Some(i), EventKind::ClarificationAnswered, detail)],
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::card::tests::{input, now, refs};
+    use crate::domain::deadline;
+    use crate::domain::fixtures::{assigned, authority, kinds, registered, resolved, store_ids};
+
+    #[test]
+    fn full_lifecycle_with_two_authorities() {
+        let mut s = assigned(&["vodokanal", "city-council"]);
+        assert_eq!(s.appeal.status, AppealStatus::Assigned);
+        assert_eq!(s.cases.len(), 2);
+        assert_eq!(s.cases[0].deadline, s.appeal.deadline);
+
+        resolved(&mut s, 10);
+        assert_eq!(s.appeal.status, AppealStatus::InProgress);
+        resolved(&mut s, 11);
+        assert_eq!(s.appeal.status, AppealStatus::Answered);
+
+        s.verify(10, Verdict::Accept, "", now()).unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::Answered);
+        let events = s.verify(11, Verdict::Accept, "", now()).unwrap();
+        assert_eq!(kinds(&events), ["case.verified", "appeal.status_changed"]);
+        assert_eq!(s.appeal.status, AppealStatus::AwaitingConfirmation);
+
+        let events = s
+            .record_callback(CallbackOutcome::Confirmed, "", &Limits::default(), now())
+            .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::Closed);
+        assert!(s.cases.iter().all(|c| c.status == CaseStatus::Closed));
+        assert!(kinds(&events).contains(&"appeal.closed"));
+    }
+
+    #[test]
+    fn rework_loop_after_the_analyst_returns_an_answer() {
+        let mut s = assigned(&["vodokanal"]);
+        resolved(&mut s, 10);
+        let before = s.clone();
+        assert!(
+            s.verify(10, Verdict::Return, " ", now()).is_err(),
+            "a return needs a reason"
+        );
+        assert_eq!(s, before, "a refused transition changes nothing");
+
+        s.verify(10, Verdict::Return, "no date of repair given", now())
+            .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::Returned);
+        assert_eq!(s.cases[0].status, CaseStatus::Returned);
+        assert_eq!(s.appeal.status_reason, "no date of repair given");
+
+        s.report_progress(10, "reworking", None, now()).unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::InProgress);
+        s.resolve(
+            10,
+            "repaired on 12 March",
+            "pipe replaced",
+            &Limits::default(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::Answered);
+        assert!(s.cases[0].reason.is_empty());
+    }
+
+    #[test]
+    fn citizen_not_satisfied_sends_verified_cases_back() {
+        let mut s = assigned(&["vodokanal"]);
+        resolved(&mut s, 10);
+        s.verify(10, Verdict::Accept, "", now()).unwrap();
+        assert!(
+            s.record_callback(CallbackOutcome::NotConfirmed, "", &Limits::default(), now())
+                .is_err()
+        );
+        s.record_callback(
+            CallbackOutcome::NotConfirmed,
+            "still no water",
+            &Limits::default(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::Returned);
+        assert_eq!(s.cases[0].status, CaseStatus::Returned);
+        // a returned case can also be answered again directly
+        s.resolve(10, "water back", "", &Limits::default(), now())
+            .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::Answered);
+    }
+
+    #[test]
+    fn unreachable_citizen_closes_unconfirmed_after_the_configured_attempts() {
+        let limits = Limits {
+            max_callback_attempts: 2,
+            ..Limits::default()
+        };
+        let mut s = assigned(&["vodokanal"]);
+        resolved(&mut s, 10);
+        s.verify(10, Verdict::Accept, "", now()).unwrap();
+        s.record_callback(CallbackOutcome::Unreachable, "", &limits, now())
+            .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::AwaitingConfirmation);
+        assert_eq!(s.appeal.callback_attempts, 1);
+        s.record_callback(CallbackOutcome::Unreachable, "", &limits, now())
+            .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::ClosedUnconfirmed);
+        assert_eq!(s.cases[0].status, CaseStatus::Closed);
+        let err = s
+            .record_callback(CallbackOutcome::Confirmed, "", &limits, now())
+            .unwrap_err();
+        assert!(matches!(err, DomainError::IllegalTransition { .. }));
+    }
+
+    #[test]
+    fn a_complaint_never_goes_to_the_authority_it_is_about() {
+        let mut card = input();
+        card.complained_authority_code = "city-council".into();
+        let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
+        let (mut s, _) = AppealState::register("DP-2026-000002".into(), checked, now());
+        let err = s
+            .assign(&[(authority("city-council"), None)], now())
+            .unwrap_err();
+        assert!(
+            matches!(err, DomainError::Invalid { ref field, .. } if field == "assignments[0].authority_code")
+        );
+        assert!(s.cases.is_empty());
+        s.assign(&[(authority("vodokanal"), None)], now()).unwrap();
+        store_ids(&mut s);
+        let err = s
+            .reassign(10, &authority("city-council"), "wrong body", None, now())
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Invalid { ref field, .. } if field == "authority_code"));
+    }
+
+    #[test]
+    fn assignment_checks() {
+        let mut s = registered();
+        let late = deadline::latest_deadline(s.appeal.received_at) + chrono::Days::new(1);
+        type Assignments = Vec<(AuthorityRef, Option<NaiveDate>)>;
+        let bad: Vec<(Assignments, &str)> = vec![
+            (vec![], "assignments"),
+            (
+                vec![(
+                    AuthorityRef {
+                        code: "x".into(),
+                        active: false,
+                    },
+                    None,
+                )],
+                "assignments[0].authority_code",
+            ),
+            (
+                vec![(authority("a"), None), (authority("a"), None)],
+                "assignments[1].authority_code",
+            ),
+            (
+                vec![(authority("a"), Some(late))],
+                "assignments[0].deadline",
+            ),
+            (
+                vec![(authority("a"), NaiveDate::from_ymd_opt(2026, 1, 1))],
+                "assignments[0].deadline",
+            ),
+        ];
+        let before = s.clone();
+        for (list, field) in bad {
+            let err = s.assign(&list, now()).unwrap_err();
+            assert!(
+                matches!(err, DomainError::Invalid { field: ref f, .. } if f == field),
+                "{err:?}"
+            );
+            assert_eq!(s, before);
+        }
+        let ok = deadline::latest_deadline(s.appeal.received_at);
+        s.assign(&[(authority("a"), Some(ok))], now()).unwrap();
+        assert_eq!(s.cases[0].deadline, ok);
+        store_ids(&mut s);
+        let err = s.assign(&[(authority("a"), None)], now()).unwrap_err();
+        assert!(
+            matches!(err, DomainError::Invalid { .. }),
+            "one open case per authority"
+        );
+    }
+
+    #[test]
+    fn declined_case_is_rerouted() {
+        let mut s = assigned(&["wrong-body"]);
+        s.deliver(10, now()).unwrap();
+        assert!(s.decline(10, "", now()).is_err());
+        let events = s.decline(10, "not our competence", now()).unwrap();
+        assert_eq!(events[0].detail["reroute_by"], "2026-03-15");
+        assert_eq!(s.cases[0].declined_at, Some(now()));
+        assert_eq!(s.appeal.status, AppealStatus::Assigned);
+        assert!(
+            s.reassign(10, &authority("right-body"), "", None, now())
+                .is_err()
+        );
+        let events = s
+            .reassign(10, &authority("right-body"), "competent body", None, now())
+            .unwrap();
+        assert_eq!(kinds(&events)[..2], ["case.reassigned", "case.assigned"]);
+        assert_eq!(s.cases[0].status, CaseStatus::Reassigned);
+        assert_eq!(s.cases[1].status, CaseStatus::Assigned);
+        assert_eq!(s.cases[1].deadline, s.cases[0].deadline);
+        // the old authority may get it again later: its case is final
+        store_ids(&mut s);
+        assert!(s.reassign(10, &authority("x"), "r", None, now()).is_err());
+    }
+
+    #[test]
+    fn deadline_extension_needs_a_reason_and_stays_within_45_days() {
+        let mut s = assigned(&["vodokanal"]);
+        let latest = deadline::latest_deadline(s.appeal.received_at);
+        let current = s.cases[0].deadline;
+        let before = s.clone();
+        assert!(matches!(
+            s.extend_deadline(10, latest, " ", now()).unwrap_err(),
+            DomainError::Invalid { ref field, .. } if field == "reason"
+        ));
+        assert!(matches!(
+            s.extend_deadline(10, latest + chrono::Days::new(1), "study", now()).unwrap_err(),
+            DomainError::Invalid { ref field, .. } if field == "deadline"
+        ));
+        assert!(matches!(
+            s.extend_deadline(10, current, "study", now()).unwrap_err(),
+            DomainError::Invalid { ref field, .. } if field == "deadline"
+        ));
+        assert!(matches!(
+            s.extend_deadline(99, latest, "study", now()).unwrap_err(),
+            DomainError::NotFound(_)
+        ));
+        assert_eq!(s, before);
+        s.extend_deadline(10, latest, "needs an inspection", now())
+            .unwrap();
+        assert_eq!(s.cases[0].deadline, latest);
+        assert_eq!(s.cases[0].extension_reason, "needs an inspection");
+    }
+
+    #[test]
+    fn not_considered_cancels_open_cases_and_is_final() {
+        let mut s = assigned(&["a", "b"]);
+        assert!(
+            s.close(CloseOutcome::Unconfirmed, "x", now()).is_err(),
+            "only after answers"
+        );
+        s.close(
+            CloseOutcome::NotConsidered,
+            "duplicate of a court case",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(s.appeal.status, AppealStatus::NotConsidered);
+        assert!(s.cases.iter().all(|c| c.status == CaseStatus::Cancelled));
+        for attempt in [
+            s.clone().assign(&[(authority("c"), None)], now()),
+            s.clone().close(CloseOutcome::NotConsidered, "again", now()),
+            s.clone().verify(10, Verdict::Accept, "", now()),
+        ] {
+            assert!(matches!(
+                attempt.unwrap_err(),
+                DomainError::IllegalTransition { .. }
+            ));
+        }
+    }
+
+    /// Every appeal-level transition from every appeal state.
+    #[test]
+    fn appeal_transition_table() {
+        type Step = fn(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError>;
+        let steps: Vec<(&str, Step, &[AppealStatus])> = vec![
+            (
+                "callback",
+                |s| s.record_callback(CallbackOutcome::Unreachable, "", &Limits::default(), now()),
+                &[AppealStatus::AwaitingConfirmation],
+            ),
+            (
+                "close unconfirmed",
+                |s| s.close(CloseOutcome::Unconfirmed, "r", now()),
+                &[AppealStatus::AwaitingConfirmation],
+            ),
+            (
+                "not considered",
+                |s| s.close(CloseOutcome::NotConsidered, "r", now()),
+                &[
+                    AppealStatus::Registered,
+                    AppealStatus::Assigned,
+                    AppealStatus::InProgress,
+                    AppealStatus::Answered,
+                    AppealStatus::AwaitingConfirmation,
+                    AppealStatus::Returned,
+                ],
+            ),
+            (
+                "assign",
+                |s| s.assign(&[(authority("new"), None)], now()),
+                &[
+                    AppealStatus::Registered,
+                    AppealStatus::Assigned,
+                    AppealStatus::InProgress,
+                    AppealStatus::Answered,
+                    AppealStatus::Returned,
+                ],
+            ),
+        ];
+        for (name, step, legal) in steps {
+            for &from in AppealStatus::ALL {
+                let mut s = registered();
+                s.appeal.status = from;
+                let before = s.clone();
+                let result = step(&mut s);
+                if legal.contains(&from) {
+                    assert!(result.is_ok(), "{name} from {from}: {result:?}");
+                } else {
+                    assert!(
+                        matches!(result, Err(DomainError::IllegalTransition { .. })),
+                        "{name} from {from}: {result:?}"
+                    );
+                    assert_eq!(s, before);
+                }
+            }
+        }
+    }
+}

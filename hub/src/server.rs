@@ -1,0 +1,185 @@
+//! Startup wiring, in one place: open the database, build the use cases with the configured limits
+//! and keys, load the starter directory into an empty database, prepare TLS, bind the listener, and
+//! run the API and the deadline monitor side by side until shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::api::{self, ApiSettings};
+use crate::app::{AppError, Hotline, Store};
+use crate::config::{ConfigError, ServeConfig, TlsSource};
+use crate::domain::{Caller, Limits};
+use crate::pki;
+use crate::starter::{self, DirectoryFile};
+use crate::store::{self, AnyStore, StoreError};
+use crate::tls::{ReloadingTls, TlsFiles};
+
+/// Why the hub could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A use case failed at start (loading the starter directory).
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// Certificate authority work failed.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    /// The TLS material does not load.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// A file or socket could not be used.
+    #[error("{0}")]
+    Io(String),
+    /// The server failed.
+    #[error("server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens (creating the data directory for SQLite) and migrates the configured database.
+pub async fn open(config: &ServeConfig) -> Result<AnyStore, ServeError> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            ServeError::Io(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+    }
+    Ok(store::open(&config.database_url).await?)
+}
+
+/// Runs the hub until `shutdown`.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    match open(&config).await? {
+        AnyStore::Sqlite(s) => serve_on(s, config, shutdown).await,
+        AnyStore::Postgres(s) => serve_on(s, config, shutdown).await,
+    }
+}
+
+/// The use cases over `store`, as configured.
+fn hotline<S: Store>(store: S, config: &ServeConfig) -> Result<Hotline<S>, ServeError> {
+    Ok(Hotline::new(store)
+        .with_limits(Limits {
+            max_text_chars: config.max_text_chars,
+            max_callback_attempts: config.max_callback_attempts,
+            max_attachment_bytes: config.max_attachment_bytes,
+            max_attachments: config.max_attachments,
+            repeat_window_days: config.repeat_window_days,
+        })
+        .with_number_prefix(config.number_prefix.clone())
+        .with_receipts(Arc::new(pki::receipt_signer(&config.receipt_key)?)))
+}
+
+/// The TLS files to serve with: the configured ones, or the development PKI (made on first start).
+fn tls_files(config: &ServeConfig) -> Result<TlsFiles, ServeError> {
+    Ok(match &config.tls {
+        TlsSource::DevPki(dir) => {
+            if pki::ensure_dev_pki(dir)? {
+                eprintln!(
+                    "made a development PKI in {0}: staff certificates operator.pem, analyst.pem, \
+                     supervisor.pem, admin.pem; an authority's: hub pki issue agency CODE --pki-dir {0}",
+                    dir.display()
+                );
+            }
+            TlsFiles {
+                cert: dir.join("server.pem"),
+                key: dir.join("server.key"),
+                client_ca: dir.join("ca.pem"),
+                crl: Some(dir.join("crl.pem")),
+            }
+        }
+        TlsSource::Files(files) => files.clone(),
+    })
+}
+
+async fn serve_on<S: Store>(
+    store: S,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let hotline = hotline(store, &config)?;
+    if config.load_starter && hotline.districts().await?.is_empty() {
+        let file = DirectoryFile::starter();
+        starter::load(
+            &hotline,
+            &file,
+            &Caller::system("hub serve: starter directory"),
+        )
+        .await?;
+        tracing::info!(
+            districts = file.districts.len(),
+            categories = file.categories.len(),
+            authorities = file.authorities.len(),
+            "empty database: loaded the starter directory"
+        );
+    }
+    let tls = ReloadingTls::new(tls_files(&config)?)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServeError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    tracing::info!(%addr, database = %redact(&config.database_url), "hub listening");
+    eprintln!(
+        "hub listening on {addr} (database {})",
+        redact(&config.database_url)
+    );
+    let mut settings = ApiSettings::new(config.max_message_bytes);
+    settings.tls_reload_interval = Duration::from_secs(config.tls_reload_secs);
+    settings.heartbeat_interval = Duration::from_secs(config.heartbeat_secs);
+
+    // The deadline monitor runs beside the API and stops with it.
+    let (stop_monitor, monitor_stop) = watch::channel(false);
+    let monitor = tokio::spawn(hotline.clone().run_deadline_monitor(
+        Duration::from_secs(config.monitor_secs),
+        config.due_soon_days,
+        monitor_stop,
+    ));
+    let served = api::serve(listener, tls, hotline, settings, shutdown).await;
+    let _ = stop_monitor.send(true);
+    let _ = monitor.await;
+    served?;
+    tracing::info!("hub stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://hub:secret@db:5432/hotline"),
+            "postgres://hub:***@db:5432/hotline"
+        );
+        assert_eq!(
+            redact("postgres://hub@db/hotline"),
+            "postgres://hub@db/hotline"
+        );
+        assert_eq!(redact("sqlite://data/hub.db"), "sqlite://data/hub.db");
+    }
+}

@@ -1,0 +1,280 @@
+//! Appeals and their cases: registration under the year's next number, loads, locked transitions,
+//! search and the lists staff and authorities work from.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
+
+use super::backend::{Backend, Column, SqlStore, codes, non_empty};
+use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, stored};
+use super::{AppealKey, AppealStore, DeclinedCase, SearchFilter, StoreResult, Transition};
+use crate::domain::{AppealState, AppealStatus, AttachmentInfo, Caller, CaseEvent, CaseStatus};
+
+impl<DB: Backend> AppealStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    i32: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    String: Column<DB>,
+    Vec<u8>: Column<DB>,
+    NaiveDate: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Option<i64>: Column<DB>,
+    Option<bool>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
+    Option<String>: Column<DB>,
+    &'static str: Encode<'static, DB> + Type<DB>,
+{
+    #[tracing::instrument(skip_all)]
+    async fn register<F>(
+        &self,
+        year: i32,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        make: F,
+    ) -> StoreResult<AppealState>
+    where
+        F: FnOnce(i64) -> (AppealState, Vec<CaseEvent>) + Send,
+    {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        // The counter row is updated in the registering transaction, so numbers are gapless:
+        // a rolled-back registration gives its number back.
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO appeal_numbers (year, last) VALUES ($1, 1) \
+             ON CONFLICT (year) DO UPDATE SET last = appeal_numbers.last + 1 RETURNING last",
+        )
+        .bind(year)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (mut state, events) = make(seq);
+        let a = &state.appeal;
+        let c = &a.card;
+        state.appeal.id = sqlx::query_scalar(
+            "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
+             citizen_address, anonymous, signatories, benefit_holder, district_code, \
+             settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
+             repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24) RETURNING id",
+        )
+        .bind(a.number.clone())
+        .bind(a.received_at)
+        .bind(c.channel.code())
+        .bind(c.kind.code())
+        .bind(c.citizen.name.clone())
+        .bind(c.citizen.phone.clone())
+        .bind(c.citizen.address.clone())
+        .bind(c.anonymous)
+        .bind(c.signatories)
+        .bind(c.benefit_holder)
+        .bind(c.district_code.clone())
+        .bind(non_empty(&c.settlement_code))
+        .bind(c.category_code.clone())
+        .bind(c.text.clone())
+        .bind(c.urgent)
+        .bind(non_empty(&c.complained_authority_code))
+        .bind(c.needs_study)
+        .bind(c.repeat_of)
+        .bind(a.status.code())
+        .bind(a.status_reason.clone())
+        .bind(a.deadline)
+        .bind(a.callback_attempts)
+        .bind(a.updated_at)
+        .bind(a.closed_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        Self::append_events(&mut tx, &state, &events, caller).await?;
+        Self::audit_change(&mut tx, caller, &state, &events, now).await?;
+        tx.commit().await?;
+        self.committed();
+        Ok(state)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn appeal_status(&self, number: &str) -> StoreResult<Option<(i64, AppealStatus)>> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, status FROM appeals WHERE number = $1")
+                .bind(number.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(id, status)| Ok((id, stored(&status, "appeal status")?)))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn load(&self, key: &AppealKey) -> StoreResult<Option<AppealState>> {
+        let mut conn = self.pool.acquire().await?;
+        match Self::find_appeal(&mut conn, key, "").await? {
+            Some(id) => Self::load_in(&mut conn, id).await,
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn transact<F: Transition>(
+        &self,
+        key: &AppealKey,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        transition: F,
+    ) -> StoreResult<AppealState> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let appeal_id = Self::lock_appeal(&mut tx, key).await?;
+        let (state, ids) = Self::apply_in(&mut tx, appeal_id, caller, now, transition).await?;
+        if !ids.is_empty() {
+            tx.commit().await?;
+            self.committed();
+        }
+        Ok(state)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn search(&self, f: &SearchFilter) -> StoreResult<Vec<AppealState>> {
+        let mut q = QueryBuilder::<DB>::new(format!(
+            "SELECT {APPEAL_COLUMNS} FROM appeals a WHERE 1 = 1"
+        ));
+        if let Some(status) = f.status {
+            q.push(" AND a.status = ").push_bind(status.code());
+        }
+        if let Some(authority) = &f.authority_code {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM cases c WHERE c.appeal_id = a.id AND c.authority_code = ",
+            )
+            .push_bind(authority.clone())
+            .push(")");
+        }
+        if let Some(category) = &f.category_code {
+            q.push(" AND (a.category_code = ")
+                .push_bind(category.clone())
+                .push(" OR a.category_code LIKE ")
+                .push_bind(format!("{category}.%"))
+                .push(")");
+        }
+        if let Some(district) = &f.district_code {
+            q.push(" AND a.district_code = ")
+                .push_bind(district.clone());
+        }
+        if let Some(from) = f.received_from {
+            q.push(" AND a.received_at >= ").push_bind(from);
+        }
+        if let Some(before) = f.received_before {
+            q.push(" AND a.received_at < ").push_bind(before);
+        }
+        if let Some(today) = f.overdue_on {
+            q.push(" AND EXISTS (SELECT 1 FROM cases c WHERE c.appeal_id = a.id AND c.status IN (")
+                .push(codes(CaseStatus::awaits_answer))
+                .push(") AND c.deadline < ")
+                .push_bind(today)
+                .push(")");
+        }
+        if let Some(before_id) = f.before_id {
+            q.push(" AND a.id < ").push_bind(before_id);
+        }
+        q.push(" ORDER BY a.id DESC LIMIT ").push_bind(f.limit);
+        let mut conn = self.pool.acquire().await?;
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let appeal = Self::appeal_from_row(row)?;
+            let cases = Self::cases_of(&mut conn, appeal.id).await?;
+            found.push(AppealState { appeal, cases });
+        }
+        Ok(found)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn declined_cases(&self) -> StoreResult<Vec<DeclinedCase>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS}, a.number FROM cases c JOIN appeals a ON a.id = c.appeal_id \
+             WHERE c.status = $1 ORDER BY c.declined_at, c.id"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(CaseStatus::Declined.code())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeclinedCase {
+                    appeal_number: row.try_get("number")?,
+                    case: Self::case_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn authority_cases(
+        &self,
+        authority: &str,
+        status: Option<CaseStatus>,
+    ) -> StoreResult<Vec<AppealState>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT appeal_id FROM cases WHERE authority_code = $1 \
+             AND ($2 IS NULL OR status = $2) ORDER BY appeal_id",
+        )
+        .bind(authority.to_string())
+        .bind(status.map(|s| s.code().to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(state) = Self::load_in(&mut conn, id).await? {
+                found.push(state);
+            }
+        }
+        Ok(found)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn find_repeat(
+        &self,
+        phone: &str,
+        category: &str,
+        district: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, number FROM appeals WHERE citizen_phone = $1 AND category_code = $2 \
+             AND district_code = $3 AND received_at >= $4 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(phone.to_string())
+        .bind(category.to_string())
+        .bind(district.to_string())
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn attachments(&self, case_ids: &[i64]) -> StoreResult<Vec<AttachmentInfo>> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT case_id, name, content_type, size, sha256 FROM attachments WHERE case_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in case_ids {
+            list.push_bind(*id);
+        }
+        q.push(") ORDER BY id");
+        let rows: Vec<(i64, String, String, i64, String)> =
+            q.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(case_id, name, content_type, size, sha256)| AttachmentInfo {
+                    case_id,
+                    name,
+                    content_type,
+                    size,
+                    sha256,
+                },
+            )
+            .collect())
+    }
+}

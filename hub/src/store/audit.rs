@@ -1,0 +1,183 @@
+//! The audit trail in the database: every change and every read of personal data, appended in the
+//! transaction of what it records and chained by hash (see [`crate::audit`]). The head row's lock
+//! serializes appends, so the chain never forks.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Row, Type};
+
+use super::backend::{Backend, Column, SqlStore};
+use super::{AuditLog, StoreResult};
+use crate::audit::AuditEntry;
+use crate::domain::{AppealState, Caller, CaseEvent};
+
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    i32: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    String: Column<DB>,
+    Vec<u8>: Column<DB>,
+    NaiveDate: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Option<i64>: Column<DB>,
+    Option<bool>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
+    Option<String>: Column<DB>,
+    &'static str: Encode<'static, DB> + Type<DB>,
+{
+    /// Appends a row to the hash-chained audit trail, inside the caller's transaction.
+    pub(super) async fn append_audit(
+        conn: &mut DB::Connection,
+        caller: &Caller,
+        appeal_number: Option<&str>,
+        action: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (seq, prev): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *conn)
+                .await?;
+        let mut row = AuditEntry {
+            seq,
+            at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
+            principal: caller.principal.clone(),
+            rpc: caller.rpc.clone(),
+            appeal_number: appeal_number.map(str::to_string),
+            action: action.to_string(),
+            detail: detail.to_string(),
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        row.hash = row.expected_hash();
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, principal, rpc, appeal_number, action, detail, \
+             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(row.seq)
+        .bind(row.at.clone())
+        .bind(row.principal.clone())
+        .bind(row.rpc.clone())
+        .bind(row.appeal_number.clone())
+        .bind(row.action.clone())
+        .bind(row.detail.clone())
+        .bind(row.prev_hash.clone())
+        .bind(row.hash.clone())
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(row.hash.clone())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Audits a transition: its event kinds and the cases they touched.
+    pub(super) async fn audit_change(
+        conn: &mut DB::Connection,
+        caller: &Caller,
+        state: &AppealState,
+        events: &[CaseEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let action = events
+            .iter()
+            .map(|e| e.kind.code())
+            .collect::<Vec<_>>()
+            .join(",");
+        let cases: Vec<i64> = events
+            .iter()
+            .filter_map(|e| e.case.map(|i| state.cases[i].id))
+            .collect();
+        let detail = serde_json::json!({ "cases": cases }).to_string();
+        Self::append_audit(
+            conn,
+            caller,
+            Some(&state.appeal.number),
+            &action,
+            &detail,
+            now,
+        )
+        .await
+    }
+}
+
+impl<DB: Backend> AuditLog for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    i32: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    String: Column<DB>,
+    Vec<u8>: Column<DB>,
+    NaiveDate: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Option<i64>: Column<DB>,
+    Option<bool>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
+    Option<String>: Column<DB>,
+    &'static str: Encode<'static, DB> + Type<DB>,
+{
+    #[tracing::instrument(skip_all)]
+    async fn audit_read(
+        &self,
+        caller: &Caller,
+        appeal_number: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        Self::append_audit(
+            &mut tx,
+            caller,
+            Some(appeal_number),
+            "read.personal_data",
+            "{}",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn audit_trail(&self, appeal_number: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, principal, rpc, appeal_number, action, detail, prev_hash, hash \
+             FROM audit_log WHERE ($1 IS NULL OR appeal_number = $1) ORDER BY seq",
+        )
+        .bind(appeal_number.map(str::to_string))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    seq: row.try_get("seq")?,
+                    at: row.try_get("at")?,
+                    principal: row.try_get("principal")?,
+                    rpc: row.try_get("rpc")?,
+                    appeal_number: row.try_get("appeal_number")?,
+                    action: row.try_get("action")?,
+                    detail: row.try_get("detail")?,
+                    prev_hash: row.try_get("prev_hash")?,
+                    hash: row.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn audit_head(&self) -> StoreResult<(i64, String)> {
+        Ok(
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,117 @@
+//! What tests register and load: the small directory, a valid card, and an authority answering a
+//! case by driving the domain transitions directly (for tests about staff, not the gateway).
+
+use hotline_hub::domain::{Caller, CaseStatus, Limits};
+use hotline_hub::store::{AppealKey, AppealStore};
+use hotline_proto::v1 as pb;
+
+use crate::hub::TestHub;
+
+/// A small directory: two districts, a settlement, a section with a subject, four authorities.
+pub const DIRECTORY: &str = r#"
+[[districts]]
+code = "dniprovskyi"
+name = "Дніпровський район"
+kind = "district"
+
+[[districts]]
+code = "kryvorizkyi"
+name = "Криворізький район"
+kind = "district"
+
+[[districts]]
+code = "dnipro"
+name = "Дніпро"
+kind = "settlement"
+parent = "dniprovskyi"
+
+[[categories]]
+code = "07"
+name = "Комунальне господарство"
+term_days = 30
+
+[[categories]]
+code = "07.01"
+name = "Водопостачання"
+parent = "07"
+term_days = 15
+
+[[authorities]]
+code = "vodokanal"
+name = "КП «Дніпроводоканал»"
+kind = "utility"
+district = "dniprovskyi"
+
+[[authorities]]
+code = "city-council"
+name = "Дніпровська міська рада"
+kind = "city_council"
+district = "dniprovskyi"
+
+[[authorities]]
+code = "heating"
+name = "КП «Теплоенерго»"
+kind = "utility"
+district = "dniprovskyi"
+
+[[authorities]]
+code = "kryvyi-rih-council"
+name = "Криворізька міська рада"
+kind = "city_council"
+district = "kryvorizkyi"
+"#;
+
+/// An authority answering case `case_id` without its agency client: deliver, accept, report,
+/// resolve, as transitions on the store.
+pub async fn authority_answers<S: AppealStore>(hub: &TestHub<S>, case_id: i64, answer: &str) {
+    let store = &hub.store;
+    let actor = Caller {
+        principal: "agency:test".into(),
+        rpc: "test".into(),
+    };
+    let key = AppealKey::Case(case_id);
+    let now = chrono::Utc::now();
+    let state = store.load(&key).await.unwrap().unwrap();
+    let status = state.cases.iter().find(|c| c.id == case_id).unwrap().status;
+    if status == CaseStatus::Assigned {
+        store
+            .transact(&key, &actor, now, move |s| s.deliver(case_id, now))
+            .await
+            .unwrap();
+        store
+            .transact(&key, &actor, now, move |s| s.accept(case_id, now))
+            .await
+            .unwrap();
+    }
+    store
+        .transact(&key, &actor, now, move |s| {
+            s.report_progress(case_id, "crew sent", None, now)
+        })
+        .await
+        .unwrap();
+    let answer = answer.to_string();
+    store
+        .transact(&key, &actor, now, move |s| {
+            s.resolve(case_id, &answer, "", &Limits::default(), now)
+        })
+        .await
+        .unwrap();
+}
+
+/// A valid registration card for a water complaint in Dnipro.
+pub fn water_complaint() -> pb::RegisterAppealRequest {
+    pb::RegisterAppealRequest {
+        kind: pb::AppealKind::Complaint as i32,
+        channel: pb::Channel::Phone as i32,
+        citizen: Some(pb::Citizen {
+            name: "Петренко Ганна Іванівна".into(),
+            phone: "067 123 45 67".into(),
+            address: "м. Дніпро, вул. Січеславська Набережна, 15, кв. 7".into(),
+        }),
+        district_code: "dniprovskyi".into(),
+        settlement_code: "dnipro".into(),
+        category_code: "07.01".into(),
+        text: "Третій день немає холодної води в будинку".into(),
+        ..Default::default()
+    }
+}

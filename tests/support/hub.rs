@@ -1,0 +1,238 @@
+//! A hub serving over mutual TLS on an ephemeral port, over its own database and CA, with the
+//! small directory loaded; restarted on the same address, stopped, or handed to agency clients.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotline_hub::api::{self, ApiSettings};
+use hotline_hub::app::Hotline;
+use hotline_hub::domain::Caller;
+use hotline_hub::principal::{Principal, StaffRole};
+use hotline_hub::starter::{self, DirectoryFile};
+use hotline_hub::store::{PgStore, SqliteStore, Store};
+use hotline_hub::tls::ReloadingTls;
+use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
+use hotline_proto::v1::directory_client::DirectoryClient;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+use crate::db::TestDb;
+use crate::fixtures::DIRECTORY;
+use crate::pki::{TestPki, install_crypto, staff, tls_channel};
+use crate::wait_for;
+
+/// A hub serving on an ephemeral port over its own database.
+#[derive(Debug)]
+pub struct TestHub<S> {
+    /// The use cases of the running hub.
+    pub hotline: Hotline<S>,
+    /// Its store, for tests that look behind the use cases (the event log as a reader sees it, a
+    /// transition driven directly).
+    pub store: S,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Its database.
+    pub db: TestDb,
+    /// Its certificate authority and TLS files.
+    pub pki: TestPki,
+    /// The running server.
+    task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    /// Ends the server.
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// Settings the tests serve with: a short poll so nothing waits long on a missed notification, and
+/// TLS files re-checked often so rotation tests finish quickly. No deadline monitor runs: tests run
+/// it themselves, at the instants they choose.
+pub fn settings() -> ApiSettings {
+    ApiSettings {
+        max_message_bytes: 64 * 1024,
+        poll_interval: Duration::from_millis(500),
+        stream_buffer: 16,
+        tls_reload_interval: Duration::from_millis(100),
+        heartbeat_interval: Duration::from_millis(500),
+    }
+}
+
+impl<S: Store> TestHub<S> {
+    /// Serves `hotline` over mutual TLS on 127.0.0.1:0.
+    pub async fn serve(store: S, hotline: Hotline<S>, db: TestDb, pki: TestPki) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let tls: Arc<ReloadingTls> = ReloadingTls::new(pki.files.clone()).expect("TLS files");
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(api::serve(
+            listener,
+            tls,
+            hotline.clone(),
+            settings(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            hotline,
+            store,
+            addr,
+            db,
+            pki,
+            task: Some(task),
+            stop: Some(stop),
+        }
+    }
+
+    /// A channel to the hub as `principal` (a certificate issued by the hub's test CA).
+    pub async fn channel_as(&self, principal: &Principal) -> Channel {
+        tls_channel(
+            self.addr,
+            self.pki.ca.cert_pem(),
+            Some(&self.pki.client(principal)),
+        )
+        .await
+        .expect("connect")
+    }
+
+    /// An `AppealRegistry` client for a member of staff in `role`.
+    pub async fn registry(&self, role: StaffRole) -> AppealRegistryClient<Channel> {
+        AppealRegistryClient::new(self.channel_as(&staff(role)).await)
+    }
+
+    /// An `AppealRegistry` client for an operator.
+    pub async fn operator(&self) -> AppealRegistryClient<Channel> {
+        self.registry(StaffRole::Operator).await
+    }
+
+    /// An `AppealRegistry` client for an analyst.
+    pub async fn analyst(&self) -> AppealRegistryClient<Channel> {
+        self.registry(StaffRole::Analyst).await
+    }
+
+    /// A `Directory` client for an admin.
+    pub async fn directory(&self) -> DirectoryClient<Channel> {
+        DirectoryClient::new(self.channel_as(&staff(StaffRole::Admin)).await)
+    }
+
+    /// Stops the server and serves the same database and PKI again on the same address, as after a
+    /// restart of the hub process.
+    pub async fn restart(&mut self) {
+        self.shutdown().await;
+        let listener = wait_for(
+            "the port to be free again",
+            Duration::from_secs(10),
+            || async { tokio::net::TcpListener::bind(self.addr).await.ok() },
+        )
+        .await;
+        let tls: Arc<ReloadingTls> = ReloadingTls::new(self.pki.files.clone()).expect("TLS files");
+        let (stop, stopped) = oneshot::channel();
+        self.task = Some(tokio::spawn(api::serve(
+            listener,
+            tls,
+            self.hotline.clone(),
+            settings(),
+            async move {
+                let _ = stopped.await;
+            },
+        )));
+        self.stop = Some(stop);
+    }
+
+    /// Configuration for an agency client of `authority` with its own local store in a new temporary
+    /// directory: certificate, key, CA and the hub's receipt key written there.
+    pub fn agency_config(&self, authority: &str) -> hotline_agency_client::ClientConfig {
+        let dir = std::env::temp_dir().join(format!(
+            "hotline-agency-{authority}-{}",
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).expect("agency dir");
+        let issued = self.pki.client(&Principal::Agency {
+            authority: authority.into(),
+        });
+        std::fs::write(dir.join("agency.pem"), &issued.cert_pem).expect("write");
+        std::fs::write(dir.join("agency.key"), &issued.key_pem).expect("write");
+        std::fs::write(dir.join("ca.pem"), self.pki.ca.cert_pem()).expect("write");
+        let public = hotline_proto::receipt::hex(self.hotline.receipts().public_key());
+        std::fs::write(dir.join("receipt.pub"), public).expect("write");
+        hotline_agency_client::ClientConfig {
+            hub: format!("https://{}", self.addr),
+            cert: dir.join("agency.pem"),
+            key: dir.join("agency.key"),
+            ca: dir.join("ca.pem"),
+            receipt_key: Some(dir.join("receipt.pub")),
+            hook_command: None,
+            inbox_dir: None,
+            max_backoff: Duration::from_millis(500),
+            outbox_poll: Duration::from_millis(200),
+            data_dir: dir,
+        }
+    }
+
+    /// Stops the server gracefully (failing the test if that takes over 15 s) and keeps the database.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .expect("graceful shutdown finished in time")
+                .expect("server task")
+                .expect("server result");
+        }
+    }
+
+    /// Stops the server and removes the database and the PKI files.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+        self.db.drop_db().await;
+        let _ = std::fs::remove_dir_all(&self.pki.dir);
+    }
+}
+
+/// Opens a fresh hub over SQLite with the small directory loaded.
+pub async fn sqlite_hub() -> TestHub<SqliteStore> {
+    install_crypto();
+    let db = TestDb::sqlite();
+    let store = SqliteStore::open(&db.url()).await.expect("open sqlite");
+    hub_over(store, db).await
+}
+
+/// Opens a fresh hub over a new PostgreSQL database, or `None` when PostgreSQL tests are off.
+pub async fn postgres_hub() -> Option<TestHub<PgStore>> {
+    install_crypto();
+    let db = TestDb::postgres().await?;
+    let store = PgStore::open(&db.url()).await.expect("open postgres");
+    Some(hub_over(store, db).await)
+}
+
+async fn hub_over<S: Store>(store: S, db: TestDb) -> TestHub<S> {
+    let hotline = Hotline::new(store.clone());
+    let directory = DirectoryFile::parse(DIRECTORY).expect("test directory");
+    starter::load(&hotline, &directory, &Caller::system("test set-up"))
+        .await
+        .expect("load directory");
+    TestHub::serve(store, hotline, db, TestPki::new()).await
+}
+
+/// Runs `test` against a SQLite hub.
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(TestHub<SqliteStore>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(sqlite_hub().await).await;
+}
+
+/// Runs `test` against a PostgreSQL hub when PostgreSQL tests are on.
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(TestHub<PgStore>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if let Some(hub) = postgres_hub().await {
+        test(hub).await;
+    }
+}
