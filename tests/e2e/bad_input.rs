@@ -1,5 +1,5 @@
-//! Every bad input gets the status shared/DESIGN.md names, with the field in the message, and
-//! changes nothing: the event log does not grow and the appeal reads the same afterwards.
+//! Every bad input gets the status the error contract names (README, "Errors"), with the field in
+//! the message, and changes nothing: the event log does not grow and the appeal reads the same afterwards.
 
 use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;

@@ -16,7 +16,7 @@ use crate::app::feed::FeedItem;
 use crate::app::{SearchFilter, Store};
 use crate::domain::card::CardInput;
 use crate::domain::deadline::{kyiv_date, kyiv_midnight};
-use crate::domain::{CallbackOutcome, Citizen, CloseOutcome, Cursor, Verdict};
+use crate::domain::{Citizen, Cursor, Verdict};
 
 /// Events read from the log per query while catching a watcher up.
 const WATCH_BATCH: i64 = 500;
@@ -252,17 +252,12 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
-        let outcome = match pb::CallbackOutcome::try_from(r.outcome) {
-            Ok(pb::CallbackOutcome::Confirmed) => CallbackOutcome::Confirmed,
-            Ok(pb::CallbackOutcome::NotConfirmed) => CallbackOutcome::NotConfirmed,
-            Ok(pb::CallbackOutcome::Unreachable) => CallbackOutcome::Unreachable,
-            _ => {
-                return Err(invalid(
-                    "outcome",
-                    "required: confirmed, not confirmed or unreachable",
-                ));
-            }
-        };
+        let outcome = convert::callback_from_pb(r.outcome).ok_or_else(|| {
+            invalid(
+                "outcome",
+                "required: confirmed, not confirmed or unreachable",
+            )
+        })?;
         let view = self
             .hotline
             .record_callback(&r.number, outcome, &r.note, &caller)
@@ -277,16 +272,8 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
-        let outcome = match pb::CloseOutcome::try_from(r.outcome) {
-            Ok(pb::CloseOutcome::NotConsidered) => CloseOutcome::NotConsidered,
-            Ok(pb::CloseOutcome::Unconfirmed) => CloseOutcome::Unconfirmed,
-            _ => {
-                return Err(invalid(
-                    "outcome",
-                    "required: not considered or unconfirmed",
-                ));
-            }
-        };
+        let outcome = convert::close_from_pb(r.outcome)
+            .ok_or_else(|| invalid("outcome", "required: not considered or unconfirmed"))?;
         let view = self
             .hotline
             .close(&r.number, outcome, &r.reason, &caller)

@@ -8,8 +8,8 @@ use tonic::Status;
 use super::error::{domain, invalid};
 use crate::app::appeals::AppealView;
 use crate::domain::{
-    AppealKind, AppealStatus, AttachmentInfo, Authority, Case, CaseStatus, Category, Channel,
-    District, DistrictKind, StoredEvent,
+    AppealKind, AppealStatus, AttachmentInfo, Authority, CallbackOutcome, Case, CaseStatus,
+    Category, Channel, CloseOutcome, District, DistrictKind, StoredEvent,
 };
 
 /// RFC 3339 in UTC, whole seconds.
@@ -111,6 +111,41 @@ pub fn status_from_pb(value: i32) -> Result<Option<AppealStatus>, Status> {
         .iter()
         .copied()
         .find(|s| status_to_pb(*s) == status))
+}
+
+/// The wire value of a call-back's outcome.
+pub fn callback_to_pb(outcome: CallbackOutcome) -> pb::CallbackOutcome {
+    match outcome {
+        CallbackOutcome::Confirmed => pb::CallbackOutcome::Confirmed,
+        CallbackOutcome::NotConfirmed => pb::CallbackOutcome::NotConfirmed,
+        CallbackOutcome::Unreachable => pb::CallbackOutcome::Unreachable,
+    }
+}
+
+/// The domain value of a wire call-back outcome; `None` for unspecified or unknown numbers.
+pub fn callback_from_pb(value: i32) -> Option<CallbackOutcome> {
+    let wire = pb::CallbackOutcome::try_from(value).ok()?;
+    CallbackOutcome::ALL
+        .iter()
+        .copied()
+        .find(|o| callback_to_pb(*o) == wire)
+}
+
+/// The wire value of a closing without a confirmed answer.
+pub fn close_to_pb(outcome: CloseOutcome) -> pb::CloseOutcome {
+    match outcome {
+        CloseOutcome::NotConsidered => pb::CloseOutcome::NotConsidered,
+        CloseOutcome::Unconfirmed => pb::CloseOutcome::Unconfirmed,
+    }
+}
+
+/// The domain value of a wire closing; `None` for unspecified or unknown numbers.
+pub fn close_from_pb(value: i32) -> Option<CloseOutcome> {
+    let wire = pb::CloseOutcome::try_from(value).ok()?;
+    CloseOutcome::ALL
+        .iter()
+        .copied()
+        .find(|o| close_to_pb(*o) == wire)
 }
 
 /// The wire value of a case status.

@@ -1,4 +1,4 @@
-//! The one place where use-case errors become gRPC statuses (shared/DESIGN.md, "Bad input").
+//! The one place where use-case errors become gRPC statuses (the contract is in the README, "Errors").
 
 use tonic::Status;
 

@@ -179,9 +179,9 @@ pub async fn serve<S: Store>(
     result
 }
 
-/// tonic answers a request over `max_decoding_message_size` with OUT_OF_RANGE; shared/DESIGN.md (and
-/// gRPC's own servers) use RESOURCE_EXHAUSTED for size limits, so clients can tell a limit from a bad
-/// value. The status travels in the headers of a trailers-only response, rewritten here.
+/// tonic answers a request over `max_decoding_message_size` with OUT_OF_RANGE; the hub's error
+/// contract (README, "Errors") and gRPC's own servers use RESOURCE_EXHAUSTED for size limits, so
+/// clients can tell a limit from a bad value. The status travels in the headers of a trailers-only response, rewritten here.
 fn size_limit_is_resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
     let headers = response.headers_mut();
     let out_of_range = headers.get("grpc-status").is_some_and(|v| v == "11");

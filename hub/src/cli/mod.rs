@@ -3,17 +3,21 @@
 //! with `--json`.
 //!
 //! # Layout
-//! - this file: the commands and their arguments (clap), and `serve`/`migrate`.
-//! - [`staff`]: the staff commands, one gRPC call each.
+//! - this file: the command tree (clap), and `serve`/`migrate` (wired in [`crate::server`]).
+//! - [`appeal`]: `hub appeal …`, one gRPC call each; [`directory`]: `hub authority|directory …`.
+//! - [`connect`]: which hub, which certificate, how to print; [`args`]: domain values on the command line.
 //! - [`report`], [`chart`]: `hub report …`, as tables, CSV, JSON, XLSX and SVG charts.
 //! - [`local`]: `pki` and `audit`, which work on files and the database on the hub's host.
 //! - [`output`]: tables and JSON.
 
+pub mod appeal;
+pub mod args;
 pub mod chart;
+pub mod connect;
+pub mod directory;
 pub mod local;
 pub mod output;
 pub mod report;
-pub mod staff;
 
 use std::path::PathBuf;
 
@@ -62,8 +66,16 @@ pub enum CliError {
     AuditBroken(String),
 }
 
+/// The canonical name of a status code: `FAILED_PRECONDITION` for `FailedPrecondition`.
 fn code_name(code: tonic::Code) -> String {
-    format!("{code:?}").to_uppercase()
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
 }
 
 /// The hotline hub: the server and the staff commands.
@@ -86,11 +98,11 @@ pub enum Command {
     /// Apply the database migrations and exit.
     Migrate(ServeOptions),
     /// Appeals: register, show, search, assign, verify, call back, close.
-    Appeal(staff::Connection<staff::AppealCommand>),
+    Appeal(connect::Connection<appeal::AppealCommand>),
     /// Authorities of the directory.
-    Authority(staff::Connection<staff::AuthorityCommand>),
+    Authority(connect::Connection<directory::AuthorityCommand>),
     /// The directory as a whole.
-    Directory(staff::Connection<staff::DirectoryCommand>),
+    Directory(connect::Connection<directory::DirectoryCommand>),
     /// Monitoring reports and charts.
     Report(report::ReportArgs),
     /// The hotline's certificate authority: make a CA, issue and revoke certificates.
@@ -121,12 +133,24 @@ pub async fn run(
             );
             Ok(())
         }
-        Command::Appeal(c) => staff::appeal(c).await,
-        Command::Authority(c) => staff::authority(c).await,
-        Command::Directory(c) => staff::directory(c).await,
+        Command::Appeal(c) => appeal::run(c).await,
+        Command::Authority(c) => directory::authority(c).await,
+        Command::Directory(c) => directory::directory(c).await,
         Command::Report(args) => report::report(args).await,
         Command::Pki(args) => local::pki(args),
         Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
         Command::Receipt(args) => local::receipt(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn status_codes_read_as_grpc_names_them() {
+        assert_eq!(
+            super::code_name(tonic::Code::FailedPrecondition),
+            "FAILED_PRECONDITION"
+        );
+        assert_eq!(super::code_name(tonic::Code::NotFound), "NOT_FOUND");
     }
 }

@@ -10,7 +10,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::reports_client::ReportsClient;
 
 use super::CliError;
-use super::staff::{HubArgs, channel};
+use super::connect::{HubArgs, channel};
 use crate::principal::StaffRole;
 
 /// Output format.

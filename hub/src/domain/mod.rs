@@ -6,7 +6,8 @@
 //! # Layout
 //! - [`appeal`]: the appeal aggregate, its kinds, channels and statuses, registration, derived status.
 //! - [`case`]: a case, its statuses, and the table of which action each status allows.
-//! - [`staff_actions`]: assign, reassign, extend, verify, call back, close, answer a question.
+//! - [`staff_actions`]: assign, reassign, extend, verify, answer a question.
+//! - [`closing`]: the call-back and closing without a confirmed answer.
 //! - [`agency_actions`]: deliver, accept, decline, report, ask, resolve.
 //! - [`deadline`]: art. 20 terms in Europe/Kyiv calendar days, and the deadline monitor's step.
 //! - [`card`]: the registration card and its checks (arts. 3, 5, 7, 8).
@@ -22,6 +23,7 @@ pub mod appeal;
 pub mod attachment;
 pub mod card;
 pub mod case;
+pub mod closing;
 pub mod deadline;
 pub mod directory;
 pub mod event;
@@ -37,10 +39,11 @@ pub use appeal::{Appeal, AppealKind, AppealState, AppealStatus, AuthorityRef, Ch
 pub use attachment::{AttachmentInfo, NewAttachment};
 pub use card::{AppealCard, Citizen};
 pub use case::{Case, CaseAction, CaseStatus};
+pub use closing::{CallbackOutcome, CloseOutcome};
 pub use directory::{Authority, Category, District, DistrictKind};
 pub use event::{Caller, CaseEvent, Cursor, EventKind, StoredEvent};
 pub use limits::Limits;
-pub use staff_actions::{CallbackOutcome, CloseOutcome, Verdict};
+pub use staff_actions::Verdict;
 
 /// Why a request was refused. Each variant maps to one gRPC status at the API edge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

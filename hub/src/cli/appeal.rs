@@ -1,134 +1,19 @@
-//! Staff commands: each parses its arguments, makes one gRPC call to a running hub, and prints.
+//! `hub appeal …`: each command parses its arguments, makes one gRPC call to a running hub as the
+//! staff role the command needs, and prints.
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
-use hotline_proto::v1::directory_client::DirectoryClient;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::CliError;
-use super::output::{self, Out};
-use crate::api::convert::{authority_to_pb, category_to_pb};
+use super::args::coded;
+use super::connect::{Connection, channel};
+use super::output::Out;
+use crate::api::convert::{callback_to_pb, channel_to_pb, close_to_pb, kind_to_pb, status_to_pb};
+use crate::domain::{AppealKind, AppealStatus, CallbackOutcome, Channel, CloseOutcome};
 use crate::principal::StaffRole;
-use crate::starter::DirectoryFile;
-
-/// Where the hub is, who we are, and how to print.
-#[derive(Debug, Clone, Args)]
-pub struct HubArgs {
-    /// The hub's address.
-    #[arg(
-        long,
-        global = true,
-        env = "HOTLINE_HUB",
-        default_value = "https://127.0.0.1:7545"
-    )]
-    pub hub: String,
-    /// Our client certificate (PEM) [default: <pki-dir>/<role>.pem, the development PKI's
-    /// certificate for the role the command needs].
-    #[arg(long, global = true, env = "HOTLINE_CERT")]
-    pub cert: Option<PathBuf>,
-    /// Our private key (PEM) [default: the certificate's path with `.key`].
-    #[arg(long, global = true, env = "HOTLINE_KEY")]
-    pub key: Option<PathBuf>,
-    /// The CA that signed the hub's certificate [default: <pki-dir>/ca.pem].
-    #[arg(long, global = true, env = "HOTLINE_CA")]
-    pub ca: Option<PathBuf>,
-    /// The development PKI made by `hub serve` (for the defaults above).
-    #[arg(
-        long,
-        global = true,
-        env = "HOTLINE_PKI_DIR",
-        default_value = "data/pki"
-    )]
-    pub pki_dir: PathBuf,
-    /// Print JSON instead of tables (for scripts).
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
-/// A staff command with its connection arguments.
-#[derive(Debug, Args)]
-pub struct Connection<C: Subcommand> {
-    /// Connection and output.
-    #[command(flatten)]
-    pub hub: HubArgs,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: C,
-}
-
-/// Kind of appeal (art. 3 of the Law).
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum KindArg {
-    /// A proposal.
-    Proposal,
-    /// An application (request).
-    Application,
-    /// A complaint.
-    Complaint,
-}
-
-/// How the appeal came in.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ChannelArg {
-    /// Phone line.
-    Phone,
-    /// Web form.
-    Web,
-    /// E-mail.
-    Email,
-    /// National contact centre.
-    NationalCentre,
-    /// Post.
-    Post,
-    /// Personal reception.
-    PersonalReception,
-}
-
-/// Appeal status filter.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    /// Registered.
-    Registered,
-    /// Assigned.
-    Assigned,
-    /// In progress.
-    InProgress,
-    /// Answered.
-    Answered,
-    /// Awaiting confirmation.
-    AwaitingConfirmation,
-    /// Closed.
-    Closed,
-    /// Returned.
-    Returned,
-    /// Not considered.
-    NotConsidered,
-    /// Closed unconfirmed.
-    ClosedUnconfirmed,
-}
-
-/// Outcome of a call-back.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CallbackArg {
-    /// The citizen confirms: the appeal closes.
-    Confirmed,
-    /// Not solved: back for rework (needs --note).
-    NotConfirmed,
-    /// No answer.
-    Unreachable,
-}
-
-/// How an appeal ends without a confirmed answer.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CloseArg {
-    /// Not considered (art. 8).
-    NotConsidered,
-    /// Closed without confirmation.
-    Unconfirmed,
-}
 
 /// `hub appeal …`
 #[derive(Debug, Subcommand)]
@@ -193,7 +78,8 @@ pub enum AppealCommand {
         /// Appeal number.
         number: String,
         /// What came of it.
-        outcome: CallbackArg,
+        #[arg(value_parser = coded::<CallbackOutcome>())]
+        outcome: CallbackOutcome,
         /// Note (required for not-confirmed).
         #[arg(long, default_value = "")]
         note: String,
@@ -203,7 +89,8 @@ pub enum AppealCommand {
         /// Appeal number.
         number: String,
         /// How.
-        outcome: CloseArg,
+        #[arg(value_parser = coded::<CloseOutcome>())]
+        outcome: CloseOutcome,
         /// Why.
         #[arg(long)]
         reason: String,
@@ -236,12 +123,12 @@ pub enum AppealCommand {
 /// `hub appeal register` arguments.
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
-    /// Kind of appeal.
-    #[arg(long)]
-    pub kind: KindArg,
+    /// Kind of appeal (art. 3 of the Law).
+    #[arg(long, value_parser = coded::<AppealKind>())]
+    pub kind: AppealKind,
     /// How it came in.
-    #[arg(long, default_value = "phone")]
-    pub channel: ChannelArg,
+    #[arg(long, default_value = "phone", value_parser = coded::<Channel>())]
+    pub channel: Channel,
     /// Citizen's full name.
     #[arg(long, default_value = "")]
     pub name: String,
@@ -302,8 +189,8 @@ pub struct RegisterArgs {
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// Status.
-    #[arg(long)]
-    pub status: Option<StatusArg>,
+    #[arg(long, value_parser = coded::<AppealStatus>())]
+    pub status: Option<AppealStatus>,
     /// Has a case for this authority.
     #[arg(long, default_value = "")]
     pub authority: String,
@@ -330,80 +217,6 @@ pub struct SearchArgs {
     pub page_token: String,
 }
 
-/// `hub authority …`
-#[derive(Debug, Subcommand)]
-pub enum AuthorityCommand {
-    /// Add an authority.
-    Add {
-        /// Code (lowercase ascii, also named in its certificate).
-        code: String,
-        /// Official name.
-        #[arg(long)]
-        name: String,
-        /// Kind of body.
-        #[arg(long, default_value = "territorial_unit")]
-        kind: String,
-        /// District where it sits.
-        #[arg(long, default_value = "")]
-        district: String,
-    },
-    /// List authorities.
-    List {
-        /// Include deactivated ones.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Deactivate an authority (no new cases).
-    Deactivate {
-        /// Code.
-        code: String,
-    },
-}
-
-/// `hub directory …`
-#[derive(Debug, Subcommand)]
-pub enum DirectoryCommand {
-    /// Load a directory file (default: the embedded starter directory) into the hub.
-    Load {
-        /// A TOML file shaped like hub/starter/directory.toml.
-        file: Option<PathBuf>,
-    },
-    /// List the category classifier.
-    Categories,
-    /// List districts and settlements.
-    Districts,
-}
-
-fn read_file(path: &std::path::Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| {
-        CliError::Io(format!(
-            "{}: {e} (give --cert/--key/--ca, or run from the directory where `hub serve` made data/pki)",
-            path.display()
-        ))
-    })
-}
-
-/// A mutual-TLS channel to the hub, as `role` unless --cert names another identity.
-pub(crate) async fn channel(hub: &HubArgs, role: StaffRole) -> Result<Channel, CliError> {
-    let cert = hub
-        .cert
-        .clone()
-        .unwrap_or_else(|| hub.pki_dir.join(format!("{}.pem", role.code())));
-    let key = hub
-        .key
-        .clone()
-        .unwrap_or_else(|| cert.with_extension("key"));
-    let ca = hub.ca.clone().unwrap_or_else(|| hub.pki_dir.join("ca.pem"));
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(read_file(&ca)?))
-        .identity(Identity::from_pem(read_file(&cert)?, read_file(&key)?));
-    Ok(Endpoint::from_shared(hub.hub.clone())
-        .map_err(|e| CliError::Usage(format!("--hub {}: {e}", hub.hub)))?
-        .tls_config(tls)?
-        .connect()
-        .await?)
-}
-
 impl AppealCommand {
     /// The staff role that may run this command.
     fn role(&self) -> StaffRole {
@@ -424,20 +237,6 @@ impl AppealCommand {
     }
 }
 
-fn status_arg(s: StatusArg) -> pb::AppealStatus {
-    match s {
-        StatusArg::Registered => pb::AppealStatus::Registered,
-        StatusArg::Assigned => pb::AppealStatus::Assigned,
-        StatusArg::InProgress => pb::AppealStatus::InProgress,
-        StatusArg::Answered => pb::AppealStatus::Answered,
-        StatusArg::AwaitingConfirmation => pb::AppealStatus::AwaitingConfirmation,
-        StatusArg::Closed => pb::AppealStatus::Closed,
-        StatusArg::Returned => pb::AppealStatus::Returned,
-        StatusArg::NotConsidered => pb::AppealStatus::NotConsidered,
-        StatusArg::ClosedUnconfirmed => pb::AppealStatus::ClosedUnconfirmed,
-    }
-}
-
 fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliError> {
     let text = match (r.text, r.text_file) {
         (Some(text), None) => text,
@@ -450,19 +249,8 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
         }
     };
     Ok(pb::RegisterAppealRequest {
-        kind: match r.kind {
-            KindArg::Proposal => pb::AppealKind::Proposal,
-            KindArg::Application => pb::AppealKind::Application,
-            KindArg::Complaint => pb::AppealKind::Complaint,
-        } as i32,
-        channel: match r.channel {
-            ChannelArg::Phone => pb::Channel::Phone,
-            ChannelArg::Web => pb::Channel::Web,
-            ChannelArg::Email => pb::Channel::Email,
-            ChannelArg::NationalCentre => pb::Channel::NationalCentre,
-            ChannelArg::Post => pb::Channel::Post,
-            ChannelArg::PersonalReception => pb::Channel::PersonalReception,
-        } as i32,
+        kind: kind_to_pb(r.kind) as i32,
+        channel: channel_to_pb(r.channel) as i32,
         citizen: Some(pb::Citizen {
             name: r.name,
             phone: r.phone,
@@ -486,7 +274,7 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
 }
 
 /// Runs `hub appeal …`.
-pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
+pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
     let out = Out { json: c.hub.json };
     let mut client = AppealRegistryClient::new(channel(&c.hub, c.command.role()).await?);
     match c.command {
@@ -509,7 +297,7 @@ pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
                 .search_appeals(pb::SearchAppealsRequest {
                     status: s
                         .status
-                        .map(status_arg)
+                        .map(status_to_pb)
                         .unwrap_or(pb::AppealStatus::Unspecified)
                         as i32,
                     authority_code: s.authority,
@@ -608,11 +396,7 @@ pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
             outcome,
             note,
         } => {
-            let outcome = match outcome {
-                CallbackArg::Confirmed => pb::CallbackOutcome::Confirmed,
-                CallbackArg::NotConfirmed => pb::CallbackOutcome::NotConfirmed,
-                CallbackArg::Unreachable => pb::CallbackOutcome::Unreachable,
-            };
+            let outcome = callback_to_pb(outcome);
             let appeal = client
                 .record_callback(pb::RecordCallbackRequest {
                     number,
@@ -628,10 +412,7 @@ pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
             outcome,
             reason,
         } => {
-            let outcome = match outcome {
-                CloseArg::NotConsidered => pb::CloseOutcome::NotConsidered,
-                CloseArg::Unconfirmed => pb::CloseOutcome::Unconfirmed,
-            };
+            let outcome = close_to_pb(outcome);
             let appeal = client
                 .close_appeal(pb::CloseAppealRequest {
                     number,
@@ -667,123 +448,6 @@ pub async fn appeal(c: Connection<AppealCommand>) -> Result<(), CliError> {
             while let Some(event) = stream.message().await? {
                 out.event(&event);
             }
-        }
-    }
-    Ok(())
-}
-
-/// Runs `hub authority …`.
-pub async fn authority(c: Connection<AuthorityCommand>) -> Result<(), CliError> {
-    let out = Out { json: c.hub.json };
-    let mut client = DirectoryClient::new(channel(&c.hub, StaffRole::Admin).await?);
-    match c.command {
-        AuthorityCommand::Add {
-            code,
-            name,
-            kind,
-            district,
-        } => {
-            let a = client
-                .create_authority(pb::Authority {
-                    code,
-                    name,
-                    kind,
-                    district_code: district,
-                    active: true,
-                })
-                .await?
-                .into_inner();
-            out.authorities(&[a]);
-        }
-        AuthorityCommand::List { all } => {
-            let list = client
-                .list_authorities(pb::ListAuthoritiesRequest {
-                    include_inactive: all,
-                })
-                .await?
-                .into_inner();
-            out.authorities(&list.authorities);
-        }
-        AuthorityCommand::Deactivate { code } => {
-            let a = client
-                .deactivate_authority(pb::DeactivateAuthorityRequest { code })
-                .await?
-                .into_inner();
-            out.authorities(&[a]);
-        }
-    }
-    Ok(())
-}
-
-/// Runs `hub directory …`.
-pub async fn directory(c: Connection<DirectoryCommand>) -> Result<(), CliError> {
-    let out = Out { json: c.hub.json };
-    let mut client = DirectoryClient::new(channel(&c.hub, StaffRole::Admin).await?);
-    match c.command {
-        DirectoryCommand::Load { file } => {
-            let dir = match &file {
-                None => DirectoryFile::starter(),
-                Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| {
-                        CliError::Io(format!("cannot read {}: {e}", path.display()))
-                    })?;
-                    DirectoryFile::parse(&text)
-                        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
-                }
-            };
-            let total = dir.districts.len() + dir.categories.len() + dir.authorities.len();
-            let mut done = 0;
-            for d in &dir.districts {
-                client
-                    .upsert_district(pb::District {
-                        code: d.code.clone(),
-                        name: d.name.clone(),
-                        kind: d.kind.clone(),
-                        parent_code: d.parent.clone(),
-                    })
-                    .await?;
-                done += 1;
-                output::progress(done, total);
-            }
-            for cat in &dir.categories {
-                client
-                    .upsert_category(category_to_pb(&cat.to_category()))
-                    .await?;
-                done += 1;
-                output::progress(done, total);
-            }
-            for a in &dir.authorities {
-                let request = authority_to_pb(&a.to_authority());
-                match client.create_authority(request.clone()).await {
-                    Err(status) if status.code() == tonic::Code::AlreadyExists => {
-                        client.update_authority(request).await?;
-                    }
-                    other => {
-                        other?;
-                    }
-                }
-                done += 1;
-                output::progress(done, total);
-            }
-            out.loaded(
-                dir.districts.len(),
-                dir.categories.len(),
-                dir.authorities.len(),
-            );
-        }
-        DirectoryCommand::Categories => {
-            let list = client
-                .list_categories(pb::ListCategoriesRequest {})
-                .await?
-                .into_inner();
-            out.categories(&list.categories);
-        }
-        DirectoryCommand::Districts => {
-            let list = client
-                .list_districts(pb::ListDistrictsRequest {})
-                .await?
-                .into_inner();
-            out.districts(&list.districts);
         }
     }
     Ok(())
