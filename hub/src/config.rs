@@ -29,7 +29,8 @@ pub struct ServeOptions {
     /// Failed call-backs before an appeal closes unconfirmed [default: 3].
     #[arg(long, env = "HOTLINE_MAX_CALLBACK_ATTEMPTS")]
     pub max_callback_attempts: Option<i32>,
-    /// Largest gRPC request, in bytes [default: 4194304].
+    /// Largest gRPC request, in bytes [default: what the largest result allows: max-attachments ×
+    /// max-attachment-bytes plus its texts; a smaller value is refused].
     #[arg(long, env = "HOTLINE_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
     /// The hub's TLS certificate (PEM); with --tls-key and --client-ca. Default: the development PKI
@@ -208,7 +209,7 @@ impl ServeConfig {
                     TlsSource::DevPki(dir) => dir.join("receipt.key"),
                     TlsSource::Files(_) => data_dir.join("receipt.key"),
                 });
-        let config = Self {
+        let mut config = Self {
             listen: flags
                 .listen
                 .or(from_file.listen)
@@ -227,10 +228,8 @@ impl ServeConfig {
                 .max_callback_attempts
                 .or(from_file.max_callback_attempts)
                 .unwrap_or(3),
-            max_message_bytes: flags
-                .max_message_bytes
-                .or(from_file.max_message_bytes)
-                .unwrap_or(4 * 1024 * 1024),
+            // Set below, from the limits it must hold.
+            max_message_bytes: 0,
             load_starter: !(flags.no_starter || from_file.no_starter),
             receipt_key,
             max_attachment_bytes: flags
@@ -263,6 +262,19 @@ impl ServeConfig {
                 .unwrap_or(5)
                 .max(1),
         };
+        let largest = config.limits().largest_request_bytes();
+        config.max_message_bytes = flags
+            .max_message_bytes
+            .or(from_file.max_message_bytes)
+            .unwrap_or(largest);
+        if config.max_message_bytes < largest {
+            return Err(ConfigError::Invalid(format!(
+                "max-message-bytes {} is smaller than the largest result the other limits allow \
+                 ({largest} bytes: {} documents of {} bytes and their texts); raise it, or lower \
+                 max-attachments or max-attachment-bytes",
+                config.max_message_bytes, config.max_attachments, config.max_attachment_bytes
+            )));
+        }
         if !(2..=6).contains(&config.number_prefix.len())
             || !config.number_prefix.chars().all(|c| c.is_ascii_uppercase())
         {
@@ -282,6 +294,17 @@ impl ServeConfig {
         Ok(config)
     }
 
+    /// The limits the rules apply.
+    pub fn limits(&self) -> crate::domain::Limits {
+        crate::domain::Limits {
+            max_text_chars: self.max_text_chars,
+            max_callback_attempts: self.max_callback_attempts,
+            max_attachment_bytes: self.max_attachment_bytes,
+            max_attachments: self.max_attachments,
+            repeat_window_days: self.repeat_window_days,
+        }
+    }
+
     /// True when the database is the embedded SQLite file (its directory must exist).
     pub fn is_sqlite(&self) -> bool {
         !self.database_url.starts_with("postgres")
@@ -298,6 +321,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:7545");
         assert_eq!(c.database_url, "sqlite://data/hub.db");
         assert!(c.is_sqlite() && c.load_starter);
+        assert_eq!(c.max_message_bytes, c.limits().largest_request_bytes());
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - [`api`]: thin tonic handlers, the auth layer, error mapping, and [`api::serve`].
 //! - [`server`]: startup wiring: database, use cases, TLS, listener, API and deadline monitor.
 //! - [`config`]: configuration by flags, environment and a TOML file.
-//! - [`tls`], [`pki`], [`principal`], [`audit`]: mutual TLS, the CA, identities, the audit chain.
+//! - [`tls`], [`live`], [`pki`], [`principal`], [`audit`]: mutual TLS, live connections, the CA,
+//!   identities, the audit chain.
 //! - [`starter`]: the starter directory (districts, classifier, authorities) a new hotline loads.
 //! - [`cli`]: the `hub` binary's commands.
 
@@ -22,6 +23,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod live;
 pub mod pki;
 pub mod principal;
 pub mod server;

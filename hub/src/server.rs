@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::api::{self, ApiSettings};
 use crate::app::{AppError, Hotline, Store};
 use crate::config::{ConfigError, ServeConfig, TlsSource};
-use crate::domain::{Caller, Limits};
+use crate::domain::Caller;
 use crate::pki;
 use crate::starter::{self, DirectoryFile};
 use crate::store::{self, AnyStore, StoreError};
@@ -81,13 +81,7 @@ pub async fn serve(
 /// The use cases over `store`, as configured.
 fn hotline<S: Store>(store: S, config: &ServeConfig) -> Result<Hotline<S>, ServeError> {
     Ok(Hotline::new(store)
-        .with_limits(Limits {
-            max_text_chars: config.max_text_chars,
-            max_callback_attempts: config.max_callback_attempts,
-            max_attachment_bytes: config.max_attachment_bytes,
-            max_attachments: config.max_attachments,
-            repeat_window_days: config.repeat_window_days,
-        })
+        .with_limits(config.limits())
         .with_number_prefix(config.number_prefix.clone())
         .with_receipts(Arc::new(pki::receipt_signer(&config.receipt_key)?)))
 }

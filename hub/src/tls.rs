@@ -3,22 +3,27 @@
 //! peer certificates to each request.
 //!
 //! The server certificate, the client CA bundle and the CRL are re-read when their contents change on
-//! disk (checked every few seconds) or on SIGHUP. A new configuration applies to new connections; live
-//! connections keep theirs. A file that fails to load keeps the previous configuration and logs why.
+//! disk (checked every few seconds) or on SIGHUP. A new configuration applies to new connections, and
+//! every live connection's peer is checked against it again ([`crate::live`]): one whose certificate
+//! is now revoked or no longer trusted is closed, while a new server certificate alone leaves healthy
+//! connections open. A file that fails to load keeps the previous configuration and logs why.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
+
+use crate::live::{Guarded, LiveConnections, Peer};
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,6 +81,11 @@ impl TlsFiles {
     /// Builds the rustls configuration: client certificates required, checked against the CA bundle
     /// and the CRL; ALPN `h2` (grpc-go, grpcio and tonic refuse a gRPC server without it).
     pub fn server_config(&self) -> Result<ServerConfig, TlsError> {
+        Ok(self.load()?.0)
+    }
+
+    /// The configuration and the client verifier inside it (kept to check live connections again).
+    fn load(&self) -> Result<(ServerConfig, Arc<dyn ClientCertVerifier>), TlsError> {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
             .map_err(|e| file_error(&self.cert, e))?
             .collect::<Result<_, _>>()
@@ -114,11 +124,11 @@ impl TlsFiles {
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
-            .with_client_cert_verifier(verifier)
+            .with_client_cert_verifier(verifier.clone())
             .with_single_cert(certs, key)
             .map_err(|e| TlsError::Config(e.to_string()))?;
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(config)
+        Ok((config, verifier))
     }
 }
 
@@ -127,27 +137,48 @@ impl TlsFiles {
 pub struct ReloadingTls {
     /// Where the material comes from.
     files: TlsFiles,
-    /// What new connections get.
-    current: RwLock<Arc<ServerConfig>>,
+    /// What new connections get, and its client verifier.
+    current: RwLock<(Arc<ServerConfig>, Arc<dyn ClientCertVerifier>)>,
     /// The file contents `current` was built from.
     loaded: Mutex<Vec<Option<Vec<u8>>>>,
+    /// Bumped on every reload: live connections are then checked again.
+    reloads: watch::Sender<u64>,
 }
 
 impl ReloadingTls {
     /// Loads the files; fails when they do not make a valid configuration.
     pub fn new(files: TlsFiles) -> Result<Arc<Self>, TlsError> {
         let loaded = files.snapshot();
-        let config = files.server_config()?;
+        let (config, verifier) = files.load()?;
         Ok(Arc::new(Self {
             files,
-            current: RwLock::new(Arc::new(config)),
+            current: RwLock::new((Arc::new(config), verifier)),
             loaded: Mutex::new(loaded),
+            reloads: watch::channel(0).0,
         }))
     }
 
     /// The configuration for a new connection.
     pub fn config(&self) -> Arc<ServerConfig> {
-        self.current.read().expect("tls lock").clone()
+        self.current.read().expect("tls lock").0.clone()
+    }
+
+    /// Changes after every reload.
+    pub fn reloads(&self) -> watch::Receiver<u64> {
+        self.reloads.subscribe()
+    }
+
+    /// Checks a peer's chain (end entity first) against the current CA bundle and CRL, now: why it
+    /// would be refused, or `None` when it would still be accepted.
+    pub fn refuses(&self, chain: &[CertificateDer<'static>]) -> Option<String> {
+        let verifier = self.current.read().expect("tls lock").1.clone();
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return Some("no certificate".into());
+        };
+        verifier
+            .verify_client_cert(leaf, intermediates, UnixTime::now())
+            .err()
+            .map(|e| e.to_string())
     }
 
     /// Rebuilds the configuration if any file changed (or when `force`); returns true when replaced.
@@ -157,11 +188,12 @@ impl ReloadingTls {
         if !force && *loaded == snapshot {
             return false;
         }
-        match self.files.server_config() {
-            Ok(config) => {
-                *self.current.write().expect("tls lock") = Arc::new(config);
+        match self.files.load() {
+            Ok((config, verifier)) => {
+                *self.current.write().expect("tls lock") = (Arc::new(config), verifier);
                 *loaded = snapshot;
                 tracing::info!("TLS certificate, CA bundle or CRL changed: reloaded");
+                self.reloads.send_modify(|n| *n = n.wrapping_add(1));
                 true
             }
             Err(err) => {
@@ -202,13 +234,17 @@ impl ReloadingTls {
     }
 }
 
+/// A connection as the server sees it: TLS over TCP, registered as live.
+pub type Connection = Guarded<TlsStream<TcpStream>>;
+
 /// Accepts TCP connections on `listener` and completes TLS handshakes concurrently, yielding the
-/// established streams. Refused handshakes (no certificate, unknown CA, expired, revoked) are logged
-/// and dropped. Ends when the consumer drops the stream.
+/// established streams, each registered in `live`. Refused handshakes (no certificate, unknown CA,
+/// expired, revoked) are logged and dropped. Ends when the consumer drops the stream.
 pub fn incoming(
     listener: TcpListener,
     tls: Arc<ReloadingTls>,
-) -> ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>> {
+    live: Arc<LiveConnections>,
+) -> ReceiverStream<Result<Connection, std::io::Error>> {
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         loop {
@@ -231,10 +267,17 @@ pub fn incoming(
             }
             let acceptor = TlsAcceptor::from(tls.config());
             let tx = tx.clone();
+            let live = live.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        let _ = tx.send(Ok(stream)).await;
+                        let chain = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect())
+                            .unwrap_or_default();
+                        let _ = tx.send(Ok(live.register(stream, Peer::of(chain)))).await;
                     }
                     Ok(Err(err)) => tracing::info!(%peer, error = %err, "TLS handshake refused"),
                     Err(_) => tracing::info!(%peer, "TLS handshake timed out"),

@@ -29,6 +29,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                 authority_code: "vodokanal".into(),
                 deadline: String::new(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -157,7 +158,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                         assignments: vec![pb::Assignment {
                             authority_code: "nobody".into(),
                             deadline: String::new()
-                        }]
+                        }],
+                        ..Default::default()
                     }
                 ),
             ),
@@ -172,7 +174,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                         assignments: vec![pb::Assignment {
                             authority_code: "vodokanal".into(),
                             deadline: String::new()
-                        }]
+                        }],
+                        ..Default::default()
                     }
                 ),
             ),
@@ -187,7 +190,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                         assignments: vec![pb::Assignment {
                             authority_code: "heating".into(),
                             deadline: past_limit.clone()
-                        }]
+                        }],
+                        ..Default::default()
                     }
                 ),
             ),
@@ -199,7 +203,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     assign_appeal,
                     pb::AssignAppealRequest {
                         number: number.clone(),
-                        assignments: vec![]
+                        assignments: vec![],
+                        ..Default::default()
                     }
                 ),
             ),
@@ -214,7 +219,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                         assignments: vec![pb::Assignment {
                             authority_code: "heating".into(),
                             deadline: String::new()
-                        }]
+                        }],
+                        ..Default::default()
                     }
                 ),
             ),
@@ -227,7 +233,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::ExtendDeadlineRequest {
                         case_id,
                         deadline: past_limit.clone(),
-                        reason: "inspection".into()
+                        reason: "inspection".into(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -240,7 +247,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::ExtendDeadlineRequest {
                         case_id,
                         deadline: later.clone(),
-                        reason: " ".into()
+                        reason: " ".into(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -253,7 +261,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::ExtendDeadlineRequest {
                         case_id: 999_999,
                         deadline: later.clone(),
-                        reason: "x".into()
+                        reason: "x".into(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -266,7 +275,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::VerifyAnswerRequest {
                         case_id,
                         verdict: pb::Verdict::Accept as i32,
-                        reason: String::new()
+                        reason: String::new(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -279,7 +289,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::VerifyAnswerRequest {
                         case_id,
                         verdict: 0,
-                        reason: String::new()
+                        reason: String::new(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -291,7 +302,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::RecordCallbackRequest {
                         number: number.clone(),
                         outcome: pb::CallbackOutcome::Confirmed as i32,
-                        note: String::new()
+                        note: String::new(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -304,7 +316,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::CloseAppealRequest {
                         number: number.clone(),
                         outcome: pb::CloseOutcome::Unconfirmed as i32,
-                        reason: "x".into()
+                        reason: "x".into(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -317,7 +330,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                     pb::CloseAppealRequest {
                         number: number.clone(),
                         outcome: pb::CloseOutcome::NotConsidered as i32,
-                        reason: String::new()
+                        reason: String::new(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -331,7 +345,8 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                         case_id,
                         authority_code: "nobody".into(),
                         reason: "x".into(),
-                        deadline: String::new()
+                        deadline: String::new(),
+                        ..Default::default()
                     }
                 ),
             ),
@@ -493,6 +508,7 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
                 authority_code: "heating".into(),
                 deadline: String::new(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -66,6 +66,7 @@ async fn concurrent_writers_never_make_a_reader_skip<S: Store>(hub: TestHub<S>) 
                             authority_code: authority.into(),
                             deadline: String::new(),
                         }],
+                        ..Default::default()
                     })
                     .await
                     .unwrap();

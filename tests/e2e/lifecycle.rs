@@ -20,6 +20,7 @@ async fn verify(
         case_id,
         verdict: verdict as i32,
         reason: reason.into(),
+        ..Default::default()
     };
     registry.verify_answer(request).await.unwrap().into_inner()
 }
@@ -34,6 +35,7 @@ async fn call_back(
         number: number.into(),
         outcome: outcome as i32,
         note: note.into(),
+        ..Default::default()
     };
     registry
         .record_callback(request)
@@ -70,6 +72,7 @@ async fn register_and_assign<S: Store>(hub: &TestHub<S>, authorities: &[&str]) -
         .assign_appeal(pb::AssignAppealRequest {
             number: appeal.number.clone(),
             assignments,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -233,6 +236,7 @@ async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
             authority_code: "vodokanal".into(),
             reason: "water supply is Vodokanal's".into(),
             deadline: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -392,6 +396,7 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
             number: open.number,
             outcome: pb::CloseOutcome::NotConsidered as i32,
             reason: "the same question is before a court (art. 8)".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

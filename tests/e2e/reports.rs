@@ -43,6 +43,7 @@ async fn assign(analyst: &mut Registry, number: &str, authority: &str) -> i64 {
                 authority_code: authority.into(),
                 deadline: String::new(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -56,6 +57,7 @@ async fn verify(analyst: &mut Registry, case_id: i64, verdict: pb::Verdict, reas
             case_id,
             verdict: verdict as i32,
             reason: reason.into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -71,6 +73,7 @@ async fn call_back(
             number: number.into(),
             outcome: outcome as i32,
             note: "n".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -263,7 +266,8 @@ async fn reports_match_a_hand_computed_fixture<S: Store>(hub: TestHub<S>) {
             council.returned_percent,
             council.confirmed_percent
         ),
-        (0.0, 0.0, 0.0)
+        (Some(0.0), Some(0.0), None),
+        "nothing of the council's ended yet: its confirmed share is not 0%, it is unmeasured"
     );
     let vodokanal = &ratings.ratings[1];
     assert_eq!(
@@ -281,7 +285,7 @@ async fn reports_match_a_hand_computed_fixture<S: Store>(hub: TestHub<S>) {
             vodokanal.returned_percent,
             vodokanal.confirmed_percent
         ),
-        (100.0, 50.0, 50.0)
+        (Some(100.0), Some(50.0), Some(50.0))
     );
     assert_eq!(vodokanal.authority_name, "КП «Дніпроводоканал»");
 

@@ -115,6 +115,7 @@ async fn watch_follows_the_log_and_resumes<S: Store>(hub: TestHub<S>) {
                 authority_code: "vodokanal".into(),
                 deadline: String::new(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap();

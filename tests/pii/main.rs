@@ -52,6 +52,7 @@ async fn a_full_lifecycle_logs_no_personal_data_at_trace() {
                 authority_code: "vodokanal".into(),
                 deadline: String::new(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -63,6 +64,7 @@ async fn a_full_lifecycle_logs_no_personal_data_at_trace() {
             case_id,
             verdict: pb::Verdict::Accept as i32,
             reason: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -85,6 +87,7 @@ async fn a_full_lifecycle_logs_no_personal_data_at_trace() {
             number: appeal.number,
             outcome: pb::CallbackOutcome::Confirmed as i32,
             note: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()

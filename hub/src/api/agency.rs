@@ -13,13 +13,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::auth::CallContext;
-use super::convert::{self, case_status_to_pb, date, kind_to_pb};
+use super::convert::{self, case_status_to_pb, date, kind_to_pb, request_id};
 use super::error::{domain, invalid, status};
 use super::{ApiSettings, EventStream, caller};
 use crate::app::Hotline;
-use crate::app::agency::{AgencyAction, Delivery};
+use crate::app::Store;
+use crate::app::agency::{AgencyAction, AgencyRequest, Delivery};
 use crate::app::feed::FeedItem;
-use crate::app::{AgencyRequest, Store};
 use crate::domain::{AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, NewAttachment};
 use crate::principal::Principal;
 
@@ -123,29 +123,32 @@ impl<S: Store> AgencyApi<S> {
         &self,
         caller: Caller,
         request: AgencyRequest,
-        content: Vec<u8>,
         action: AgencyAction,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
         let kind = action.kind();
         let signer = self.hotline.receipts().clone();
-        let (authority, request_id, case_id) = (
+        let (authority, request_id, content_sha256, case_id) = (
             request.authority.clone(),
-            request.request_id.clone(),
+            request.request.id.clone(),
+            request.request.fingerprint.clone(),
             request.case_id,
         );
-        let respond = move |state: &AppealState, event_ids: &[i64], at: DateTime<Utc>| {
+        let respond = move |state: &AppealState,
+                            event_ids: &[i64],
+                            documents: &[AttachmentInfo],
+                            at: DateTime<Utc>| {
             let case = state
                 .cases
                 .iter()
                 .find(|c| c.id == case_id)
-                .map(|c| convert::case_to_pb(c, "", &[], at));
+                .map(|c| convert::case_to_pb(c, "", documents, at));
             let receipt = signer.sign(pb::Receipt {
                 kind: kind.to_string(),
                 event_id: event_ids.first().copied().unwrap_or_default(),
                 case_id,
                 authority_code: authority,
                 at: convert::time(at),
-                content_sha256: sha256_hex(&content),
+                content_sha256,
                 request_id,
                 ..Default::default()
             });
@@ -171,31 +174,19 @@ impl<S: Store> AgencyApi<S> {
     async fn simple_action(
         &self,
         request: Request<pb::CaseActionRequest>,
-        rpc: &str,
         action: impl FnOnce(&pb::CaseActionRequest) -> Result<AgencyAction, Status>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
         let (authority, caller) = (authority(&request)?, caller(&request));
         let r = request.into_inner();
         let action = action(&r)?;
-        self.act(caller, simple(authority, rpc, &r), content_of(&r), action)
-            .await
+        let request = AgencyRequest {
+            authority,
+            request: request_id(&r.request_id, &r),
+            case_id: r.case_id,
+            attachments: Vec::new(),
+        };
+        self.act(caller, request, action).await
     }
-}
-
-/// The request of an action without attachments.
-fn simple(authority: String, rpc: &str, r: &pb::CaseActionRequest) -> AgencyRequest {
-    AgencyRequest {
-        authority,
-        request_id: r.request_id.clone(),
-        rpc: rpc.to_string(),
-        case_id: r.case_id,
-        attachments: Vec::new(),
-    }
-}
-
-/// The request's bytes, hashed into the receipt as the content the authority sent.
-fn content_of(message: &impl Message) -> Vec<u8> {
-    message.encode_to_vec()
 }
 
 #[tonic::async_trait]
@@ -255,7 +246,7 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        self.simple_action(request, "AcceptCase", |_| Ok(AgencyAction::Accept))
+        self.simple_action(request, |_| Ok(AgencyAction::Accept))
             .await
     }
 
@@ -263,17 +254,15 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        self.simple_action(request, "DeclineCase", |r| {
-            Ok(AgencyAction::Decline(r.text.clone()))
-        })
-        .await
+        self.simple_action(request, |r| Ok(AgencyAction::Decline(r.text.clone())))
+            .await
     }
 
     async fn report_status(
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        self.simple_action(request, "ReportStatus", |r| {
+        self.simple_action(request, |r| {
             Ok(AgencyAction::Report {
                 comment: r.text.clone(),
                 planned: date("planned_date", &r.planned_date)?,
@@ -286,10 +275,8 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         &self,
         request: Request<pb::CaseActionRequest>,
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
-        self.simple_action(request, "RequestClarification", |r| {
-            Ok(AgencyAction::Ask(r.text.clone()))
-        })
-        .await
+        self.simple_action(request, |r| Ok(AgencyAction::Ask(r.text.clone())))
+            .await
     }
 
     async fn submit_result(
@@ -298,7 +285,7 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
     ) -> Result<Response<pb::CaseActionResponse>, Status> {
         let (authority, caller) = (authority(&request)?, caller(&request));
         let r = request.into_inner();
-        let content = content_of(&r);
+        let id = request_id(&r.request_id, &r);
         let attachments = r
             .attachments
             .into_iter()
@@ -315,12 +302,11 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         };
         let request = AgencyRequest {
             authority,
-            request_id: r.request_id,
-            rpc: "SubmitResult".into(),
+            request: id,
             case_id: r.case_id,
             attachments,
         };
-        self.act(caller, request, content, action).await
+        self.act(caller, request, action).await
     }
 
     async fn get_case(

@@ -8,7 +8,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, appeal_state_to_pb, appeal_to_pb, date, event_to_pb};
+use super::convert::{self, appeal_state_to_pb, appeal_to_pb, date, event_to_pb, request_id};
 use super::error::{domain, invalid, status};
 use super::{ApiSettings, EventStream, caller};
 use crate::app::Hotline;
@@ -134,10 +134,12 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         request: Request<pb::RegisterAppealRequest>,
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
-        let input = card_input(request.into_inner())?;
+        let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
+        let input = card_input(r)?;
         let view = self
             .hotline
-            .register(input, &caller)
+            .register(input, &caller, &id)
             .await
             .map_err(status)?;
         let a = &view.state.appeal;
@@ -178,6 +180,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let mut assignments = Vec::with_capacity(r.assignments.len());
         for (i, a) in r.assignments.into_iter().enumerate() {
             let deadline = date(&format!("assignments[{i}].deadline"), &a.deadline)?;
@@ -185,7 +188,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         }
         let view = self
             .hotline
-            .assign(&r.number, &assignments, &caller)
+            .assign(&r.number, &assignments, &caller, &id)
             .await
             .map_err(status)?;
         reply(&view)
@@ -197,10 +200,18 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let deadline = date("deadline", &r.deadline)?;
         let view = self
             .hotline
-            .reassign(r.case_id, &r.authority_code, &r.reason, deadline, &caller)
+            .reassign(
+                r.case_id,
+                &r.authority_code,
+                &r.reason,
+                deadline,
+                &caller,
+                &id,
+            )
             .await
             .map_err(status)?;
         reply(&view)
@@ -212,11 +223,12 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let deadline =
             date("deadline", &r.deadline)?.ok_or_else(|| invalid("deadline", "required"))?;
         let view = self
             .hotline
-            .extend_deadline(r.case_id, deadline, &r.reason, &caller)
+            .extend_deadline(r.case_id, deadline, &r.reason, &caller, &id)
             .await
             .map_err(status)?;
         reply(&view)
@@ -228,6 +240,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let verdict = match pb::Verdict::try_from(r.verdict) {
             Ok(pb::Verdict::Accept) => Verdict::Accept,
             Ok(pb::Verdict::Return) => Verdict::Return,
@@ -240,7 +253,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         };
         let view = self
             .hotline
-            .verify(r.case_id, verdict, &r.reason, &caller)
+            .verify(r.case_id, verdict, &r.reason, &caller, &id)
             .await
             .map_err(status)?;
         reply(&view)
@@ -252,6 +265,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let outcome = convert::callback_from_pb(r.outcome).ok_or_else(|| {
             invalid(
                 "outcome",
@@ -260,7 +274,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         })?;
         let view = self
             .hotline
-            .record_callback(&r.number, outcome, &r.note, &caller)
+            .record_callback(&r.number, outcome, &r.note, &caller, &id)
             .await
             .map_err(status)?;
         reply(&view)
@@ -272,11 +286,12 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let outcome = convert::close_from_pb(r.outcome)
             .ok_or_else(|| invalid("outcome", "required: not considered or unconfirmed"))?;
         let view = self
             .hotline
-            .close(&r.number, outcome, &r.reason, &caller)
+            .close(&r.number, outcome, &r.reason, &caller, &id)
             .await
             .map_err(status)?;
         reply(&view)
@@ -288,9 +303,10 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
     ) -> Result<Response<pb::Appeal>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
         let view = self
             .hotline
-            .answer_clarification(r.case_id, &r.answer, &caller)
+            .answer_clarification(r.case_id, &r.answer, &caller, &id)
             .await
             .map_err(status)?;
         reply(&view)
@@ -334,6 +350,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         &self,
         request: Request<pb::WatchAppealsRequest>,
     ) -> Result<Response<Self::WatchAppealsStream>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let cursor: Cursor = r.cursor.trim().parse().map_err(domain)?;
         let events = self
@@ -341,6 +358,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
             .watch(
                 cursor,
                 &r.appeal_number,
+                &caller,
                 &self.settings.feed(WATCH_BATCH, false),
                 self.shutdown.clone(),
             )

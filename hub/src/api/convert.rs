@@ -2,10 +2,13 @@
 
 use crate::domain::text::echo;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use hotline_proto::receipt::sha256_hex;
 use hotline_proto::v1 as pb;
+use prost::Message;
 use tonic::Status;
 
 use super::error::{domain, invalid};
+use crate::app::RequestId;
 use crate::app::appeals::AppealView;
 use crate::domain::{
     AppealKind, AppealStatus, AttachmentInfo, Authority, CallbackOutcome, Case, CaseStatus,
@@ -341,4 +344,13 @@ pub fn district_from_pb(d: pb::District) -> Result<District, Status> {
         name: d.name,
         parent_code: d.parent_code,
     })
+}
+
+/// The client-made id of `message` and the SHA-256 of the message as sent: the content a retry
+/// must repeat, and what the receipt says the authority sent.
+pub fn request_id(id: &str, message: &impl Message) -> RequestId {
+    RequestId {
+        id: id.to_string(),
+        fingerprint: sha256_hex(&message.encode_to_vec()),
+    }
 }

@@ -35,6 +35,7 @@ pub fn status(err: AppError) -> Status {
             Status::not_found(bounded(err.to_string()))
         }
         AppError::TooLarge(what) => Status::resource_exhausted(bounded(what)),
+        AppError::Forbidden(why) => Status::permission_denied(bounded(why)),
         AppError::AlreadyExists(what) => {
             Status::already_exists(bounded(format!("{what} already exists")))
         }

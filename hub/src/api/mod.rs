@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`auth`]: the layer that turns the client certificate into a principal and authorizes each call.
+//! - [`access`]: closes live connections whose peer lost its access (revoked, expired, deactivated).
 //! - [`appeals`]: `AppealRegistry` (staff).
 //! - [`agency`]: `AgencyGateway` (authorities' agency clients).
 //! - [`directory`]: `Directory` (admin).
@@ -11,6 +12,7 @@
 //! - [`convert`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from use-case errors to gRPC statuses.
 
+pub mod access;
 pub mod agency;
 pub mod appeals;
 pub mod auth;
@@ -37,6 +39,7 @@ use crate::app::Hotline;
 use crate::app::Store;
 use crate::app::feed::FeedSettings;
 use crate::domain::Caller;
+use crate::live::LiveConnections;
 use crate::tls::{self, ReloadingTls};
 
 pub use appeals::AppealsApi;
@@ -114,13 +117,28 @@ pub async fn serve<S: Store>(
     let (stop_tx, stop_rx) = watch::channel(false);
 
     tls.spawn_watcher(settings.tls_reload_interval, stop_rx.clone());
+    let live = LiveConnections::new();
+    tokio::spawn(access::police(
+        live.clone(),
+        tls.clone(),
+        hotline.clone(),
+        settings.tls_reload_interval,
+        stop_rx.clone(),
+    ));
     let (health, health_service) = tonic_health::server::health_reporter();
     let health_task = tokio::spawn(watch_database(hotline.clone(), health, stop_rx.clone()));
 
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Reflection in both versions: grpcurl and grpcio's tools of some releases speak only v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
         .build_v1()
+        .expect("the embedded descriptor sets are valid");
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
         .expect("the embedded descriptor sets are valid");
 
     let max = settings.max_message_bytes;
@@ -150,12 +168,13 @@ pub async fn serve<S: Store>(
                 .map_response(size_limit_is_resource_exhausted),
         )
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(appeals)
         .add_service(directory)
         .add_service(agency)
         .add_service(reports)
-        .serve_with_incoming_shutdown(tls::incoming(listener, tls), async move {
+        .serve_with_incoming_shutdown(tls::incoming(listener, tls, live), async move {
             let _ = server_stop.wait_for(|down| *down).await;
         });
     tokio::pin!(server);

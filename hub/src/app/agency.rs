@@ -7,15 +7,26 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::{mpsc, watch};
 
 use super::feed::{FeedItem, FeedSettings};
-use super::{AppError, AppResult, Hotline};
+use super::{AppError, AppResult, Hotline, RequestId};
 use crate::domain::attachment::check_attachments;
 use crate::domain::{
-    AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, DomainError, EventKind, StoredEvent,
+    AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, DomainError, EventKind, NewAttachment,
+    StoredEvent,
 };
-use crate::store::{AgencyRequest, AppealKey, EventFilter, Store};
+use crate::store::{AppealKey, EventFilter, Store};
 
-/// Longest client-made request id.
-const MAX_REQUEST_ID: usize = 100;
+/// A write an authority's agency client made on one of its cases: applied once per request id.
+#[derive(Debug, Clone)]
+pub struct AgencyRequest {
+    /// The authority that made it.
+    pub authority: String,
+    /// Its client-made id (required) and content fingerprint.
+    pub request: RequestId,
+    /// The case.
+    pub case_id: i64,
+    /// Documents attached to a result.
+    pub attachments: Vec<NewAttachment>,
+}
 
 /// What an authority does to one of its cases.
 #[derive(Debug, Clone)]
@@ -86,27 +97,23 @@ impl<S: Store> Hotline<S> {
         respond: R,
     ) -> AppResult<Vec<u8>>
     where
-        R: FnOnce(&AppealState, &[i64], DateTime<Utc>) -> Vec<u8> + Send,
+        R: FnOnce(&AppealState, &[i64], &[AttachmentInfo], DateTime<Utc>) -> Vec<u8> + Send,
     {
         let now = self.now();
-        request.request_id = request.request_id.trim().to_string();
-        if request.request_id.is_empty() || request.request_id.len() > MAX_REQUEST_ID {
-            return Err(DomainError::invalid(
-                "request_id",
-                format!("required, at most {MAX_REQUEST_ID} characters"),
-            )
-            .into());
-        }
+        let key = self
+            .request_key(caller, &request.request)?
+            .ok_or_else(|| DomainError::invalid("request_id", "required"))?;
         check_attachments(&mut request.attachments, &self.limits)?;
         let case_id = request.case_id;
         let authority = request.authority.clone();
         let limits = self.limits.clone();
         self.store
-            .transact_once(
-                &AppealKey::Case(case_id),
+            .act_once(
+                case_id,
                 caller,
                 now,
-                &request,
+                &key,
+                &request.attachments,
                 move |s| {
                     s.case_of(case_id, &authority)?;
                     match action {
@@ -188,7 +195,8 @@ impl<S: Store> Hotline<S> {
         caller: &Caller,
     ) -> AppResult<usize> {
         let now = self.now();
-        self.check_cursor(cursor).await?;
+        // An acknowledgement covers only events of this authority's own cases.
+        self.check_cursor(cursor, Some(authority)).await?;
         let mut delivered = 0;
         for case_id in self.store.assigned_cases_up_to(authority, cursor).await? {
             let state = self
@@ -227,20 +235,30 @@ impl<S: Store> Hotline<S> {
         settings: &FeedSettings,
         shutdown: watch::Receiver<bool>,
     ) -> AppResult<mpsc::Receiver<AppResult<FeedItem<Delivery>>>> {
-        self.check_cursor(cursor).await?;
+        self.check_cursor(cursor, Some(authority)).await?;
         let filter = EventFilter {
             appeal_id: None,
             authority: Some(authority.to_string()),
         };
+        // The stream ends when the hub shuts down, or at once when the authority is deactivated.
+        let mut inactive = self.inactive_authorities();
+        let code = authority.to_string();
+        let mut shutdown = shutdown;
+        let stop = async move {
+            tokio::select! {
+                _ = shutdown.wait_for(|down| *down) => None,
+                Ok(_) = inactive.wait_for(|codes| codes.contains(&code)) => Some(AppError::Forbidden(
+                    format!("authority `{code}` is deactivated"),
+                )),
+            }
+        };
         let hotline = self.clone();
         let caller = caller.clone();
-        Ok(
-            self.follow(cursor, filter, settings, shutdown, move |event| {
-                let hotline = hotline.clone();
-                let caller = caller.clone();
-                async move { hotline.delivery(event, &caller).await }
-            }),
-        )
+        Ok(self.follow(cursor, filter, settings, stop, move |event| {
+            let hotline = hotline.clone();
+            let caller = caller.clone();
+            async move { hotline.delivery(event, &caller).await }
+        }))
     }
 
     async fn delivery(&self, event: StoredEvent, caller: &Caller) -> AppResult<Option<Delivery>> {

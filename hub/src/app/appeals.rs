@@ -5,15 +5,15 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::directory::AuthorityNames;
-use super::{AppResult, Hotline};
+use super::{AppResult, Hotline, RequestId};
 use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
 use crate::domain::deadline::{self, kyiv_date};
-use crate::domain::text::{bounded_text, check_number, normalize_phone, optional_code};
+use crate::domain::text::{bounded_text, check_code, check_number, normalize_phone, optional_code};
 use crate::domain::{
     AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CloseOutcome,
     DomainError, StoredEvent, Verdict,
 };
-use crate::store::{AppealKey, SearchFilter, Store, Transition};
+use crate::store::{AppealKey, Applied, SearchFilter, Store, Transition};
 
 /// Most events returned as an appeal's history.
 const MAX_HISTORY: i64 = 10_000;
@@ -78,16 +78,41 @@ impl<S: Store> Hotline<S> {
         })
     }
 
-    /// Runs a staff transition on one appeal and returns the view of its new state.
+    /// Runs a staff transition on one appeal and returns the view of its new state. With a request
+    /// id it is applied once: a retry changes nothing and gets the appeal as it is now.
     async fn change<F: Transition>(
         &self,
         key: AppealKey,
         caller: &Caller,
+        request: &RequestId,
         now: DateTime<Utc>,
         transition: F,
     ) -> AppResult<AppealView> {
-        let state = self.store.transact(&key, caller, now, transition).await?;
+        let state = match self.request_key(caller, request)? {
+            None => self.store.transact(&key, caller, now, transition).await?,
+            Some(request) => {
+                let applied = self
+                    .store
+                    .transact_once(&key, caller, now, &request, transition)
+                    .await?;
+                self.applied(applied).await?
+            }
+        };
         self.view(state, now).await
+    }
+
+    /// The state a write left: the new one, or for a retry the appeal as it is now.
+    async fn applied(&self, applied: Applied<AppealState>) -> AppResult<AppealState> {
+        match applied {
+            Applied::Done(state) => Ok(state),
+            Applied::Replayed(replay) => self
+                .store
+                .load(&AppealKey::Number(replay.appeal_number.clone()))
+                .await?
+                .ok_or_else(|| {
+                    DomainError::NotFound(format!("appeal {}", replay.appeal_number)).into()
+                }),
+        }
     }
 
     /// What the directory and the registry say about the card's references.
@@ -137,19 +162,26 @@ impl<S: Store> Hotline<S> {
     }
 
     /// Registers an appeal under the next number of the Kyiv year it was received in.
-    pub async fn register(&self, input: CardInput, caller: &Caller) -> AppResult<AppealView> {
+    pub async fn register(
+        &self,
+        input: CardInput,
+        caller: &Caller,
+        request: &RequestId,
+    ) -> AppResult<AppealView> {
         let now = self.now();
+        let key = self.request_key(caller, request)?;
         let refs = self.card_refs(&input, now).await?;
         let checked = input.check(&refs, &self.limits, now)?;
         let year = kyiv_date(checked.received_at).year();
         let prefix = self.number_prefix.clone();
-        let state = self
+        let applied = self
             .store
-            .register(year, caller, now, move |seq| {
+            .register(year, caller, now, key.as_ref(), move |seq| {
                 let number = crate::domain::appeal::number(&prefix, year, seq);
                 AppealState::register(number, checked, now)
             })
             .await?;
+        let state = self.applied(applied).await?;
         self.view(state, now).await
     }
 
@@ -175,6 +207,15 @@ impl<S: Store> Hotline<S> {
     /// One page of appeals matching `filter` (its `limit` is the page size), newest first.
     pub async fn search(&self, mut filter: SearchFilter) -> AppResult<SearchPage> {
         let now = self.now();
+        for (field, code) in [
+            ("authority_code", &mut filter.authority_code),
+            ("category_code", &mut filter.category_code),
+            ("district_code", &mut filter.district_code),
+        ] {
+            if let Some(value) = code {
+                *value = check_code(field, value)?;
+            }
+        }
         let limit = filter.limit;
         filter.limit = limit + 1;
         let mut appeals = self.store.search(&filter).await?;
@@ -213,6 +254,7 @@ impl<S: Store> Hotline<S> {
         number: &str,
         assignments: &[(String, Option<NaiveDate>)],
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let number = check_number("number", number)?;
@@ -223,7 +265,7 @@ impl<S: Store> Hotline<S> {
                 .await?;
             resolved.push((authority, *deadline));
         }
-        self.change(AppealKey::Number(number), caller, now, move |s| {
+        self.change(AppealKey::Number(number), caller, request, now, move |s| {
             s.assign(&resolved, now)
         })
         .await
@@ -237,11 +279,12 @@ impl<S: Store> Hotline<S> {
         reason: &str,
         deadline: Option<NaiveDate>,
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let to = self.authority_ref("authority_code", authority_code).await?;
         let reason = reason.to_string();
-        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+        self.change(AppealKey::Case(case_id), caller, request, now, move |s| {
             s.reassign(case_id, &to, &reason, deadline, now)
         })
         .await
@@ -254,10 +297,11 @@ impl<S: Store> Hotline<S> {
         deadline: NaiveDate,
         reason: &str,
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let reason = reason.to_string();
-        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+        self.change(AppealKey::Case(case_id), caller, request, now, move |s| {
             s.extend_deadline(case_id, deadline, &reason, now)
         })
         .await
@@ -270,10 +314,11 @@ impl<S: Store> Hotline<S> {
         verdict: Verdict,
         reason: &str,
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let reason = reason.to_string();
-        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+        self.change(AppealKey::Case(case_id), caller, request, now, move |s| {
             s.verify(case_id, verdict, &reason, now)
         })
         .await
@@ -286,12 +331,13 @@ impl<S: Store> Hotline<S> {
         outcome: CallbackOutcome,
         note: &str,
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let number = check_number("number", number)?;
         let limits = self.limits.clone();
         let note = note.to_string();
-        self.change(AppealKey::Number(number), caller, now, move |s| {
+        self.change(AppealKey::Number(number), caller, request, now, move |s| {
             s.record_callback(outcome, &note, &limits, now)
         })
         .await
@@ -304,11 +350,12 @@ impl<S: Store> Hotline<S> {
         outcome: CloseOutcome,
         reason: &str,
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let number = check_number("number", number)?;
         let reason = reason.to_string();
-        self.change(AppealKey::Number(number), caller, now, move |s| {
+        self.change(AppealKey::Number(number), caller, request, now, move |s| {
             s.close(outcome, &reason, now)
         })
         .await
@@ -320,10 +367,11 @@ impl<S: Store> Hotline<S> {
         case_id: i64,
         answer: &str,
         caller: &Caller,
+        request: &RequestId,
     ) -> AppResult<AppealView> {
         let now = self.now();
         let answer = answer.to_string();
-        self.change(AppealKey::Case(case_id), caller, now, move |s| {
+        self.change(AppealKey::Case(case_id), caller, request, now, move |s| {
             s.answer_clarification(case_id, &answer, now)
         })
         .await

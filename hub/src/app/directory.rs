@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use super::{AppResult, Hotline};
+use super::{AppError, AppResult, Hotline};
 use crate::domain::text::check_code;
 use crate::domain::{Authority, Caller, Category, District, DomainError};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Authority names by code, for showing cases to people.
 pub type AuthorityNames = HashMap<String, String>;
@@ -30,13 +30,25 @@ impl<S: Store> Hotline<S> {
             .ok_or_else(|| DomainError::NotFound(format!("authority `{code}`")).into())
     }
 
-    /// Adds an authority (active).
+    /// Adds an authority (active). Adding the very same authority again answers as the first
+    /// time did, so a retry after a lost answer is safe; another authority under a taken code is
+    /// `ALREADY_EXISTS`.
     pub async fn create_authority(&self, a: Authority, caller: &Caller) -> AppResult<Authority> {
         let now = self.now();
         let a = self
             .checked_authority(Authority { active: true, ..a })
             .await?;
-        self.store.create_authority(&a, caller, now).await?;
+        let created = self.store.create_authority(&a, caller, now).await;
+        match created {
+            Err(StoreError::AlreadyExists(what)) => {
+                return match self.store.authority(&a.code).await? {
+                    Some(existing) if existing == a => Ok(existing),
+                    _ => Err(AppError::AlreadyExists(what)),
+                };
+            }
+            other => other?,
+        }
+        self.authority_changed(&a.code, true);
         Ok(a)
     }
 
@@ -55,6 +67,7 @@ impl<S: Store> Hotline<S> {
         let mut a = self.existing_authority(code).await?;
         a.active = false;
         self.store.update_authority(&a, caller, now).await?;
+        self.authority_changed(&a.code, false);
         Ok(a)
     }
 

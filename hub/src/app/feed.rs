@@ -4,13 +4,15 @@
 //! polls as a fallback, sends heartbeats on an idle stream, and ends when the client leaves or the
 //! hub shuts down.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use super::{AppError, AppResult, Hotline};
-use crate::domain::{Cursor, DomainError, StoredEvent};
+use crate::domain::{Caller, Cursor, DomainError, EventKind, StoredEvent};
 use crate::store::{EventFilter, Store};
 
 /// How a feed follows the log.
@@ -37,44 +39,61 @@ pub enum FeedItem<T> {
 }
 
 impl<S: Store> Hotline<S> {
-    /// Checks that `cursor` is one this log could have given out: not beyond its last event.
-    pub async fn check_cursor(&self, cursor: Cursor) -> AppResult<()> {
-        let last = self.store.last_event_id().await?;
-        if cursor.id > last {
-            return Err(DomainError::invalid(
-                "cursor",
-                format!(
-                    "`{cursor}` is ahead of the event log (last event {last}); was the database replaced?"
-                ),
-            )
-            .into());
+    /// Checks that `cursor` is one this log gave out: the start, or the position of one of its
+    /// events (of `authority`'s cases, when given). Both parts count: a cursor of another database
+    /// (replaced, restored) or with an invented transaction id is refused rather than followed.
+    pub async fn check_cursor(&self, cursor: Cursor, authority: Option<&str>) -> AppResult<()> {
+        if self.store.has_position(cursor, authority).await? {
+            return Ok(());
         }
-        Ok(())
+        let last = self.store.last_event_id().await?;
+        let why = if cursor.id > last {
+            format!("is ahead of the event log (last event {last}); was the database replaced?")
+        } else {
+            match authority {
+                Some(code) => format!("is not the position of an event of `{code}`"),
+                None => "is not the position of an event in this log".to_string(),
+            }
+        };
+        Err(DomainError::invalid("cursor", format!("`{cursor}` {why}")).into())
     }
 
     /// Follows the events matching `filter` after `cursor`, each turned into a stream item by
-    /// `map` (`None` skips it), until the receiver is dropped or `shutdown` turns true. An error
-    /// is sent once and ends the feed.
-    pub fn follow<T, M, Fut>(
+    /// `map` (`None` skips it), until the receiver is dropped or `stop` resolves (with the error to
+    /// end on, or `None` to end quietly, as at shutdown). An error is sent once and ends the feed.
+    pub fn follow<T, M, Fut, Stop>(
         &self,
         mut cursor: Cursor,
         filter: EventFilter,
         settings: &FeedSettings,
-        mut shutdown: watch::Receiver<bool>,
+        stop: Stop,
         mut map: M,
     ) -> mpsc::Receiver<AppResult<FeedItem<T>>>
     where
         T: Send + 'static,
         M: FnMut(StoredEvent) -> Fut + Send + 'static,
         Fut: Future<Output = AppResult<Option<T>>> + Send,
+        Stop: Future<Output = Option<AppError>> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel(settings.buffer);
         let store = self.store.clone();
         let settings = settings.clone();
         let mut commits = store.commits();
         tokio::spawn(async move {
+            let mut stop = Box::pin(stop);
             let mut last_sent = tokio::time::Instant::now();
             loop {
+                // A feed catching up checks between batches too, not only when idle.
+                tokio::select! {
+                    biased;
+                    reason = &mut stop => {
+                        if let Some(err) = reason {
+                            let _ = tx.send(Err(err)).await;
+                        }
+                        return;
+                    }
+                    () = std::future::ready(()) => {}
+                }
                 // Mark the commits seen so far before reading, so a commit during the read wakes us.
                 commits.borrow_and_update();
                 let batch = match store.events_after(cursor, &filter, settings.batch).await {
@@ -118,7 +137,12 @@ impl<S: Store> Hotline<S> {
                     _ = tokio::time::sleep(settings.poll) => false,
                     () = beat => true,
                     _ = tx.closed() => return,
-                    _ = shutdown.wait_for(|down| *down) => return,
+                    reason = &mut stop => {
+                        if let Some(err) = reason {
+                            let _ = tx.send(Err(err)).await;
+                        }
+                        return;
+                    }
                 };
                 if beat {
                     if tx.send(Ok(FeedItem::Heartbeat)).await.is_err() {
@@ -132,16 +156,24 @@ impl<S: Store> Hotline<S> {
     }
 }
 
+/// A feed's stop at shutdown: it ends quietly once `shutdown` turns true.
+pub async fn quietly(mut shutdown: watch::Receiver<bool>) -> Option<AppError> {
+    let _ = shutdown.wait_for(|down| *down).await;
+    None
+}
+
 impl<S: Store> Hotline<S> {
     /// The staff watch stream: every event after `cursor` (of one appeal, when a number is given).
+    /// The first event of an appeal that carries free text is recorded as a read of that appeal.
     pub async fn watch(
         &self,
         cursor: Cursor,
         appeal_number: &str,
+        caller: &Caller,
         settings: &FeedSettings,
         shutdown: watch::Receiver<bool>,
     ) -> AppResult<mpsc::Receiver<AppResult<FeedItem<StoredEvent>>>> {
-        self.check_cursor(cursor).await?;
+        self.check_cursor(cursor, None).await?;
         let appeal_id = match appeal_number.trim() {
             "" => None,
             number => {
@@ -158,9 +190,28 @@ impl<S: Store> Hotline<S> {
             appeal_id,
             authority: None,
         };
+        let audited = Arc::new(Mutex::new(HashSet::new()));
+        let hotline = self.clone();
+        let caller = caller.clone();
         Ok(
-            self.follow(cursor, filter, settings, shutdown, |event| async move {
-                Ok(Some(event))
+            self.follow(cursor, filter, settings, quietly(shutdown), move |event| {
+                let (hotline, caller, audited) = (hotline.clone(), caller.clone(), audited.clone());
+                async move {
+                    let text =
+                        EventKind::from_code(&event.kind).is_some_and(EventKind::carries_free_text);
+                    let first = text
+                        && audited
+                            .lock()
+                            .expect("audit set lock")
+                            .insert(event.appeal_number.clone());
+                    if first {
+                        hotline
+                            .store
+                            .audit_read(&caller, &event.appeal_number, hotline.now())
+                            .await?;
+                    }
+                    Ok(Some(event))
+                }
             }),
         )
     }

@@ -21,14 +21,16 @@ pub mod feed;
 pub mod monitor;
 pub mod reports;
 
+use std::collections::HashSet;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use hotline_proto::receipt::ReceiptSigner;
+use tokio::sync::watch;
 
 use crate::domain::attachment::AttachmentError;
-use crate::domain::{DomainError, Limits};
+use crate::domain::{Caller, DomainError, Limits};
 use crate::store::StoreError;
 
 /// Why a use case failed. Mapped to a gRPC status in one place (`api::error`).
@@ -37,6 +39,9 @@ pub enum AppError {
     /// The request breaks a rule, names something missing, or asks for an illegal transition.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// The caller may not do this (any more): an authority deactivated while its stream was open.
+    #[error("{0}")]
+    Forbidden(String),
     /// A unique key (an authority code, a request id used for something else) is taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
@@ -130,6 +135,9 @@ pub struct Hotline<S> {
     receipts: Arc<ReceiptSigner>,
     /// The time.
     clock: Arc<dyn Clock>,
+    /// The deactivated authorities: their case streams end. Set at once by a deactivation in this
+    /// hub, and from the database every interval (for deactivations in other hubs).
+    inactive: Arc<watch::Sender<Arc<HashSet<String>>>>,
 }
 
 impl<S: Store> Hotline<S> {
@@ -143,6 +151,7 @@ impl<S: Store> Hotline<S> {
             number_prefix: "DP".into(),
             receipts: Arc::new(ReceiptSigner::from_pkcs8(&key).expect("a freshly generated key")),
             clock: Arc::new(SystemClock),
+            inactive: Arc::new(watch::channel(Arc::default()).0),
         }
     }
 
@@ -185,6 +194,39 @@ impl<S: Store> Hotline<S> {
         self.clock.now()
     }
 
+    /// Records which authorities are deactivated (read from the directory): their streams end.
+    pub fn set_inactive_authorities(&self, codes: HashSet<String>) {
+        self.inactive.send_if_modified(|current| {
+            let changed = **current != codes;
+            if changed {
+                *current = Arc::new(codes);
+            }
+            changed
+        });
+    }
+
+    /// The deactivated authorities, as they change.
+    pub fn inactive_authorities(&self) -> watch::Receiver<Arc<HashSet<String>>> {
+        self.inactive.subscribe()
+    }
+
+    /// Records an authority's active flag as this hub just changed it.
+    fn authority_changed(&self, code: &str, active: bool) {
+        self.inactive.send_if_modified(|current| {
+            if current.contains(code) != active {
+                return false;
+            }
+            let mut codes = (**current).clone();
+            if active {
+                codes.remove(code);
+            } else {
+                codes.insert(code.to_string());
+            }
+            *current = Arc::new(codes);
+            true
+        });
+    }
+
     /// Checks the database answers (for health checks).
     pub async fn ping(&self) -> AppResult<()> {
         Ok(self.store.ping().await?)
@@ -192,5 +234,50 @@ impl<S: Store> Hotline<S> {
 }
 
 // What the API layer names from the store, re-exported so that handlers depend on the use cases
-// only: the bound of every service, and the two inputs the use cases take as the store defines them.
-pub use crate::store::{AgencyRequest, SearchFilter, Store};
+// only: the bound of every service, and the search filter the use case takes as the store defines it.
+pub use crate::store::{SearchFilter, Store};
+
+/// Longest client-made request id.
+const MAX_REQUEST_ID: usize = 100;
+
+/// A request's client-made id (empty when the client gave none) and a fingerprint of its content
+/// (hex SHA-256 of the request as sent): what makes a retry safe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestId {
+    /// The id; empty for a request that is not to be deduplicated.
+    pub id: String,
+    /// Hex SHA-256 of the request's content.
+    pub fingerprint: String,
+}
+
+impl<S: Store> Hotline<S> {
+    /// The store's key for `request` made by `caller`, or `None` when it carries no id.
+    fn request_key(
+        &self,
+        caller: &Caller,
+        request: &RequestId,
+    ) -> AppResult<Option<crate::store::RequestKey>> {
+        let id = request.id.trim();
+        if id.is_empty() {
+            return Ok(None);
+        }
+        if id.chars().count() > MAX_REQUEST_ID || id.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                "request_id",
+                format!(
+                    "`{}` is not a request id: at most {MAX_REQUEST_ID} printable characters",
+                    crate::domain::text::echo(id)
+                ),
+            )
+            .into());
+        }
+        // The method's name, not its path, so that rows kept by older hubs still match.
+        let rpc = caller.rpc.rsplit('/').next().unwrap_or(&caller.rpc);
+        Ok(Some(crate::store::RequestKey {
+            principal: caller.principal.clone(),
+            request_id: id.to_string(),
+            rpc: rpc.to_string(),
+            fingerprint: request.fingerprint.clone(),
+        }))
+    }
+}

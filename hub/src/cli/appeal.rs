@@ -9,7 +9,7 @@ use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 
 use super::CliError;
 use super::args::coded;
-use super::connect::{Connection, channel};
+use super::connect::{Connection, channel, retrying};
 use super::output::Out;
 use crate::api::convert::{callback_to_pb, channel_to_pb, close_to_pb, kind_to_pb, status_to_pb};
 use crate::domain::{AppealKind, AppealStatus, CallbackOutcome, Channel, CloseOutcome};
@@ -270,6 +270,7 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
         repeat_of: r.repeat_of,
         new_circumstances: r.new_circumstances,
         received_at: r.received_at,
+        request_id: String::new(),
     })
 }
 
@@ -277,12 +278,17 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
 pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
     let out = Out { json: c.hub.json };
     let mut client = AppealRegistryClient::new(channel(&c.hub, c.command.role()).await?);
+    let request_id = c.hub.request_id();
     match c.command {
         AppealCommand::Register(args) => {
-            let appeal = client
-                .register_appeal(register_request(*args)?)
-                .await?
-                .into_inner();
+            let request = pb::RegisterAppealRequest {
+                request_id,
+                ..register_request(*args)?
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.register_appeal(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Show { number } => {
@@ -330,13 +336,15 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
                     },
                 })
                 .collect();
-            let appeal = client
-                .assign_appeal(pb::AssignAppealRequest {
-                    number,
-                    assignments,
-                })
-                .await?
-                .into_inner();
+            let request = pb::AssignAppealRequest {
+                number,
+                assignments,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.assign_appeal(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Reassign {
@@ -345,15 +353,17 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
             reason,
             deadline,
         } => {
-            let appeal = client
-                .reassign_case(pb::ReassignCaseRequest {
-                    case_id,
-                    authority_code: authority,
-                    reason,
-                    deadline,
-                })
-                .await?
-                .into_inner();
+            let request = pb::ReassignCaseRequest {
+                case_id,
+                authority_code: authority,
+                reason,
+                deadline,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.reassign_case(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Extend {
@@ -361,14 +371,16 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
             deadline,
             reason,
         } => {
-            let appeal = client
-                .extend_deadline(pb::ExtendDeadlineRequest {
-                    case_id,
-                    deadline,
-                    reason,
-                })
-                .await?
-                .into_inner();
+            let request = pb::ExtendDeadlineRequest {
+                case_id,
+                deadline,
+                reason,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.extend_deadline(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Verify {
@@ -381,14 +393,16 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
                 (false, Some(reason)) => (pb::Verdict::Return, reason),
                 _ => return Err(CliError::Usage("give --accept or --return REASON".into())),
             };
-            let appeal = client
-                .verify_answer(pb::VerifyAnswerRequest {
-                    case_id,
-                    verdict: verdict as i32,
-                    reason,
-                })
-                .await?
-                .into_inner();
+            let request = pb::VerifyAnswerRequest {
+                case_id,
+                verdict: verdict as i32,
+                reason,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.verify_answer(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Callback {
@@ -397,14 +411,16 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
             note,
         } => {
             let outcome = callback_to_pb(outcome);
-            let appeal = client
-                .record_callback(pb::RecordCallbackRequest {
-                    number,
-                    outcome: outcome as i32,
-                    note,
-                })
-                .await?
-                .into_inner();
+            let request = pb::RecordCallbackRequest {
+                number,
+                outcome: outcome as i32,
+                note,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.record_callback(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Close {
@@ -413,21 +429,28 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
             reason,
         } => {
             let outcome = close_to_pb(outcome);
-            let appeal = client
-                .close_appeal(pb::CloseAppealRequest {
-                    number,
-                    outcome: outcome as i32,
-                    reason,
-                })
-                .await?
-                .into_inner();
+            let request = pb::CloseAppealRequest {
+                number,
+                outcome: outcome as i32,
+                reason,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.close_appeal(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Answer { case_id, answer } => {
-            let appeal = client
-                .answer_clarification(pb::AnswerClarificationRequest { case_id, answer })
-                .await?
-                .into_inner();
+            let request = pb::AnswerClarificationRequest {
+                case_id,
+                answer,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.answer_clarification(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::Declined { late } => {

@@ -42,6 +42,48 @@ pub struct HubArgs {
     /// Print JSON instead of tables (for scripts).
     #[arg(long, global = true)]
     pub json: bool,
+    /// The id of this write: the hub applies each id once, so running the command again with the
+    /// same id and arguments changes nothing [default: a new id per command, reused by its own
+    /// retries].
+    #[arg(long, global = true, env = "HOTLINE_REQUEST_ID")]
+    pub request_id: Option<String>,
+}
+
+impl HubArgs {
+    /// The request id of this command's write.
+    pub fn request_id(&self) -> String {
+        self.request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+}
+
+/// Attempts a write makes while the hub or its database is unavailable.
+const ATTEMPTS: u32 = 4;
+
+/// Calls `call` until it answers, retrying (with the same request, so the hub applies it once)
+/// while the hub answers UNAVAILABLE or the connection fails: an answer lost on the way is not a
+/// reason to give up, nor to register twice.
+pub async fn retrying<C, R, T, F, Fut>(client: &C, request: &R, call: F) -> Result<T, CliError>
+where
+    C: Clone,
+    R: Clone,
+    F: Fn(C, R) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let mut pause = std::time::Duration::from_millis(500);
+    for attempt in 1.. {
+        match call(client.clone(), request.clone()).await {
+            Ok(answer) => return Ok(answer.into_inner()),
+            Err(status) if status.code() == tonic::Code::Unavailable && attempt < ATTEMPTS => {
+                eprintln!("the hub is unavailable ({}); retrying", status.message());
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(status) => return Err(status.into()),
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// A staff command with its connection arguments.

@@ -113,6 +113,15 @@ pub enum Cell {
     Int(i64),
     /// A measure (percent, hours, ratio).
     Num(f64),
+    /// Nothing was measured: shown as `—`, empty in XLSX and CSV, null in JSON.
+    Missing,
+}
+
+impl Cell {
+    /// A measure, or [`Cell::Missing`] when there is none.
+    pub fn measure(value: Option<f64>) -> Self {
+        value.map_or(Self::Missing, Self::Num)
+    }
 }
 
 impl Cell {
@@ -121,6 +130,14 @@ impl Cell {
             Cell::Text(t) => t.clone(),
             Cell::Int(i) => i.to_string(),
             Cell::Num(n) => format!("{n:.2}"),
+            Cell::Missing => "—".into(),
+        }
+    }
+
+    fn csv_text(&self) -> String {
+        match self {
+            Cell::Missing => String::new(),
+            other => other.text(),
         }
     }
 
@@ -130,6 +147,7 @@ impl Cell {
             Cell::Int(i) => (*i).into(),
             Cell::Num(n) => serde_json::Number::from_f64((n * 100.0).round() / 100.0)
                 .map_or(serde_json::Value::Null, Into::into),
+            Cell::Missing => serde_json::Value::Null,
         }
     }
 }
@@ -223,10 +241,10 @@ pub fn ratings_sheet(r: &pb::AuthorityRatingsResponse) -> Sheet {
                     Cell::Text(a.authority_name.clone()),
                     Cell::Int(a.assigned),
                     Cell::Int(a.answered),
-                    Cell::Num(a.on_time_percent),
+                    Cell::measure(a.on_time_percent),
                     Cell::Int(a.overdue_now),
-                    Cell::Num(a.returned_percent),
-                    Cell::Num(a.confirmed_percent),
+                    Cell::measure(a.returned_percent),
+                    Cell::measure(a.confirmed_percent),
                     Cell::Int(a.repeats),
                 ]
             })
@@ -355,8 +373,8 @@ pub fn to_csv(sheets: &[Sheet]) -> String {
         out.push_str(&line(vec!["table".into(), "label".into(), "value".into()]));
         for s in sheets {
             for row in &s.rows {
-                let label = row.first().map(Cell::text).unwrap_or_default();
-                let value = row.get(1).map(Cell::text).unwrap_or_default();
+                let label = row.first().map(Cell::csv_text).unwrap_or_default();
+                let value = row.get(1).map(Cell::csv_text).unwrap_or_default();
                 out.push_str(&line(vec![s.title.clone(), label, value]));
             }
         }
@@ -423,6 +441,7 @@ pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, CliError> {
                     Cell::Text(t) => sheet.write_string(row, col, t).map_err(xlsx)?,
                     Cell::Int(n) => sheet.write_number(row, col, *n as f64).map_err(xlsx)?,
                     Cell::Num(n) => sheet.write_number(row, col, *n).map_err(xlsx)?,
+                    Cell::Missing => sheet,
                 };
             }
         }

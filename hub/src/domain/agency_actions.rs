@@ -69,6 +69,15 @@ impl AppealState {
     ) -> Result<Vec<CaseEvent>, DomainError> {
         let i = self.case_in(case_id, CaseAction::ReportProgress)?;
         let comment = required_text("comment", comment, MAX_REASON_CHARS)?;
+        let today = deadline::kyiv_date(now);
+        if let Some(date) = planned
+            && date < today
+        {
+            return Err(DomainError::invalid(
+                "planned_date",
+                format!("{date} is in the past (today is {today})"),
+            ));
+        }
         self.set_case(i, CaseStatus::InProgress, now);
         let detail = json!({ "comment": comment, "planned": planned.map(|d| d.to_string()) });
         Ok(self.refresh(

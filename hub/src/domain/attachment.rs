@@ -7,7 +7,7 @@ use ring::digest::{SHA256, digest};
 
 use super::DomainError;
 use super::limits::Limits;
-use super::text::echo;
+use super::text::{bounded_line, echo};
 
 /// Longest document name kept, in characters.
 const MAX_NAME_CHARS: usize = 255;
@@ -114,6 +114,11 @@ pub fn check_attachments(
                 format!("`{}` is not a file name", echo(&a.name)),
             )
         })?;
+        a.content_type = bounded_line(
+            &format!("attachments[{i}].content_type"),
+            &a.content_type,
+            200,
+        )?;
         if a.content.len() > limits.max_attachment_bytes {
             return Err(AttachmentError::TooLarge(format!(
                 "attachments[{i}]: {} bytes, at most {}",

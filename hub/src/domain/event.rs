@@ -59,6 +59,26 @@ coded_enum! {
     }
 }
 
+impl EventKind {
+    /// True when the event's details carry free text people wrote (a note, reason, comment,
+    /// question or answer), which may mention the citizen: reading it is reading the appeal.
+    pub fn carries_free_text(self) -> bool {
+        matches!(
+            self,
+            Self::CallbackRecorded
+                | Self::AppealClosedUnconfirmed
+                | Self::AppealNotConsidered
+                | Self::CaseReassigned
+                | Self::DeadlineExtended
+                | Self::CaseDeclined
+                | Self::ProgressReported
+                | Self::ClarificationRequested
+                | Self::ClarificationAnswered
+                | Self::AnswerReturned
+        )
+    }
+}
+
 /// One event produced by a transition, before the store gives it a position in the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseEvent {

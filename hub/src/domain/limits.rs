@@ -28,5 +28,14 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The largest request these limits allow, in bytes: a result with the most documents of the
+    /// largest size, its answer and measures at the longest (4 bytes a character in UTF-8), and room
+    /// for the rest of the message. The hub's message size limit must be at least this.
+    pub fn largest_request_bytes(&self) -> usize {
+        self.max_attachments * self.max_attachment_bytes + 2 * 4 * self.max_text_chars + 64 * 1024
+    }
+}
+
 /// Longest reason, note, comment or question, in characters.
 pub const MAX_REASON_CHARS: usize = 2_000;

@@ -121,14 +121,14 @@ pub struct Rating {
     pub authority: String,
     /// Its totals (all zero when it only has overdue cases from earlier periods).
     pub totals: AuthorityTotals,
-    /// Share of answers given by the deadline, in percent.
-    pub on_time_percent: f64,
+    /// Share of answers given by the deadline, in percent; `None` when nothing was answered.
+    pub on_time_percent: Option<f64>,
     /// Cases overdue now.
     pub overdue_now: i64,
-    /// Share of answers returned for rework, in percent.
-    pub returned_percent: f64,
-    /// Share of ended appeals the citizen confirmed, in percent.
-    pub confirmed_percent: f64,
+    /// Share of answers returned for rework, in percent; `None` when nothing was answered.
+    pub returned_percent: Option<f64>,
+    /// Share of ended appeals the citizen confirmed, in percent; `None` when none ended.
+    pub confirmed_percent: Option<f64>,
 }
 
 /// Ratings of every authority with cases in the period or overdue cases now, worst first: most
@@ -157,11 +157,14 @@ pub fn ratings(totals: Vec<AuthorityTotals>, overdue: &HashMap<String, i64>) -> 
             totals: t,
         })
         .collect();
+    // Nothing measured is not the worst: an unmeasured share sorts as the best one.
+    let on_time = |r: &Rating| r.on_time_percent.unwrap_or(f64::INFINITY);
+    let returned = |r: &Rating| r.returned_percent.unwrap_or(f64::NEG_INFINITY);
     out.sort_by(|a, b| {
         b.overdue_now
             .cmp(&a.overdue_now)
-            .then(a.on_time_percent.total_cmp(&b.on_time_percent))
-            .then(b.returned_percent.total_cmp(&a.returned_percent))
+            .then(on_time(a).total_cmp(&on_time(b)))
+            .then(returned(b).total_cmp(&returned(a)))
             .then(a.authority.cmp(&b.authority))
     });
     out
@@ -279,13 +282,9 @@ pub fn duration_stats(pairs: &[(DateTime<Utc>, DateTime<Utc>)]) -> Option<(f64, 
     Some((rank(0.5), rank(0.9)))
 }
 
-/// `part` of `whole` in percent, 0 when `whole` is 0.
-pub fn percent(part: i64, whole: i64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
+/// `part` of `whole` in percent; `None` when `whole` is 0 (nothing was measured).
+pub fn percent(part: i64, whole: i64) -> Option<f64> {
+    (whole != 0).then(|| 100.0 * part as f64 / whole as f64)
 }
 
 /// P(X ≥ k) for X ~ Poisson(λ): how surprising `k` appeals are when `λ` are expected.

@@ -6,8 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
 
 use super::backend::{Backend, Column, SqlStore};
-use super::{AgencyRequest, AgencyStore, AppealKey, StoreError, StoreResult, Transition};
-use crate::domain::{AppealState, Caller, CaseStatus, Cursor, EventKind};
+use super::{AgencyStore, AppealKey, Replay, RequestKey, StoreError, StoreResult, Transition};
+use crate::domain::{
+    AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, EventKind, NewAttachment,
+};
 
 impl<DB: Backend> AgencyStore for SqlStore<DB>
 where
@@ -26,49 +28,45 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
-    async fn transact_once<F, R>(
+    async fn act_once<F, R>(
         &self,
-        key: &AppealKey,
+        case_id: i64,
         caller: &Caller,
         now: DateTime<Utc>,
-        request: &AgencyRequest,
+        request: &RequestKey,
+        attachments: &[NewAttachment],
         transition: F,
         respond: R,
     ) -> StoreResult<Vec<u8>>
     where
         F: Transition,
-        R: FnOnce(&AppealState, &[i64], DateTime<Utc>) -> Vec<u8> + Send,
+        R: FnOnce(&AppealState, &[i64], &[AttachmentInfo], DateTime<Utc>) -> Vec<u8> + Send,
     {
-        let mut tx = DB::begin_write(&self.pool).await?;
-        let appeal_id = Self::lock_appeal(&mut tx, key).await?;
-        // Checked under the appeal's lock, so a retry racing its original waits and then replays.
-        let earlier: Option<(String, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT rpc, case_id, response FROM agency_requests \
-             WHERE authority_code = $1 AND request_id = $2",
-        )
-        .bind(request.authority.clone())
-        .bind(request.request_id.clone())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((rpc, case_id, response)) = earlier {
-            if rpc != request.rpc || case_id != request.case_id {
-                return Err(StoreError::AlreadyExists(format!(
-                    "request id `{}` (used for {rpc} on case {case_id})",
+        let kept = |replay: Replay| {
+            replay.response.ok_or_else(|| {
+                StoreError::AlreadyExists(format!(
+                    "request id `{}` (used for a staff request)",
                     request.request_id
-                )));
-            }
-            return Ok(response);
+                ))
+            })
+        };
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let appeal_id = Self::lock_appeal(&mut tx, &AppealKey::Case(case_id)).await?;
+        // Checked under the appeal's lock, so a retry racing its original waits and then replays.
+        if let Some(replay) = Self::earlier(&mut tx, request).await? {
+            return kept(replay);
         }
         let (state, ids) = Self::apply_in(&mut tx, appeal_id, caller, now, transition).await?;
-        for a in &request.attachments {
+        for a in attachments {
             sqlx::query(
                 "INSERT INTO attachments (case_id, name, content_type, sha256, size, content, \
                  created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(request.case_id)
+            .bind(case_id)
             .bind(a.name.clone())
             .bind(a.content_type.clone())
             .bind(a.sha256.clone())
@@ -78,19 +76,23 @@ where
             .execute(&mut *tx)
             .await?;
         }
-        let response = respond(&state, &ids, now);
-        sqlx::query(
-            "INSERT INTO agency_requests (authority_code, request_id, rpc, case_id, response, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        let documents = Self::attachments_in(&mut tx, &[case_id]).await?;
+        let response = respond(&state, &ids, &documents, now);
+        match Self::remember(
+            &mut tx,
+            request,
+            &state.appeal.number,
+            Some(response.clone()),
+            now,
         )
-        .bind(request.authority.clone())
-        .bind(request.request_id.clone())
-        .bind(request.rpc.clone())
-        .bind(request.case_id)
-        .bind(response.clone())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .await
+        {
+            Err(StoreError::AlreadyExists(_)) => {
+                drop(tx);
+                return kept(self.after_race(request).await?);
+            }
+            other => other?,
+        }
         tx.commit().await?;
         self.committed();
         Ok(response)
@@ -122,7 +124,13 @@ where
         sqlx::query(
             "INSERT INTO agency_cursors (authority_code, txid, event_id, acked_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (authority_code) DO UPDATE SET \
-             txid = excluded.txid, event_id = excluded.event_id, acked_at = excluded.acked_at",
+             txid = CASE WHEN (excluded.txid, excluded.event_id) > \
+                 (agency_cursors.txid, agency_cursors.event_id) \
+                 THEN excluded.txid ELSE agency_cursors.txid END, \
+             event_id = CASE WHEN (excluded.txid, excluded.event_id) > \
+                 (agency_cursors.txid, agency_cursors.event_id) \
+                 THEN excluded.event_id ELSE agency_cursors.event_id END, \
+             acked_at = excluded.acked_at",
         )
         .bind(authority.to_string())
         .bind(cursor.txid)

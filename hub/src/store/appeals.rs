@@ -1,13 +1,20 @@
 //! Appeals and their cases: registration under the year's next number, loads, locked transitions,
 //! search and the lists staff and authorities work from.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
 use super::backend::{Backend, Column, SqlStore, codes, non_empty};
 use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, stored};
-use super::{AppealKey, AppealStore, DeclinedCase, SearchFilter, StoreResult, Transition};
-use crate::domain::{AppealState, AppealStatus, AttachmentInfo, Caller, CaseEvent, CaseStatus};
+use super::{
+    AppealKey, AppealStore, Applied, DeclinedCase, RequestKey, SearchFilter, StoreError,
+    StoreResult, Transition,
+};
+use crate::domain::{
+    Appeal, AppealState, AppealStatus, AttachmentInfo, Caller, Case, CaseEvent, CaseStatus,
+};
 
 impl<DB: Backend> AppealStore for SqlStore<DB>
 where
@@ -26,6 +33,7 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
@@ -34,12 +42,18 @@ where
         year: i32,
         caller: &Caller,
         now: DateTime<Utc>,
+        request: Option<&RequestKey>,
         make: F,
-    ) -> StoreResult<AppealState>
+    ) -> StoreResult<Applied<AppealState>>
     where
         F: FnOnce(i64) -> (AppealState, Vec<CaseEvent>) + Send,
     {
         let mut tx = DB::begin_write(&self.pool).await?;
+        if let Some(request) = request
+            && let Some(replay) = Self::earlier(&mut tx, request).await?
+        {
+            return Ok(Applied::Replayed(replay));
+        }
         // The counter row is updated in the registering transaction, so numbers are gapless:
         // a rolled-back registration gives its number back.
         let seq: i64 = sqlx::query_scalar(
@@ -88,9 +102,20 @@ where
         .await?;
         Self::append_events(&mut tx, &state, &events, caller).await?;
         Self::audit_change(&mut tx, caller, &state, &events, now).await?;
+        if let Some(request) = request {
+            match Self::remember(&mut tx, request, &state.appeal.number, None, now).await {
+                // A concurrent retry of the same request registered first: this one rolls back
+                // (giving its number back) and answers as the retry it is.
+                Err(StoreError::AlreadyExists(_)) => {
+                    drop(tx);
+                    return Ok(Applied::Replayed(self.after_race(request).await?));
+                }
+                other => other?,
+            }
+        }
         tx.commit().await?;
         self.committed();
-        Ok(state)
+        Ok(Applied::Done(state))
     }
 
     #[tracing::instrument(skip_all)]
@@ -129,6 +154,35 @@ where
             self.committed();
         }
         Ok(state)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn transact_once<F: Transition>(
+        &self,
+        key: &AppealKey,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        request: &RequestKey,
+        transition: F,
+    ) -> StoreResult<Applied<AppealState>> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let appeal_id = Self::lock_appeal(&mut tx, key).await?;
+        // Checked under the appeal's lock, so a retry racing its original waits and then replays.
+        if let Some(replay) = Self::earlier(&mut tx, request).await? {
+            return Ok(Applied::Replayed(replay));
+        }
+        let (state, _) = Self::apply_in(&mut tx, appeal_id, caller, now, transition).await?;
+        match Self::remember(&mut tx, request, &state.appeal.number, None, now).await {
+            // The same id was just used on another appeal: answered from that use.
+            Err(StoreError::AlreadyExists(_)) => {
+                drop(tx);
+                return Ok(Applied::Replayed(self.after_race(request).await?));
+            }
+            other => other?,
+        }
+        tx.commit().await?;
+        self.committed();
+        Ok(Applied::Done(state))
     }
 
     #[tracing::instrument(skip_all)]
@@ -176,13 +230,11 @@ where
         q.push(" ORDER BY a.id DESC LIMIT ").push_bind(f.limit);
         let mut conn = self.pool.acquire().await?;
         let rows = q.build().fetch_all(&mut *conn).await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let appeal = Self::appeal_from_row(row)?;
-            let cases = Self::cases_of(&mut conn, appeal.id).await?;
-            found.push(AppealState { appeal, cases });
-        }
-        Ok(found)
+        let appeals = rows
+            .iter()
+            .map(Self::appeal_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Self::with_cases(&mut conn, appeals).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -211,22 +263,21 @@ where
         authority: &str,
         status: Option<CaseStatus>,
     ) -> StoreResult<Vec<AppealState>> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT appeal_id FROM cases WHERE authority_code = $1 \
-             AND ($2 IS NULL OR status = $2) ORDER BY appeal_id",
-        )
-        .bind(authority.to_string())
-        .bind(status.map(|s| s.code().to_string()))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = AssertSqlSafe(format!(
+            "SELECT {APPEAL_COLUMNS} FROM appeals a WHERE a.id IN (SELECT appeal_id FROM cases \
+             WHERE authority_code = $1 AND ($2 IS NULL OR status = $2)) ORDER BY a.id"
+        ));
         let mut conn = self.pool.acquire().await?;
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(state) = Self::load_in(&mut conn, id).await? {
-                found.push(state);
-            }
-        }
-        Ok(found)
+        let rows = sqlx::query(sql)
+            .bind(authority.to_string())
+            .bind(status.map(|s| s.code().to_string()))
+            .fetch_all(&mut *conn)
+            .await?;
+        let appeals = rows
+            .iter()
+            .map(Self::appeal_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Self::with_cases(&mut conn, appeals).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -251,6 +302,69 @@ where
 
     #[tracing::instrument(skip_all)]
     async fn attachments(&self, case_ids: &[i64]) -> StoreResult<Vec<AttachmentInfo>> {
+        let mut conn = self.pool.acquire().await?;
+        Self::attachments_in(&mut conn, case_ids).await
+    }
+}
+
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    i32: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    String: Column<DB>,
+    Vec<u8>: Column<DB>,
+    NaiveDate: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Option<i64>: Column<DB>,
+    Option<bool>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
+    Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
+    &'static str: Encode<'static, DB> + Type<DB>,
+{
+    /// The appeals with their cases, read in one query rather than one per appeal.
+    async fn with_cases(
+        conn: &mut DB::Connection,
+        appeals: Vec<Appeal>,
+    ) -> StoreResult<Vec<AppealState>> {
+        if appeals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<DB>::new(format!(
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.appeal_id IN ("
+        ));
+        let mut list = q.separated(", ");
+        for a in &appeals {
+            list.push_bind(a.id);
+        }
+        q.push(") ORDER BY c.id");
+        let mut by_appeal: HashMap<i64, Vec<Case>> = HashMap::new();
+        for row in q.build().fetch_all(&mut *conn).await? {
+            let appeal_id: i64 = row.try_get("appeal_id")?;
+            by_appeal
+                .entry(appeal_id)
+                .or_default()
+                .push(Self::case_from_row(&row)?);
+        }
+        Ok(appeals
+            .into_iter()
+            .map(|appeal| AppealState {
+                cases: by_appeal.remove(&appeal.id).unwrap_or_default(),
+                appeal,
+            })
+            .collect())
+    }
+
+    /// The documents of these cases (without content), in the order they were stored.
+    pub(super) async fn attachments_in(
+        conn: &mut DB::Connection,
+        case_ids: &[i64],
+    ) -> StoreResult<Vec<AttachmentInfo>> {
         if case_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -263,7 +377,7 @@ where
         }
         q.push(") ORDER BY id");
         let rows: Vec<(i64, String, String, i64, String)> =
-            q.build_query_as().fetch_all(&self.pool).await?;
+            q.build_query_as().fetch_all(&mut *conn).await?;
         Ok(rows
             .into_iter()
             .map(

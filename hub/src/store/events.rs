@@ -27,6 +27,7 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
@@ -67,6 +68,23 @@ where
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(Self::event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn has_position(&self, cursor: Cursor, authority: Option<&str>) -> StoreResult<bool> {
+        if cursor == Cursor::default() {
+            return Ok(true);
+        }
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events WHERE id = $1 AND txid = $2 \
+             AND ($3 IS NULL OR authority_code = $3)",
+        )
+        .bind(cursor.id)
+        .bind(cursor.txid)
+        .bind(authority.map(str::to_string))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found > 0)
     }
 
     #[tracing::instrument(skip_all)]

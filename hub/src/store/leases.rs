@@ -23,6 +23,7 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
@@ -66,6 +67,7 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     async fn ping(&self) -> StoreResult<()> {

@@ -32,6 +32,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_monitoring.sql"),
         include_str!("../../../migrations/postgres/0004_monitoring.sql"),
     ),
+    (
+        5,
+        "requests",
+        include_str!("../../../migrations/sqlite/0005_requests.sql"),
+        include_str!("../../../migrations/postgres/0005_requests.sql"),
+    ),
 ];
 
 fn migrator(

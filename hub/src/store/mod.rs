@@ -23,6 +23,7 @@ mod leases;
 mod migrations;
 mod postgres;
 mod reports;
+mod requests;
 mod rows;
 mod sqlite;
 mod transition;
@@ -140,19 +141,36 @@ pub struct EventFilter {
     pub authority: Option<String>,
 }
 
-/// A write an authority's agency client made: applied once per (authority, request id).
-#[derive(Debug, Clone)]
-pub struct AgencyRequest {
-    /// The authority that made it.
-    pub authority: String,
-    /// Its client-made id.
+/// A client-made request id and what the request was: a write that carries one is applied once per
+/// (principal, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    /// Who made it (`staff:operator:ivan`, `agency:vodokanal`).
+    pub principal: String,
+    /// The client-made id.
     pub request_id: String,
-    /// The RPC (a retry must name the same one).
+    /// The RPC it called.
     pub rpc: String,
-    /// The case (a retry must name the same one).
-    pub case_id: i64,
-    /// Documents attached to a result (checked).
-    pub attachments: Vec<NewAttachment>,
+    /// Hex SHA-256 of its content: a retry carries the same.
+    pub fingerprint: String,
+}
+
+/// What an earlier request with the same key did: a retry is answered from it and changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// The appeal it created or changed.
+    pub appeal_number: String,
+    /// The exact answer it got, where that was kept (an authority's request).
+    pub response: Option<Vec<u8>>,
+}
+
+/// What a write that may be a retry did.
+#[derive(Debug, Clone)]
+pub enum Applied<T> {
+    /// Applied now.
+    Done(T),
+    /// A retry of a request applied before: nothing changed.
+    Replayed(Replay),
 }
 
 /// A declined case with its appeal's number.
@@ -225,13 +243,15 @@ pub trait DirectoryStore {
 pub trait AppealStore {
     /// Registers an appeal under the next number of `year`: `make` builds it (and its events) from
     /// that sequence number, and it is written with its events and audit row in one transaction.
+    /// With a request key, a retry replays the first registration instead.
     fn register<F>(
         &self,
         year: i32,
         caller: &Caller,
         now: DateTime<Utc>,
+        request: Option<&RequestKey>,
         make: F,
-    ) -> impl Future<Output = StoreResult<AppealState>> + Send
+    ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send
     where
         F: FnOnce(i64) -> (AppealState, Vec<CaseEvent>) + Send;
     /// Id and status of an appeal by number.
@@ -253,6 +273,16 @@ pub trait AppealStore {
         now: DateTime<Utc>,
         transition: F,
     ) -> impl Future<Output = StoreResult<AppealState>> + Send;
+    /// Like [`AppealStore::transact`], applied once per request key: a retry (same key, same
+    /// content) is replayed and changes nothing; the same id with other content is `AlreadyExists`.
+    fn transact_once<F: Transition>(
+        &self,
+        key: &AppealKey,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        request: &RequestKey,
+        transition: F,
+    ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send;
     /// Appeals matching the filter, newest first.
     fn search(
         &self,
@@ -283,28 +313,31 @@ pub trait AppealStore {
 
 /// What authorities do through the agency gateway.
 pub trait AgencyStore {
-    /// Like [`AppealStore::transact`] for an authority's request: applied once. A retry with the same
-    /// request id returns the first response (`respond` builds it from the new state, the ids of the
-    /// events written and the time, inside the transaction) and changes nothing.
-    fn transact_once<F, R>(
+    /// An authority's request on case `case_id`, applied once per request key with `attachments`
+    /// stored beside it. `respond` builds the answer inside the transaction (from the new state, the
+    /// ids of the events written, the case's documents and the time) and the answer is kept: a retry
+    /// gets the same bytes and changes nothing; the same id with other content is `AlreadyExists`.
+    #[allow(clippy::too_many_arguments)]
+    fn act_once<F, R>(
         &self,
-        key: &AppealKey,
+        case_id: i64,
         caller: &Caller,
         now: DateTime<Utc>,
-        request: &AgencyRequest,
+        request: &RequestKey,
+        attachments: &[NewAttachment],
         transition: F,
         respond: R,
     ) -> impl Future<Output = StoreResult<Vec<u8>>> + Send
     where
         F: Transition,
-        R: FnOnce(&AppealState, &[i64], DateTime<Utc>) -> Vec<u8> + Send;
+        R: FnOnce(&AppealState, &[i64], &[AttachmentInfo], DateTime<Utc>) -> Vec<u8> + Send;
     /// Ids of `authority`'s cases still `assigned` whose assignment event is at or before `cursor`.
     fn assigned_cases_up_to(
         &self,
         authority: &str,
         cursor: Cursor,
     ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
-    /// Records how far `authority` has acknowledged its feed.
+    /// Records how far `authority` has acknowledged its feed (never moving it back) and when.
     fn save_agency_cursor(
         &self,
         authority: &str,
@@ -331,7 +364,14 @@ pub trait EventLog {
         appeal_id: i64,
         limit: i64,
     ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
-    /// The highest event id written so far (0 for an empty log): a cursor beyond it is stale.
+    /// True when `cursor` is the position of an event in this log (of `authority`, when given), or
+    /// the start: the only cursors this hub gives out.
+    fn has_position(
+        &self,
+        cursor: Cursor,
+        authority: Option<&str>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The highest event id written so far (0 for an empty log).
     fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
     /// A receiver that changes after every commit that appended events (in this process, and on
     /// PostgreSQL in every hub sharing the database).

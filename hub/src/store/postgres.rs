@@ -35,10 +35,30 @@ impl Backend for Postgres {
     }
 
     async fn read_horizon(pool: &Pool<Self>) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-            .fetch_one(pool)
-            .await
+        // The next transaction id to be given out, and the ids of this database's transactions
+        // that have one and are still in flight. Not `pg_snapshot_xmin`: that is server-wide, and a
+        // long transaction in another database would hold every stream back. Read in a statement
+        // of its own, before the events: a writer that commits in between is then visible to them.
+        let (xmax, in_flight): (i64, Vec<i64>) = sqlx::query_as(
+            "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
+             ARRAY(SELECT backend_xid::text::bigint FROM pg_stat_activity \
+             WHERE datname = current_database() AND backend_xid IS NOT NULL)",
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(horizon(xmax, &in_flight))
     }
+}
+
+/// The first transaction id a reader must not pass: the oldest of `in_flight` (32-bit transaction
+/// ids, as `pg_stat_activity` shows them) placed in the 64-bit epoch-extended space of `xmax`, or
+/// `xmax` itself when nothing is in flight.
+fn horizon(xmax: i64, in_flight: &[i64]) -> i64 {
+    const SPACE: i64 = 1 << 32;
+    in_flight
+        .iter()
+        .map(|xid| xmax - (xmax - xid).rem_euclid(SPACE))
+        .fold(xmax, i64::min)
 }
 
 /// Connects to `url`, applies the migrations and starts listening for other hubs' commits.
@@ -98,5 +118,20 @@ async fn listen(pool: PgPool, commits: std::sync::Weak<watch::Sender<u64>>) {
                 Err(_) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::horizon;
+
+    #[test]
+    fn the_horizon_is_the_oldest_writer_in_flight_across_epochs() {
+        assert_eq!(horizon(1_000, &[]), 1_000);
+        assert_eq!(horizon(1_000, &[990, 995]), 990);
+        // xmax in epoch 1 (2^32 + 5); a writer that took xid 2^32 - 3 in epoch 0 is 8 ids older.
+        let xmax = (1_i64 << 32) + 5;
+        assert_eq!(horizon(xmax, &[(1_i64 << 32) - 3]), xmax - 8);
+        assert_eq!(horizon(xmax, &[3]), xmax - 2);
     }
 }

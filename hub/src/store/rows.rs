@@ -54,6 +54,7 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// An appeal from a row selected with [`APPEAL_COLUMNS`].

@@ -27,6 +27,7 @@ where
     Option<bool>: Column<DB>,
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// The cases of one appeal, in the order they were assigned.
