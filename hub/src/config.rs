@@ -346,4 +346,20 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
     }
+
+    #[test]
+    fn a_message_size_too_small_for_the_largest_result_is_refused() {
+        let small = ServeOptions {
+            max_message_bytes: Some(4 * 1024 * 1024),
+            ..ServeOptions::default()
+        };
+        let err = ServeConfig::resolve(small, None).unwrap_err().to_string();
+        assert!(err.contains("max-message-bytes"), "{err}");
+        let consistent = ServeOptions {
+            max_message_bytes: Some(4 * 1024 * 1024),
+            max_attachments: Some(1),
+            ..ServeOptions::default()
+        };
+        assert!(ServeConfig::resolve(consistent, None).is_ok());
+    }
 }

@@ -1,9 +1,11 @@
 //! End-to-end tests: a real hub on an ephemeral port over SQLite and PostgreSQL, driven through its
-//! public gRPC API. Agency actions go through the store until the agency gateway lands.
+//! public gRPC API, by real agency clients and by gRPC's C core (grpcio).
 
 mod agency;
 mod bad_input;
 mod event_log;
+mod grpcio;
+mod holes;
 mod lifecycle;
 mod reports;
 mod security;

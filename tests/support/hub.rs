@@ -37,6 +37,8 @@ pub struct TestHub<S> {
     pub db: TestDb,
     /// Its certificate authority and TLS files.
     pub pki: TestPki,
+    /// How it serves (kept for a restart).
+    pub settings: ApiSettings,
     /// The running server.
     task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     /// Ends the server.
@@ -57,8 +59,19 @@ pub fn settings() -> ApiSettings {
 }
 
 impl<S: Store> TestHub<S> {
-    /// Serves `hotline` over mutual TLS on 127.0.0.1:0.
+    /// Serves `hotline` over mutual TLS on 127.0.0.1:0 with the tests' [`settings`].
     pub async fn serve(store: S, hotline: Hotline<S>, db: TestDb, pki: TestPki) -> Self {
+        Self::serve_with(store, hotline, db, pki, settings()).await
+    }
+
+    /// Serves `hotline` over mutual TLS on 127.0.0.1:0 with `settings`.
+    pub async fn serve_with(
+        store: S,
+        hotline: Hotline<S>,
+        db: TestDb,
+        pki: TestPki,
+        settings: ApiSettings,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -69,7 +82,7 @@ impl<S: Store> TestHub<S> {
             listener,
             tls,
             hotline.clone(),
-            settings(),
+            settings.clone(),
             async move {
                 let _ = stopped.await;
             },
@@ -80,6 +93,7 @@ impl<S: Store> TestHub<S> {
             addr,
             db,
             pki,
+            settings,
             task: Some(task),
             stop: Some(stop),
         }
@@ -132,7 +146,7 @@ impl<S: Store> TestHub<S> {
             listener,
             tls,
             self.hotline.clone(),
-            settings(),
+            self.settings.clone(),
             async move {
                 let _ = stopped.await;
             },
@@ -209,12 +223,40 @@ pub async fn postgres_hub() -> Option<TestHub<PgStore>> {
 }
 
 async fn hub_over<S: Store>(store: S, db: TestDb) -> TestHub<S> {
-    let hotline = Hotline::new(store.clone());
+    hub_with(store, db, |h| h, settings()).await
+}
+
+/// A hub over `store` with the small directory loaded, its use cases shaped by `configure` (limits,
+/// a clock) and served with `settings`.
+pub async fn hub_with<S: Store>(
+    store: S,
+    db: TestDb,
+    configure: impl FnOnce(Hotline<S>) -> Hotline<S>,
+    settings: ApiSettings,
+) -> TestHub<S> {
+    let hotline = configure(Hotline::new(store.clone()));
     let directory = DirectoryFile::parse(DIRECTORY).expect("test directory");
     starter::load(&hotline, &directory, &Caller::system("test set-up"))
         .await
         .expect("load directory");
-    TestHub::serve(store, hotline, db, TestPki::new()).await
+    TestHub::serve_with(store, hotline, db, TestPki::new(), settings).await
+}
+
+/// A fresh SQLite database and its store (for [`hub_with`]).
+pub async fn sqlite_store() -> (SqliteStore, TestDb) {
+    install_crypto();
+    let db = TestDb::sqlite();
+    let store = SqliteStore::open(&db.url()).await.expect("open sqlite");
+    (store, db)
+}
+
+/// A fresh PostgreSQL database and its store (for [`hub_with`]), or `None` when PostgreSQL tests
+/// are off.
+pub async fn postgres_store() -> Option<(PgStore, TestDb)> {
+    install_crypto();
+    let db = TestDb::postgres().await?;
+    let store = PgStore::open(&db.url()).await.expect("open postgres");
+    Some((store, db))
 }
 
 /// Runs `test` against a SQLite hub.
