@@ -71,6 +71,30 @@ pub struct ServeOptions {
     /// Seconds between heartbeats on idle case streams [default: 15].
     #[arg(long, env = "HOTLINE_HEARTBEAT_SECS")]
     pub heartbeat_secs: Option<u64>,
+    /// Days a registration's receipt time may lie in the past without a reason [default: 3].
+    #[arg(long, env = "HOTLINE_BACKDATE_DAYS")]
+    pub backdate_days: Option<i64>,
+    /// Least minutes between two call-back attempts [default: 120].
+    #[arg(long, env = "HOTLINE_CALLBACK_SPACING_MINUTES")]
+    pub callback_spacing_minutes: Option<i64>,
+    /// Least days of the legal term a rework needs; with fewer left the appeal continues in a
+    /// linked follow-up [default: 5].
+    #[arg(long, env = "HOTLINE_REWORK_DAYS")]
+    pub rework_days: Option<u64>,
+    /// Hours after receipt when a still unassigned appeal is announced (at most 120: art. 7's 5
+    /// days) [default: 72].
+    #[arg(long, env = "HOTLINE_UNASSIGNED_HOURS")]
+    pub unassigned_hours: Option<i64>,
+    /// SMTP relay for e-mail notices to citizens: `smtp://host:port` (STARTTLS when the relay
+    /// offers it), `smtps://host:port`; without it notices go by call or post.
+    #[arg(long, env = "HOTLINE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of e-mail notices [default: hotline@localhost].
+    #[arg(long, env = "HOTLINE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Attempts to send one e-mail notice before it goes to the operators' queue [default: 5].
+    #[arg(long, env = "HOTLINE_SMTP_ATTEMPTS")]
+    pub smtp_attempts: Option<i32>,
     /// Do not load the starter directory into an empty database.
     #[arg(long, env = "HOTLINE_NO_STARTER")]
     #[serde(default)]
@@ -122,6 +146,27 @@ pub struct ServeConfig {
     pub due_soon_days: u64,
     /// Monitor interval.
     pub monitor_secs: u64,
+    /// Back-dating window, days.
+    pub backdate_days: i64,
+    /// Call-back spacing, minutes.
+    pub callback_spacing_minutes: i64,
+    /// Days a rework needs.
+    pub rework_days: u64,
+    /// Hours until an unassigned appeal is announced.
+    pub unassigned_hours: i64,
+    /// The SMTP relay for e-mail notices, when configured.
+    pub smtp: Option<Smtp>,
+}
+
+/// Where e-mail notices go.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    /// The relay's URL.
+    pub url: String,
+    /// The sender.
+    pub from: String,
+    /// Attempts per notice.
+    pub attempts: i32,
 }
 
 /// Where `hub serve` takes its TLS material from.
@@ -255,6 +300,32 @@ impl ServeConfig {
                 .or(from_file.monitor_secs)
                 .unwrap_or(60)
                 .max(1),
+            backdate_days: flags
+                .backdate_days
+                .or(from_file.backdate_days)
+                .unwrap_or(3),
+            callback_spacing_minutes: flags
+                .callback_spacing_minutes
+                .or(from_file.callback_spacing_minutes)
+                .unwrap_or(120),
+            rework_days: flags.rework_days.or(from_file.rework_days).unwrap_or(5),
+            unassigned_hours: flags
+                .unassigned_hours
+                .or(from_file.unassigned_hours)
+                .unwrap_or(72),
+            smtp: flags.smtp_url.or(from_file.smtp_url).map(|url| Smtp {
+                url,
+                from: flags
+                    .smtp_from
+                    .clone()
+                    .or(from_file.smtp_from.clone())
+                    .unwrap_or_else(|| "hotline@localhost".into()),
+                attempts: flags
+                    .smtp_attempts
+                    .or(from_file.smtp_attempts)
+                    .unwrap_or(5)
+                    .max(1),
+            }),
             tls,
             tls_reload_secs: flags
                 .tls_reload_secs
@@ -283,6 +354,12 @@ impl ServeConfig {
                 config.number_prefix
             )));
         }
+        if !(1..=120).contains(&config.unassigned_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "unassigned-hours {}: 1 to 120 (art. 7 gives at most 5 days)",
+                config.unassigned_hours
+            )));
+        }
         if config.max_callback_attempts < 1
             || config.max_text_chars < 100
             || config.max_message_bytes < 1024
@@ -302,6 +379,11 @@ impl ServeConfig {
             max_attachment_bytes: self.max_attachment_bytes,
             max_attachments: self.max_attachments,
             repeat_window_days: self.repeat_window_days,
+            backdate_days: self.backdate_days,
+            callback_spacing_minutes: self.callback_spacing_minutes,
+            rework_days: self.rework_days,
+            unassigned_hours: self.unassigned_hours,
+            email_notices: self.smtp.is_some(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Startup wiring, in one place: open the database, build the use cases with the configured limits
 //! and keys, load the starter directory into an empty database, prepare TLS, bind the listener, and
-//! run the API and the deadline monitor side by side until shutdown.
+//! run the API, the deadline monitor and the e-mail notice worker side by side until shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::api::{self, ApiSettings};
+use crate::app::notices::MailSettings;
 use crate::app::{AppError, Hotline, Store};
 use crate::config::{ConfigError, ServeConfig, TlsSource};
 use crate::domain::Caller;
@@ -145,16 +146,30 @@ async fn serve_on<S: Store>(
     settings.tls_reload_interval = Duration::from_secs(config.tls_reload_secs);
     settings.heartbeat_interval = Duration::from_secs(config.heartbeat_secs);
 
-    // The deadline monitor runs beside the API and stops with it.
-    let (stop_monitor, monitor_stop) = watch::channel(false);
-    let monitor = tokio::spawn(hotline.clone().run_deadline_monitor(
+    // The deadline monitor and the e-mail worker run beside the API and stop with it.
+    let (stop_workers, workers_stop) = watch::channel(false);
+    let mut workers = vec![tokio::spawn(hotline.clone().run_deadline_monitor(
         Duration::from_secs(config.monitor_secs),
         config.due_soon_days,
-        monitor_stop,
-    ));
+        workers_stop.clone(),
+    ))];
+    if let Some(smtp) = &config.smtp {
+        let mail = MailSettings {
+            url: smtp.url.clone(),
+            from: smtp.from.clone(),
+            attempts: smtp.attempts,
+        };
+        workers.push(tokio::spawn(hotline.clone().run_notice_mail(
+            mail,
+            Duration::from_secs(config.monitor_secs.min(30)),
+            workers_stop,
+        )));
+    }
     let served = api::serve(listener, tls, hotline, settings, shutdown).await;
-    let _ = stop_monitor.send(true);
-    let _ = monitor.await;
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
     served?;
     tracing::info!("hub stopped");
     Ok(())

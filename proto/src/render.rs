@@ -40,9 +40,18 @@ pub fn channel(v: i32) -> String {
         .unwrap_or_else(|_| v.to_string())
 }
 
+/// An outcome (`explained`); empty when there is none.
+pub fn outcome(v: i32) -> String {
+    match pb::Outcome::try_from(v) {
+        Ok(pb::Outcome::Unspecified) => String::new(),
+        Ok(o) => enum_name(o.as_str_name(), "OUTCOME_"),
+        Err(_) => v.to_string(),
+    }
+}
+
 /// A citizen as JSON.
 pub fn citizen_json(c: &pb::Citizen) -> Value {
-    json!({ "name": c.name, "phone": c.phone, "address": c.address })
+    json!({ "name": c.name, "phone": c.phone, "address": c.address, "email": c.email })
 }
 
 /// A case as JSON.
@@ -51,7 +60,9 @@ pub fn case_json(c: &pb::Case) -> Value {
         "id": c.id, "authority_code": c.authority_code, "authority_name": c.authority_name,
         "status": case_status(c.status), "deadline": c.deadline, "overdue": c.overdue,
         "extension_reason": c.extension_reason, "reason": c.reason, "answer": c.answer,
-        "measures": c.measures,
+        "measures": c.measures, "outcome": outcome(c.outcome), "outcome_detail": c.outcome_detail,
+        "extension_requested_to": c.extension_requested_to,
+        "extension_request_reason": c.extension_request_reason,
         "attachments": c.attachments.iter().map(|a| json!({
             "name": a.name, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
         })).collect::<Vec<_>>(),
@@ -80,6 +91,10 @@ pub fn appeal_json(a: &pb::Appeal) -> Value {
         "district_code": a.district_code, "settlement_code": a.settlement_code, "category_code": a.category_code,
         "text": a.text, "urgent": a.urgent, "complained_authority_code": a.complained_authority_code,
         "repeat_of": a.repeat_of, "callback_attempts": a.callback_attempts,
+        "outcome": outcome(a.outcome), "satisfaction": a.satisfaction,
+        "satisfaction_note": a.satisfaction_note, "disagreement": a.disagreement,
+        "continued_in": a.continued_in, "consultation": a.consultation,
+        "awaiting_rework": a.awaiting_rework,
         "cases": a.cases.iter().map(case_json).collect::<Vec<_>>(),
         "history": a.history.iter().map(event_json).collect::<Vec<_>>(),
     })

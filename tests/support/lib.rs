@@ -11,6 +11,7 @@
 //! - [`pki`]: a CA per test, client certificates, TLS channels.
 //! - [`hub`]: a hub serving over its database and CA; restart, shutdown, agency client configuration.
 //! - [`fixtures`]: the small directory and a valid card.
+//! - [`smtp`]: a local SMTP sink that keeps what the hub mails.
 
 #![forbid(unsafe_code)]
 
@@ -18,6 +19,7 @@ pub mod db;
 pub mod fixtures;
 pub mod hub;
 pub mod pki;
+pub mod smtp;
 
 use std::future::Future;
 use std::time::Duration;

@@ -85,11 +85,7 @@ fn agency_case(
         category_code: card.category_code.clone(),
         district_code: card.district_code.clone(),
         settlement_code: card.settlement_code.clone(),
-        citizen: with_citizen.then(|| pb::Citizen {
-            name: card.citizen.name.clone(),
-            phone: card.citizen.phone.clone(),
-            address: card.citizen.address.clone(),
-        }),
+        citizen: with_citizen.then(|| convert::citizen_to_pb(&card.citizen)),
         urgent: card.urgent,
     }
 }
@@ -299,6 +295,8 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
         let action = AgencyAction::Resolve {
             answer: r.answer,
             measures: r.measures,
+            outcome: convert::outcome_from_pb(r.outcome),
+            outcome_detail: r.outcome_detail,
         };
         let request = AgencyRequest {
             authority,
@@ -307,6 +305,20 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
             attachments,
         };
         self.act(caller, request, action).await
+    }
+
+    async fn request_extension(
+        &self,
+        request: Request<pb::CaseActionRequest>,
+    ) -> Result<Response<pb::CaseActionResponse>, Status> {
+        self.simple_action(request, |r| {
+            Ok(AgencyAction::Extend {
+                to: date("planned_date", &r.planned_date)?
+                    .ok_or_else(|| invalid("planned_date", "required: the deadline asked for"))?,
+                reason: r.text.clone(),
+            })
+        })
+        .await
     }
 
     async fn get_case(

@@ -13,7 +13,7 @@ use super::error::{domain, invalid, status};
 use super::{ApiSettings, EventStream, caller};
 use crate::app::Hotline;
 use crate::app::feed::FeedItem;
-use crate::app::{SearchFilter, Store};
+use crate::app::{NoticeFilter, SearchFilter, Store};
 use crate::domain::card::CardInput;
 use crate::domain::deadline::{kyiv_date, kyiv_midnight};
 use crate::domain::{Citizen, Cursor, Verdict};
@@ -67,6 +67,7 @@ fn card_input(r: pb::RegisterAppealRequest) -> Result<CardInput, Status> {
             name: citizen.name,
             phone: citizen.phone,
             address: citizen.address,
+            email: citizen.email,
         },
         anonymous: r.anonymous,
         signatories: r.signatories,
@@ -82,6 +83,8 @@ fn card_input(r: pb::RegisterAppealRequest) -> Result<CardInput, Status> {
         repeat_of: r.repeat_of,
         new_circumstances: r.new_circumstances,
         received_at: convert::instant("received_at", &r.received_at)?,
+        backdate_reason: r.backdate_reason,
+        consultation: r.consultation,
     })
 }
 
@@ -274,7 +277,14 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         })?;
         let view = self
             .hotline
-            .record_callback(&r.number, outcome, &r.note, &caller, &id)
+            .record_callback(
+                &r.number,
+                outcome,
+                &r.note,
+                (r.satisfaction != 0).then_some(r.satisfaction),
+                &caller,
+                &id,
+            )
             .await
             .map_err(status)?;
         reply(&view)
@@ -310,6 +320,81 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
             .await
             .map_err(status)?;
         reply(&view)
+    }
+
+    async fn rework_cases(
+        &self,
+        request: Request<pb::ReworkCasesRequest>,
+    ) -> Result<Response<pb::Appeal>, Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
+        let view = self
+            .hotline
+            .rework(&r.number, &r.case_ids, &r.reason, &caller, &id)
+            .await
+            .map_err(status)?;
+        reply(&view)
+    }
+
+    async fn refuse_extension(
+        &self,
+        request: Request<pb::RefuseExtensionRequest>,
+    ) -> Result<Response<pb::Appeal>, Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        let id = request_id(&r.request_id, &r);
+        let view = self
+            .hotline
+            .refuse_extension(r.case_id, &r.reason, &caller, &id)
+            .await
+            .map_err(status)?;
+        reply(&view)
+    }
+
+    async fn list_notices(
+        &self,
+        request: Request<pb::ListNoticesRequest>,
+    ) -> Result<Response<pb::ListNoticesResponse>, Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        let limit = match r.limit {
+            0 => 100,
+            n @ 1..=500 => i64::from(n),
+            n => return Err(invalid("limit", format!("{n} is not between 1 and 500"))),
+        };
+        let status_filter = convert::notice_status_from_pb(r.status);
+        let channel = convert::notice_channel_from_pb(r.channel);
+        let number = r.appeal_number.trim();
+        let notices = if status_filter.is_none() && channel.is_none() && number.is_empty() {
+            self.hotline.notice_queue(limit, &caller).await
+        } else {
+            let filter = NoticeFilter {
+                status: status_filter,
+                channel,
+                appeal_number: (!number.is_empty()).then(|| number.to_string()),
+                limit,
+            };
+            self.hotline.notices(filter, &caller).await
+        }
+        .map_err(status)?;
+        Ok(Response::new(pb::ListNoticesResponse {
+            notices: notices.iter().map(convert::notice_to_pb).collect(),
+        }))
+    }
+
+    async fn mark_notice_done(
+        &self,
+        request: Request<pb::MarkNoticeDoneRequest>,
+    ) -> Result<Response<pb::Notice>, Status> {
+        let caller = caller(&request);
+        let id = request.into_inner().id;
+        let notice = self
+            .hotline
+            .mark_notice_done(id, &caller)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::notice_to_pb(&notice)))
     }
 
     async fn list_declined_cases(

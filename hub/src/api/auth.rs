@@ -46,14 +46,17 @@ pub fn allowed(principal: &Principal, service: &str, method: &str) -> bool {
         ) => true,
         (Principal::Staff { role, .. }, "hotline.v1.AppealRegistry") => {
             let roles: &[StaffRole] = match method {
-                "RegisterAppeal" | "RecordCallback" => &[Operator],
+                "RegisterAppeal" | "RecordCallback" | "MarkNoticeDone" => &[Operator],
+                "ListNotices" => &[Operator, Analyst, Supervisor],
                 "GetAppeal" | "SearchAppeals" | "WatchAppeals" => &[Operator, Analyst, Supervisor],
                 "AssignAppeal"
                 | "ReassignCase"
                 | "ExtendDeadline"
                 | "VerifyAnswer"
                 | "AnswerClarification"
-                | "CloseAppeal" => &[Analyst],
+                | "CloseAppeal"
+                | "ReworkCases"
+                | "RefuseExtension" => &[Analyst],
                 "ListDeclinedCases" => &[Analyst, Supervisor],
                 _ => &[],
             };

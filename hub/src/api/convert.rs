@@ -12,8 +12,10 @@ use crate::app::RequestId;
 use crate::app::appeals::AppealView;
 use crate::domain::{
     AppealKind, AppealStatus, AttachmentInfo, Authority, CallbackOutcome, Case, CaseStatus,
-    Category, Channel, CloseOutcome, District, DistrictKind, StoredEvent,
+    Category, Channel, Citizen, CloseOutcome, District, DistrictKind, NoticeChannel, NoticeKind,
+    NoticeStatus, Outcome, StoredEvent,
 };
+use crate::app::StoredNotice;
 
 /// RFC 3339 in UTC, whole seconds.
 pub fn time(at: DateTime<Utc>) -> String {
@@ -103,6 +105,94 @@ pub fn status_to_pb(status: AppealStatus) -> pb::AppealStatus {
         AppealStatus::Returned => pb::AppealStatus::Returned,
         AppealStatus::NotConsidered => pb::AppealStatus::NotConsidered,
         AppealStatus::ClosedUnconfirmed => pb::AppealStatus::ClosedUnconfirmed,
+        AppealStatus::Continued => pb::AppealStatus::Continued,
+    }
+}
+
+/// The wire value of an outcome.
+pub fn outcome_to_pb(outcome: Option<Outcome>) -> pb::Outcome {
+    match outcome {
+        None => pb::Outcome::Unspecified,
+        Some(Outcome::Resolved) => pb::Outcome::Resolved,
+        Some(Outcome::Explained) => pb::Outcome::Explained,
+        Some(Outcome::Refused) => pb::Outcome::Refused,
+        Some(Outcome::Forwarded) => pb::Outcome::Forwarded,
+        Some(Outcome::NotCompetent) => pb::Outcome::NotCompetent,
+        Some(Outcome::Consultation) => pb::Outcome::Consultation,
+        Some(Outcome::Continued) => pb::Outcome::Continued,
+    }
+}
+
+/// The domain value of a wire outcome; `None` for unspecified or unknown numbers.
+pub fn outcome_from_pb(value: i32) -> Option<Outcome> {
+    let wire = pb::Outcome::try_from(value).ok()?;
+    Outcome::ALL
+        .iter()
+        .copied()
+        .find(|o| outcome_to_pb(Some(*o)) == wire)
+}
+
+/// The wire value of a notice's kind.
+pub fn notice_kind_to_pb(kind: NoticeKind) -> pb::NoticeKind {
+    match kind {
+        NoticeKind::Forwarded => pb::NoticeKind::Forwarded,
+        NoticeKind::Extended => pb::NoticeKind::Extended,
+        NoticeKind::NotConsidered => pb::NoticeKind::NotConsidered,
+        NoticeKind::Answer => pb::NoticeKind::Answer,
+    }
+}
+
+/// The wire value of a notice's channel.
+pub fn notice_channel_to_pb(channel: NoticeChannel) -> pb::NoticeChannel {
+    match channel {
+        NoticeChannel::Email => pb::NoticeChannel::Email,
+        NoticeChannel::Call => pb::NoticeChannel::Call,
+        NoticeChannel::Post => pb::NoticeChannel::Post,
+    }
+}
+
+/// The domain value of a wire notice channel; `None` for unspecified.
+pub fn notice_channel_from_pb(value: i32) -> Option<NoticeChannel> {
+    let wire = pb::NoticeChannel::try_from(value).ok()?;
+    NoticeChannel::ALL
+        .iter()
+        .copied()
+        .find(|c| notice_channel_to_pb(*c) == wire)
+}
+
+/// The wire value of a notice's status.
+pub fn notice_status_to_pb(status: NoticeStatus) -> pb::NoticeStatus {
+    match status {
+        NoticeStatus::Pending => pb::NoticeStatus::Pending,
+        NoticeStatus::Done => pb::NoticeStatus::Done,
+        NoticeStatus::Failed => pb::NoticeStatus::Failed,
+    }
+}
+
+/// The domain value of a wire notice status; `None` for unspecified.
+pub fn notice_status_from_pb(value: i32) -> Option<NoticeStatus> {
+    let wire = pb::NoticeStatus::try_from(value).ok()?;
+    NoticeStatus::ALL
+        .iter()
+        .copied()
+        .find(|s| notice_status_to_pb(*s) == wire)
+}
+
+/// A notice on the wire.
+pub fn notice_to_pb(n: &StoredNotice) -> pb::Notice {
+    pb::Notice {
+        id: n.id,
+        appeal_number: n.appeal_number.clone(),
+        kind: notice_kind_to_pb(n.kind) as i32,
+        channel: notice_channel_to_pb(n.channel) as i32,
+        status: notice_status_to_pb(n.status) as i32,
+        address: n.address.clone(),
+        text: n.text.clone(),
+        attempts: n.attempts,
+        last_error: n.last_error.clone(),
+        created_at: time(n.created_at),
+        done_at: n.done_at.map(time).unwrap_or_default(),
+        done_by: n.done_by.clone(),
     }
 }
 
@@ -122,6 +212,7 @@ pub fn callback_to_pb(outcome: CallbackOutcome) -> pb::CallbackOutcome {
         CallbackOutcome::Confirmed => pb::CallbackOutcome::Confirmed,
         CallbackOutcome::NotConfirmed => pb::CallbackOutcome::NotConfirmed,
         CallbackOutcome::Unreachable => pb::CallbackOutcome::Unreachable,
+        CallbackOutcome::Disagrees => pb::CallbackOutcome::Disagrees,
     }
 }
 
@@ -200,6 +291,23 @@ pub fn case_to_pb(
                 sha256: a.sha256.clone(),
             })
             .collect(),
+        outcome: outcome_to_pb(case.outcome) as i32,
+        outcome_detail: case.outcome_detail.clone(),
+        extension_requested_to: case
+            .extension_requested_to
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        extension_request_reason: case.extension_request_reason.clone(),
+    }
+}
+
+/// The citizen on the wire (personal data: only for an audited read).
+pub fn citizen_to_pb(c: &Citizen) -> pb::Citizen {
+    pb::Citizen {
+        name: c.name.clone(),
+        phone: c.phone.clone(),
+        address: c.address.clone(),
+        email: c.email.clone(),
     }
 }
 
@@ -255,11 +363,7 @@ pub fn appeal_state_to_pb(
         received_at: time(a.received_at),
         channel: channel_to_pb(c.channel) as i32,
         kind: kind_to_pb(c.kind) as i32,
-        citizen: with_citizen.then(|| pb::Citizen {
-            name: c.citizen.name.clone(),
-            phone: c.citizen.phone.clone(),
-            address: c.citizen.address.clone(),
-        }),
+        citizen: with_citizen.then(|| citizen_to_pb(&c.citizen)),
         anonymous: c.anonymous,
         signatories: c.signatories,
         benefit_holder: c.benefit_holder,
@@ -281,6 +385,13 @@ pub fn appeal_state_to_pb(
         callback_attempts: a.callback_attempts,
         repeat_of: c.repeat_of_number.clone(),
         overdue: state.cases.iter().any(|case| case.is_overdue(now)),
+        outcome: outcome_to_pb(a.outcome) as i32,
+        satisfaction: a.satisfaction.unwrap_or_default(),
+        satisfaction_note: a.satisfaction_note.clone(),
+        disagreement: a.disagreement.clone(),
+        continued_in: a.continued_in.clone(),
+        consultation: c.consultation,
+        awaiting_rework: a.awaiting_rework,
     }
 }
 

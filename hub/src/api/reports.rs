@@ -69,6 +69,11 @@ impl<S: Store> Reports for ReportsApi<S> {
             returned_for_rework: r.returned_for_rework,
             time_to_answer: durations(r.time_to_answer),
             time_to_close: durations(r.time_to_close),
+            by_outcome: labels(r.by_outcome),
+            consultations: r.consultations,
+            satisfaction: r.satisfaction,
+            satisfaction_count: r.satisfaction_count,
+            disagreements: r.disagreements,
         }))
     }
 
@@ -97,6 +102,12 @@ impl<S: Store> Reports for ReportsApi<S> {
                     returned_percent: r.returned_percent,
                     confirmed_percent: r.confirmed_percent,
                     repeats: r.totals.repeats,
+                    satisfaction: r.satisfaction,
+                    resolved: r.totals.outcomes[0],
+                    explained: r.totals.outcomes[1],
+                    refused: r.totals.outcomes[2],
+                    forwarded: r.totals.outcomes[3],
+                    not_competent: r.totals.outcomes[4],
                 })
                 .collect(),
         }))
@@ -157,6 +168,11 @@ impl<S: Store> Reports for ReportsApi<S> {
                     applications: r.applications,
                     complaints: r.complaints,
                     total: r.total,
+                    resolved: r.resolved,
+                    explained: r.explained,
+                    refused: r.refused,
+                    forwarded: r.forwarded,
+                    consultations: r.consultations,
                 })
                 .collect(),
             total: q.total,

@@ -10,8 +10,8 @@ use super::feed::{FeedItem, FeedSettings};
 use super::{AppError, AppResult, Hotline, RequestId};
 use crate::domain::attachment::check_attachments;
 use crate::domain::{
-    AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, DomainError, EventKind, NewAttachment,
-    StoredEvent,
+    AppealState, AttachmentInfo, Caller, CaseOutcome, CaseStatus, Cursor, DomainError, EventKind,
+    NewAttachment, Outcome, StoredEvent,
 };
 use crate::store::{AppealKey, EventFilter, Store};
 
@@ -50,6 +50,17 @@ pub enum AgencyAction {
         answer: String,
         /// Measures taken.
         measures: String,
+        /// How it ended (`None` when the request named none: refused as required).
+        outcome: Option<Outcome>,
+        /// The refusal's legal reason or the body it was forwarded to.
+        outcome_detail: String,
+    },
+    /// Asks for more time.
+    Extend {
+        /// The new deadline asked for.
+        to: NaiveDate,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -62,6 +73,7 @@ impl AgencyAction {
             Self::Report { .. } => "report",
             Self::Ask(_) => "clarification",
             Self::Resolve { .. } => "result",
+            Self::Extend { .. } => "extension",
         }
     }
 }
@@ -114,7 +126,7 @@ impl<S: Store> Hotline<S> {
                 now,
                 &key,
                 &request.attachments,
-                move |s| {
+                self.noticed(move |s| {
                     s.case_of(case_id, &authority)?;
                     match action {
                         AgencyAction::Accept => s.accept(case_id, now),
@@ -125,11 +137,20 @@ impl<S: Store> Hotline<S> {
                         AgencyAction::Ask(question) => {
                             s.request_clarification(case_id, &question, now)
                         }
-                        AgencyAction::Resolve { answer, measures } => {
-                            s.resolve(case_id, &answer, &measures, &limits, now)
+                        AgencyAction::Resolve {
+                            answer,
+                            measures,
+                            outcome,
+                            outcome_detail,
+                        } => {
+                            let outcome = CaseOutcome::checked(outcome, &outcome_detail)?;
+                            s.resolve(case_id, &answer, &measures, outcome, &limits, now)
+                        }
+                        AgencyAction::Extend { to, reason } => {
+                            s.request_extension(case_id, to, &reason, now)
                         }
                     }
-                },
+                }),
                 respond,
             )
             .await
@@ -201,14 +222,19 @@ impl<S: Store> Hotline<S> {
         for case_id in self.store.assigned_cases_up_to(authority, cursor).await? {
             let state = self
                 .store
-                .transact(&AppealKey::Case(case_id), caller, now, |s| {
-                    let i = s.case_of(case_id, authority)?;
-                    if s.cases[i].status == CaseStatus::Assigned {
-                        s.deliver(case_id, now)
-                    } else {
-                        Ok(Vec::new())
-                    }
-                })
+                .transact(
+                    &AppealKey::Case(case_id),
+                    caller,
+                    now,
+                    self.noticed(|s| {
+                        let i = s.case_of(case_id, authority)?;
+                        if s.cases[i].status == CaseStatus::Assigned {
+                            s.deliver(case_id, now)
+                        } else {
+                            Ok(Vec::new())
+                        }
+                    }),
+                )
                 .await?;
             if state
                 .cases

@@ -10,10 +10,10 @@ use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
 use crate::domain::deadline::{self, kyiv_date};
 use crate::domain::text::{bounded_text, check_code, check_number, normalize_phone, optional_code};
 use crate::domain::{
-    AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CloseOutcome,
-    DomainError, StoredEvent, Verdict,
+    AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CaseEvent, Change,
+    CloseOutcome, DomainError, StoredEvent, Verdict,
 };
-use crate::store::{AppealKey, Applied, SearchFilter, Store, Transition};
+use crate::store::{AppealKey, Applied, SearchFilter, Store};
 
 /// Most events returned as an appeal's history.
 const MAX_HISTORY: i64 = 10_000;
@@ -80,14 +80,18 @@ impl<S: Store> Hotline<S> {
 
     /// Runs a staff transition on one appeal and returns the view of its new state. With a request
     /// id it is applied once: a retry changes nothing and gets the appeal as it is now.
-    async fn change<F: Transition>(
+    async fn change<F>(
         &self,
         key: AppealKey,
         caller: &Caller,
         request: &RequestId,
         now: DateTime<Utc>,
         transition: F,
-    ) -> AppResult<AppealView> {
+    ) -> AppResult<AppealView>
+    where
+        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
+    {
+        let transition = self.noticed(transition);
         let state = match self.request_key(caller, request)? {
             None => self.store.transact(&key, caller, now, transition).await?,
             Some(request) => {
@@ -143,11 +147,16 @@ impl<S: Store> Hotline<S> {
         }
         if !input.repeat_of.trim().is_empty() {
             let number = check_number("repeat_of", &input.repeat_of)?;
-            refs.repeat_of = self
-                .store
-                .appeal_status(&number)
-                .await?
-                .map(|(id, status)| RefAppeal { id, status });
+            refs.repeat_of =
+                self.store
+                    .appeal_ref(&number)
+                    .await?
+                    .map(|(id, status, phone, name)| RefAppeal {
+                        id,
+                        status,
+                        phone,
+                        name,
+                    });
         } else if !input.anonymous
             && let Ok(phone) = normalize_phone(&input.citizen.phone)
         {
@@ -174,11 +183,14 @@ impl<S: Store> Hotline<S> {
         let checked = input.check(&refs, &self.limits, now)?;
         let year = kyiv_date(checked.received_at).year();
         let prefix = self.number_prefix.clone();
+        let email = self.limits.email_notices;
         let applied = self
             .store
             .register(year, caller, now, key.as_ref(), move |seq| {
                 let number = crate::domain::appeal::number(&prefix, year, seq);
-                AppealState::register(number, checked, now)
+                let (state, events) = AppealState::register(number, checked, now);
+                let notices = crate::domain::notice::required(&state, &events, email);
+                (state, Change { events, notices })
             })
             .await?;
         let state = self.applied(applied).await?;
@@ -325,11 +337,13 @@ impl<S: Store> Hotline<S> {
     }
 
     /// The operator's call-back.
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_callback(
         &self,
         number: &str,
         outcome: CallbackOutcome,
         note: &str,
+        satisfaction: Option<i32>,
         caller: &Caller,
         request: &RequestId,
     ) -> AppResult<AppealView> {
@@ -338,7 +352,82 @@ impl<S: Store> Hotline<S> {
         let limits = self.limits.clone();
         let note = note.to_string();
         self.change(AppealKey::Number(number), caller, request, now, move |s| {
-            s.record_callback(outcome, &note, &limits, now)
+            s.record_callback(outcome, &note, satisfaction, &limits, now)
+        })
+        .await
+    }
+
+    /// After the citizen was not satisfied: sends the named cases back for rework, or — when the
+    /// legal term cannot hold a rework of the configured days — continues the appeal in a linked
+    /// follow-up (a repeat, with its own term, assigned to the same authorities) and ends this one
+    /// as continued in it.
+    pub async fn rework(
+        &self,
+        number: &str,
+        case_ids: &[i64],
+        reason: &str,
+        caller: &Caller,
+        request: &RequestId,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let number = check_number("number", number)?;
+        let key = AppealKey::Number(number.clone());
+        let current = self
+            .store
+            .load(&key)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("appeal {number}")))?;
+        let ids = case_ids.to_vec();
+        let reason = reason.to_string();
+        if current.rework_fits(self.limits.rework_days, now) {
+            return self
+                .change(key, caller, request, now, move |s| s.rework(&ids, &reason, now))
+                .await;
+        }
+        let request = self.request_key(caller, request)?;
+        let year = kyiv_date(now).year();
+        let prefix = self.number_prefix.clone();
+        let email = self.limits.email_notices;
+        let follow_up_ids = ids.clone();
+        let applied = self
+            .store
+            .continue_appeal(
+                &key,
+                year,
+                caller,
+                now,
+                request.as_ref(),
+                move |seq, original| {
+                    let number = crate::domain::appeal::number(&prefix, year, seq);
+                    let authorities = original.rework_authorities(&follow_up_ids)?;
+                    let (mut state, mut events) = AppealState::follow_up(number, original, now);
+                    events.extend(state.assign(&authorities, now)?);
+                    let notices = crate::domain::notice::required(&state, &events, email);
+                    Ok((state, Change { events, notices }))
+                },
+                move |s, follow_up| {
+                    let (_, events) = s.continue_in(follow_up, &ids, &reason, now)?;
+                    let notices = crate::domain::notice::required(s, &events, email);
+                    Ok(Change { events, notices })
+                },
+            )
+            .await?;
+        let state = self.applied(applied).await?;
+        self.view(state, now).await
+    }
+
+    /// Refuses an authority's request for more time.
+    pub async fn refuse_extension(
+        &self,
+        case_id: i64,
+        reason: &str,
+        caller: &Caller,
+        request: &RequestId,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let reason = reason.to_string();
+        self.change(AppealKey::Case(case_id), caller, request, now, move |s| {
+            s.refuse_extension(case_id, &reason, now)
         })
         .await
     }

@@ -10,6 +10,7 @@
 //! - [`agency`]: an authority's requests, its case list, acknowledgements and deliveries.
 //! - [`feed`]: following the event log by cursor, shared by every stream.
 //! - [`monitor`]: the deadline monitor.
+//! - [`notices`]: notices to citizens: the operators' queue and the e-mail worker.
 //! - [`reports`]: the monitoring reports.
 //! - [`audit`]: reading and checking the audit trail.
 
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod directory;
 pub mod feed;
 pub mod monitor;
+pub mod notices;
 pub mod reports;
 
 use std::collections::HashSet;
@@ -30,7 +32,7 @@ use hotline_proto::receipt::ReceiptSigner;
 use tokio::sync::watch;
 
 use crate::domain::attachment::AttachmentError;
-use crate::domain::{Caller, DomainError, Limits};
+use crate::domain::{AppealState, Caller, CaseEvent, Change, DomainError, Limits};
 use crate::store::StoreError;
 
 /// Why a use case failed. Mapped to a gRPC status in one place (`api::error`).
@@ -233,9 +235,26 @@ impl<S: Store> Hotline<S> {
     }
 }
 
+impl<S: Store> Hotline<S> {
+    /// A domain transition as the store runs it: its events, and the notices the Law requires
+    /// because of them (by e-mail when a relay is configured).
+    pub(crate) fn noticed<F>(&self, transition: F) -> impl crate::store::Transition + use<F, S>
+    where
+        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
+    {
+        let email = self.limits.email_notices;
+        move |state: &mut AppealState| {
+            let events = transition(state)?;
+            let notices = crate::domain::notice::required(state, &events, email);
+            Ok(Change { events, notices })
+        }
+    }
+}
+
 // What the API layer names from the store, re-exported so that handlers depend on the use cases
-// only: the bound of every service, and the search filter the use case takes as the store defines it.
-pub use crate::store::{SearchFilter, Store};
+// only: the bound of every service, and the filters and notices the use cases take and return as the
+// store defines them.
+pub use crate::store::{NoticeFilter, SearchFilter, Store, StoredNotice};
 
 /// Longest client-made request id.
 const MAX_REQUEST_ID: usize = 100;

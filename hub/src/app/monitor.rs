@@ -17,7 +17,8 @@ const LEASE: &str = "deadline-monitor";
 
 impl<S: Store> Hotline<S> {
     /// One run of the monitor as of `at`: announces the cases due within `due_soon_days` and those
-    /// overdue. Returns how many cases were examined.
+    /// overdue, and the appeals still unassigned after the configured hours. Returns how many cases
+    /// and appeals were examined.
     pub async fn announce_deadlines(
         &self,
         due_soon_days: u64,
@@ -31,12 +32,27 @@ impl<S: Store> Hotline<S> {
         let caller = Caller::system("deadline monitor");
         for id in &ids {
             self.store
-                .transact(&AppealKey::Case(*id), &caller, at, |s| {
-                    Ok(s.mark_deadlines(due_soon_days, at))
-                })
+                .transact(
+                    &AppealKey::Case(*id),
+                    &caller,
+                    at,
+                    self.noticed(|s| Ok(s.mark_deadlines(due_soon_days, at))),
+                )
                 .await?;
         }
-        Ok(ids.len())
+        let after = chrono::Duration::hours(self.limits.unassigned_hours);
+        let unassigned = self.store.unassigned_to_announce(at - after).await?;
+        for number in &unassigned {
+            self.store
+                .transact(
+                    &AppealKey::Number(number.clone()),
+                    &caller,
+                    at,
+                    self.noticed(|s| Ok(s.mark_unassigned(after, at))),
+                )
+                .await?;
+        }
+        Ok(ids.len() + unassigned.len())
     }
 
     /// Runs the monitor every `interval` while this hub holds the cluster's lease, until `stop`

@@ -61,6 +61,16 @@ pub struct DailyReport {
     pub time_to_answer: Durations,
     /// Time from receipt to closing.
     pub time_to_close: Durations,
+    /// Appeals that ended in the period, by outcome.
+    pub by_outcome: Vec<(String, i64)>,
+    /// Consultations given among the appeals received.
+    pub consultations: i64,
+    /// Average satisfaction of the appeals that ended; `None` when no score was given.
+    pub satisfaction: Option<f64>,
+    /// Scores given.
+    pub satisfaction_count: i64,
+    /// Appeals closed over the citizen's disagreement.
+    pub disagreements: i64,
 }
 
 /// The quarterly summary by classifier code and kind.
@@ -114,6 +124,9 @@ impl<S: Store> Hotline<S> {
         let store = &self.store;
         let received = store.received_counts(start, end).await?;
         let closed = store.closed_counts(start, end).await?;
+        let outcomes = store.outcome_counts(start, end).await?;
+        let (satisfaction_sum, satisfaction_count, disagreements) =
+            store.satisfaction_totals(start, end).await?;
         Ok(DailyReport {
             period,
             received: received.iter().map(|r| r.count).sum(),
@@ -127,6 +140,11 @@ impl<S: Store> Hotline<S> {
             returned_for_rework: store.returned_count(start, end).await?,
             time_to_answer: Durations::of(&store.answer_times(start, end).await?),
             time_to_close: Durations::of(&store.close_times(start, end).await?),
+            by_outcome: by_label(outcomes.iter().map(|(o, n)| (o.as_str(), *n))),
+            consultations: store.consultation_count(start, end).await?,
+            satisfaction: reports::average(satisfaction_sum, satisfaction_count),
+            satisfaction_count,
+            disagreements,
         })
     }
 
@@ -177,7 +195,7 @@ impl<S: Store> Hotline<S> {
             .into_iter()
             .map(|c| (c.code, c.name))
             .collect();
-        let total = counts.iter().map(|(_, _, n)| n).sum();
+        let total = counts.iter().map(|(_, _, _, n)| n).sum();
         Ok(Quarterly {
             from,
             to: next.pred_opt().expect("a day before the next quarter"),

@@ -80,9 +80,43 @@ pub enum AppealCommand {
         /// What came of it.
         #[arg(value_parser = coded::<CallbackOutcome>())]
         outcome: CallbackOutcome,
-        /// Note (required for not-confirmed).
+        /// Note (required for not-confirmed; the citizen's words when they disagree).
         #[arg(long, default_value = "")]
         note: String,
+        /// The citizen's satisfaction, 1 to 5.
+        #[arg(long)]
+        satisfaction: Option<i32>,
+    },
+    /// After a not-confirmed call-back: send the named cases back for rework (or, when the legal
+    /// term cannot hold it, continue the appeal in a linked follow-up).
+    Rework {
+        /// Appeal number.
+        number: String,
+        /// Case ids to rework.
+        #[arg(required = true)]
+        cases: Vec<i64>,
+        /// What the citizen still lacks.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Refuse an authority's request for more time.
+    RefuseExtension {
+        /// Case id.
+        case_id: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Notices to citizens: by default the queue to call or post.
+    Notices {
+        /// Only this appeal's (all statuses).
+        #[arg(long)]
+        appeal: Option<String>,
+    },
+    /// Mark a notice called or posted.
+    NoticeDone {
+        /// Notice id.
+        id: i64,
     },
     /// End an appeal without a confirmed answer.
     Close {
@@ -138,6 +172,15 @@ pub struct RegisterArgs {
     /// Citizen's address.
     #[arg(long, default_value = "")]
     pub address: String,
+    /// Citizen's e-mail, for notices.
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// A consultation given on the spot: closed at once, never sent to an authority.
+    #[arg(long)]
+    pub consultation: bool,
+    /// Why --received-at lies more than 3 days (configurable) in the past.
+    #[arg(long, default_value = "")]
+    pub backdate_reason: String,
     /// The citizen gave no name.
     #[arg(long)]
     pub anonymous: bool,
@@ -223,6 +266,8 @@ impl AppealCommand {
         match self {
             Self::Register(_)
             | Self::Callback { .. }
+            | Self::Notices { .. }
+            | Self::NoticeDone { .. }
             | Self::Show { .. }
             | Self::Search(_)
             | Self::Watch { .. } => StaffRole::Operator,
@@ -232,6 +277,8 @@ impl AppealCommand {
             | Self::Verify { .. }
             | Self::Close { .. }
             | Self::Answer { .. }
+            | Self::Rework { .. }
+            | Self::RefuseExtension { .. }
             | Self::Declined { .. } => StaffRole::Analyst,
         }
     }
@@ -255,6 +302,7 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
             name: r.name,
             phone: r.phone,
             address: r.address,
+            email: r.email,
         }),
         anonymous: r.anonymous,
         signatories: r.signatories,
@@ -271,6 +319,8 @@ fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliErr
         new_circumstances: r.new_circumstances,
         received_at: r.received_at,
         request_id: String::new(),
+        backdate_reason: r.backdate_reason,
+        consultation: r.consultation,
     })
 }
 
@@ -409,6 +459,7 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
             number,
             outcome,
             note,
+            satisfaction,
         } => {
             let outcome = callback_to_pb(outcome);
             let request = pb::RecordCallbackRequest {
@@ -416,12 +467,58 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
                 outcome: outcome as i32,
                 note,
                 request_id,
+                satisfaction: satisfaction.unwrap_or(0),
             };
             let appeal = retrying(&client, &request, |mut c, r| async move {
                 c.record_callback(r).await
             })
             .await?;
             out.appeal(&appeal);
+        }
+        AppealCommand::Rework {
+            number,
+            cases,
+            reason,
+        } => {
+            let request = pb::ReworkCasesRequest {
+                number,
+                case_ids: cases,
+                reason,
+                request_id,
+            };
+            let appeal =
+                retrying(&client, &request, |mut c, r| async move { c.rework_cases(r).await })
+                    .await?;
+            out.appeal(&appeal);
+        }
+        AppealCommand::RefuseExtension { case_id, reason } => {
+            let request = pb::RefuseExtensionRequest {
+                case_id,
+                reason,
+                request_id,
+            };
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.refuse_extension(r).await
+            })
+            .await?;
+            out.appeal(&appeal);
+        }
+        AppealCommand::Notices { appeal } => {
+            let list = client
+                .list_notices(pb::ListNoticesRequest {
+                    appeal_number: appeal.unwrap_or_default(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            out.notices(&list.notices);
+        }
+        AppealCommand::NoticeDone { id } => {
+            let notice = client
+                .mark_notice_done(pb::MarkNoticeDoneRequest { id })
+                .await?
+                .into_inner();
+            out.notices(&[notice]);
         }
         AppealCommand::Close {
             number,

@@ -24,6 +24,17 @@ pub struct Out {
     pub json: bool,
 }
 
+/// `NOTICE_CHANNEL_CALL` → `call`.
+fn notice_name(name: Result<&str, prost::UnknownEnumValue>) -> String {
+    name.map(|n| {
+        n.split_once('_')
+            .and_then(|(_, rest)| rest.split_once('_'))
+            .map_or(n, |(_, v)| v)
+            .to_ascii_lowercase()
+    })
+    .unwrap_or_default()
+}
+
 /// Prints a table.
 fn table(header: &[&str], rows: &[Vec<String>]) {
     say!("{}", render::table(header, rows).trim_end());
@@ -84,6 +95,25 @@ impl Out {
         if !a.repeat_of.is_empty() {
             say!("  repeat of:  {}", a.repeat_of);
         }
+        if a.consultation {
+            say!("  consultation given on the spot");
+        }
+        let ended = render::outcome(a.outcome);
+        if !ended.is_empty() {
+            say!("  outcome:    {ended}");
+        }
+        if a.satisfaction != 0 {
+            say!("  satisfaction: {}/5  {}", a.satisfaction, a.satisfaction_note);
+        }
+        if !a.disagreement.is_empty() {
+            say!("  the citizen disagrees: {}", a.disagreement);
+        }
+        if !a.continued_in.is_empty() {
+            say!("  continued in: {}", a.continued_in);
+        }
+        if a.awaiting_rework {
+            say!("  the citizen was not satisfied: name the cases to rework (hub appeal rework)");
+        }
         say!("  text:       {}", a.text);
         if !a.cases.is_empty() {
             say!();
@@ -100,6 +130,7 @@ impl Out {
                             c.deadline,
                             if c.overdue { " (overdue)" } else { "" }
                         ),
+                        render::outcome(c.outcome),
                         clip(
                             if c.answer.is_empty() {
                                 &c.reason
@@ -112,12 +143,23 @@ impl Out {
                 })
                 .collect();
             table(
-                &["CASE", "AUTHORITY", "STATUS", "DEADLINE", "ANSWER / REASON"],
+                &["CASE", "AUTHORITY", "STATUS", "DEADLINE", "OUTCOME", "ANSWER / REASON"],
                 &rows,
             );
             for c in &a.cases {
                 if !c.measures.is_empty() {
                     say!("  case {} measures: {}", c.id, c.measures);
+                }
+                if !c.outcome_detail.is_empty() {
+                    say!("  case {} {}: {}", c.id, render::outcome(c.outcome), c.outcome_detail);
+                }
+                if !c.extension_requested_to.is_empty() {
+                    say!(
+                        "  case {} asks for more time, to {}: {}",
+                        c.id,
+                        c.extension_requested_to,
+                        c.extension_request_reason
+                    );
                 }
                 for d in &c.attachments {
                     say!(
@@ -244,6 +286,44 @@ impl Out {
     }
 
     /// One event of a watch stream.
+    pub fn notices(&self, list: &[pb::Notice]) {
+        if self.json {
+            let all: Vec<Value> = list
+                .iter()
+                .map(|n| {
+                    json!({
+                        "id": n.id, "appeal_number": n.appeal_number,
+                        "kind": notice_name(pb::NoticeKind::try_from(n.kind).map(|k| k.as_str_name())),
+                        "channel": notice_name(pb::NoticeChannel::try_from(n.channel).map(|c| c.as_str_name())),
+                        "status": notice_name(pb::NoticeStatus::try_from(n.status).map(|s| s.as_str_name())),
+                        "address": n.address, "text": n.text, "attempts": n.attempts,
+                        "last_error": n.last_error, "created_at": n.created_at,
+                        "done_at": n.done_at, "done_by": n.done_by,
+                    })
+                })
+                .collect();
+            return print_json(&Value::Array(all));
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|n| {
+                vec![
+                    n.id.to_string(),
+                    n.appeal_number.clone(),
+                    notice_name(pb::NoticeKind::try_from(n.kind).map(|k| k.as_str_name())),
+                    notice_name(pb::NoticeChannel::try_from(n.channel).map(|c| c.as_str_name())),
+                    notice_name(pb::NoticeStatus::try_from(n.status).map(|s| s.as_str_name())),
+                    n.address.clone(),
+                    clip(&n.text, 60),
+                ]
+            })
+            .collect();
+        table(
+            &["ID", "APPEAL", "KIND", "BY", "STATUS", "TO", "TEXT"],
+            &rows,
+        );
+    }
+
     pub fn event(&self, e: &pb::AppealEvent) {
         if self.json {
             say!("{}", event_json(e));

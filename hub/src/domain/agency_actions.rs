@@ -11,6 +11,7 @@ use super::case::{CaseAction, CaseStatus};
 use super::deadline;
 use super::event::{CaseEvent, EventKind, event};
 use super::limits::{Limits, MAX_REASON_CHARS};
+use super::outcome::CaseOutcome;
 use super::text::{bounded_text, required_text};
 
 impl AppealState {
@@ -103,12 +104,13 @@ impl AppealState {
         ))
     }
 
-    /// The authority submits its result.
+    /// The authority submits its result: the answer, the measures taken and the outcome.
     pub fn resolve(
         &mut self,
         case_id: i64,
         answer: &str,
         measures: &str,
+        outcome: CaseOutcome,
         limits: &Limits,
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>, DomainError> {
@@ -117,21 +119,49 @@ impl AppealState {
         let measures = bounded_text("measures", measures, limits.max_text_chars)?;
         let chars = answer.chars().count();
         self.set_case(i, CaseStatus::Resolved, now);
-        self.cases[i].answer = answer;
-        self.cases[i].measures = measures;
-        if self.cases[i].answered_at.is_none() {
-            self.cases[i].answered_at = Some(now);
-            self.cases[i].answered_late = Some(deadline::is_overdue(self.cases[i].deadline, now));
-        }
-        self.cases[i].reason.clear();
+        let case = &mut self.cases[i];
+        case.answer = answer;
+        case.measures = measures;
+        case.outcome = Some(outcome.outcome);
+        case.outcome_detail = outcome.detail;
+        case.resolved_at = Some(now);
+        case.reason.clear();
+        let detail = json!({ "answer_chars": chars, "outcome": outcome.outcome.code() });
         Ok(self.refresh(
             now,
-            vec![event(
-                Some(i),
-                EventKind::CaseResolved,
-                json!({ "answer_chars": chars }),
-            )],
+            vec![event(Some(i), EventKind::CaseResolved, detail)],
         ))
+    }
+
+    /// The authority asks for more time, with the reason: the analyst grants or refuses it. Only a
+    /// one-month term can be extended, to at most 45 days from receipt (art. 20).
+    pub fn request_extension(
+        &mut self,
+        case_id: i64,
+        to: NaiveDate,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        let i = self.case_in(case_id, CaseAction::RequestExtension)?;
+        let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
+        let current = self.cases[i].deadline;
+        if to <= current {
+            return Err(DomainError::invalid(
+                "deadline",
+                format!("{to} is not later than the current deadline {current}"),
+            ));
+        }
+        self.check_extension("deadline", to)?;
+        let case = &mut self.cases[i];
+        case.extension_requested_to = Some(to);
+        case.extension_request_reason = reason.clone();
+        case.updated_at = now;
+        self.appeal.updated_at = now;
+        Ok(vec![event(
+            Some(i),
+            EventKind::ExtensionRequested,
+            json!({ "to": to.to_string(), "reason": reason }),
+        )])
     }
 
     /// Checks that `case_id` is one of `authority`'s cases. Another authority's case is reported

@@ -13,6 +13,7 @@ use super::card::{AppealCard, CheckedCard};
 use super::case::{Case, CaseAction, CaseStatus};
 use super::deadline;
 use super::event::{CaseEvent, EventKind, event};
+use super::outcome::{self, Outcome};
 use super::{DomainError, coded_enum};
 
 coded_enum! {
@@ -66,6 +67,18 @@ coded_enum! {
         NotConsidered = "not_considered",
         /// Closed without the citizen's confirmation. Final.
         ClosedUnconfirmed = "closed_unconfirmed",
+        /// Continued in a linked follow-up appeal: the rework did not fit the legal term. Final.
+        Continued = "continued",
+    }
+}
+
+impl Channel {
+    /// True for the channels that bring a written appeal (art. 8 excludes anonymous ones).
+    pub fn is_written(self) -> bool {
+        matches!(
+            self,
+            Self::Web | Self::Email | Self::Post | Self::NationalCentre
+        )
     }
 }
 
@@ -74,7 +87,7 @@ impl AppealStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Closed | Self::NotConsidered | Self::ClosedUnconfirmed
+            Self::Closed | Self::NotConsidered | Self::ClosedUnconfirmed | Self::Continued
         )
     }
 }
@@ -98,6 +111,25 @@ pub struct Appeal {
     pub deadline: NaiveDate,
     /// Failed call-backs so far.
     pub callback_attempts: i32,
+    /// When the first and the latest call-back of the current round were made.
+    pub first_callback_at: Option<DateTime<Utc>>,
+    /// The latest call-back attempt.
+    pub last_callback_at: Option<DateTime<Utc>>,
+    /// How it ended (on closing; a consultation at once).
+    pub outcome: Option<Outcome>,
+    /// The citizen's satisfaction at the call-back, 1 to 5.
+    pub satisfaction: Option<i32>,
+    /// What the citizen said about it.
+    pub satisfaction_note: String,
+    /// The citizen's words when they disagreed with a lawful refusal or explanation and the
+    /// appeal closed anyway; empty otherwise.
+    pub disagreement: String,
+    /// The citizen was not satisfied: the analyst names the cases to rework.
+    pub awaiting_rework: bool,
+    /// When the monitor announced it unassigned (once).
+    pub unassigned_announced_at: Option<DateTime<Utc>>,
+    /// The number of the follow-up appeal it continues in; empty otherwise.
+    pub continued_in: String,
     /// When it reached a final status (closed, not considered, closed unconfirmed).
     pub closed_at: Option<DateTime<Utc>>,
     /// Last change.
@@ -146,16 +178,25 @@ impl AppealState {
                 "deadline": checked.deadline.to_string(),
             }),
         )];
-        let (status, status_reason) = match checked.not_considered {
+        let (status, status_reason, outcome) = match checked.not_considered {
             Some(reason) => {
                 events.push(event(
                     None,
                     EventKind::AppealNotConsidered,
                     json!({ "reason": reason }),
                 ));
-                (AppealStatus::NotConsidered, reason)
+                (AppealStatus::NotConsidered, reason, None)
             }
-            None => (AppealStatus::Registered, String::new()),
+            // A consultation is answered on the spot and closed at once; no authority is involved.
+            None if checked.card.consultation => {
+                events.push(event(
+                    None,
+                    EventKind::AppealClosed,
+                    json!({ "outcome": Outcome::Consultation.code() }),
+                ));
+                (AppealStatus::Closed, String::new(), Some(Outcome::Consultation))
+            }
+            None => (AppealStatus::Registered, String::new(), None),
         };
         let state = Self {
             appeal: Appeal {
@@ -167,6 +208,15 @@ impl AppealState {
                 status_reason,
                 deadline: checked.deadline,
                 callback_attempts: 0,
+                first_callback_at: None,
+                last_callback_at: None,
+                outcome,
+                satisfaction: None,
+                satisfaction_note: String::new(),
+                disagreement: String::new(),
+                awaiting_rework: false,
+                unassigned_announced_at: None,
+                continued_in: String::new(),
                 closed_at: status.is_final().then_some(now),
                 updated_at: now,
             },
@@ -259,27 +309,52 @@ impl AppealState {
         Ok(())
     }
 
-    /// Checks a deadline an analyst sets for a case.
+    /// Checks a deadline an analyst sets for a case: not before receipt, not past the appeal's
+    /// term (15 days, one month or the citizen's shorter date; later only once an extension was
+    /// granted, art. 20).
     pub(crate) fn check_deadline(
         &self,
         field: &str,
         date: NaiveDate,
     ) -> Result<NaiveDate, DomainError> {
         let received = deadline::kyiv_date(self.appeal.received_at);
-        let latest = deadline::latest_deadline(self.appeal.received_at);
+        let term = self.appeal.deadline;
         if date < received {
             return Err(DomainError::invalid(
                 field,
                 format!("{date} is before the appeal was received ({received})"),
             ));
         }
-        if date > latest {
+        if date > term {
             return Err(DomainError::invalid(
                 field,
-                format!("{date} is past the 45-day limit of art. 20 (latest {latest})"),
+                format!(
+                    "{date} is past the appeal's term {term} (art. 20: 15 days, one month or the \
+                     citizen's shorter date, later only after an extension is granted)"
+                ),
             ));
         }
         Ok(date)
+    }
+
+    /// The appeal's outcome as its accepted answers make it (see [`outcome::appeal_outcome`]).
+    pub fn derived_outcome(&self) -> Option<Outcome> {
+        outcome::appeal_outcome(
+            self.cases
+                .iter()
+                .filter(|c| matches!(c.status, CaseStatus::Verified | CaseStatus::Closed))
+                .filter_map(|c| c.outcome),
+        )
+    }
+
+    /// True once some authority answered on the merits and the answer is on record.
+    pub fn has_answer_on_the_merits(&self) -> bool {
+        self.cases.iter().any(|c| {
+            matches!(
+                c.status,
+                CaseStatus::Resolved | CaseStatus::Verified | CaseStatus::Closed
+            ) && c.outcome.is_some_and(Outcome::on_the_merits)
+        })
     }
 
     pub(crate) fn new_case(
@@ -299,8 +374,13 @@ impl AppealState {
             measures: String::new(),
             declined_at: None,
             assigned_at: now,
+            outcome: None,
+            outcome_detail: String::new(),
+            resolved_at: None,
             answered_at: None,
             answered_late: None,
+            extension_requested_to: None,
+            extension_request_reason: String::new(),
             returned_count: 0,
             due_soon_at: None,
             overdue_at: None,
@@ -324,7 +404,7 @@ impl AppealState {
         if live.is_empty() {
             return AppealStatus::Registered;
         }
-        if live.contains(&CaseStatus::Returned) {
+        if self.appeal.awaiting_rework || live.contains(&CaseStatus::Returned) {
             return AppealStatus::Returned;
         }
         if live.iter().all(|s| *s == CaseStatus::Verified) {
@@ -402,6 +482,17 @@ mod tests {
     use crate::domain::card::tests::{input, now, refs};
     use crate::domain::fixtures::kinds;
     use crate::domain::limits::Limits;
+
+    #[test]
+    fn a_consultation_closes_at_once_with_its_outcome() {
+        let mut card = input();
+        card.consultation = true;
+        let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
+        let (s, events) = AppealState::register("DP-2026-000004".into(), checked, now());
+        assert_eq!(s.appeal.status, AppealStatus::Closed);
+        assert_eq!(s.appeal.outcome, Some(Outcome::Consultation));
+        assert_eq!(kinds(&events), ["appeal.registered", "appeal.closed"]);
+    }
 
     #[test]
     fn anonymous_appeal_is_registered_as_not_considered() {

@@ -10,7 +10,7 @@ use super::appeal::{AppealKind, AppealStatus, Channel};
 use super::deadline::{self, Term};
 use super::directory::DistrictKind;
 use super::limits::Limits;
-use super::text::{bounded_text, normalize_phone, required_line, required_text};
+use super::text::{bounded_line, bounded_text, echo, normalize_phone, required_line, required_text};
 
 /// Longest citizen name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -30,6 +30,8 @@ pub struct Citizen {
     pub phone: String,
     /// Postal address; may be empty.
     pub address: String,
+    /// E-mail for notices; may be empty.
+    pub email: String,
 }
 
 impl std::fmt::Debug for Citizen {
@@ -76,6 +78,12 @@ pub struct CardInput {
     pub new_circumstances: bool,
     /// When it was received; `None` means now.
     pub received_at: Option<DateTime<Utc>>,
+    /// Why `received_at` lies more than the configured window in the past (a letter registered
+    /// late, say); required then.
+    pub backdate_reason: String,
+    /// A call the operator answers on the spot (information, a reference): closed at once with the
+    /// outcome "consultation given", never sent to an authority.
+    pub consultation: bool,
 }
 
 /// What the directory says about the card's references; `None` where the code is unknown.
@@ -113,6 +121,10 @@ pub struct RefAppeal {
     pub id: i64,
     /// Its status.
     pub status: AppealStatus,
+    /// Its citizen's phone (normalised).
+    pub phone: String,
+    /// Its citizen's name.
+    pub name: String,
 }
 
 /// A checked registration card.
@@ -148,6 +160,10 @@ pub struct AppealCard {
     pub repeat_of: Option<i64>,
     /// Number of the appeal this repeats; empty when none.
     pub repeat_of_number: String,
+    /// Why it was registered with a receipt time this far in the past; empty when it was not.
+    pub backdate_reason: String,
+    /// A consultation given on the spot.
+    pub consultation: bool,
 }
 
 /// The outcome of checking a card: the card, when it was received, its legal deadline, and whether
@@ -162,6 +178,36 @@ pub struct CheckedCard {
     pub deadline: NaiveDate,
     /// `Some(reason)` when art. 8 excludes it from consideration.
     pub not_considered: Option<String>,
+}
+
+/// Longest e-mail address (RFC 5321).
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// Checks an optional e-mail address: `local@domain.tld` without spaces; empty stays empty.
+pub fn check_email(raw: &str) -> Result<String, DomainError> {
+    let email = bounded_line("citizen.email", raw, MAX_EMAIL_CHARS)?;
+    if email.is_empty() {
+        return Ok(email);
+    }
+    let ok = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(email)
+    } else {
+        Err(DomainError::invalid(
+            "citizen.email",
+            format!("`{}` is not an e-mail address", echo(&email)),
+        ))
+    }
 }
 
 impl CardInput {
@@ -194,6 +240,7 @@ impl CardInput {
                     phone => normalize_phone(phone)?,
                 },
                 address: bounded_text("citizen.address", &self.citizen.address, MAX_ADDRESS_CHARS)?,
+                email: check_email(&self.citizen.email)?,
             }
         } else {
             Citizen {
@@ -203,6 +250,7 @@ impl CardInput {
                     phone => normalize_phone(phone)?,
                 },
                 address: bounded_text("citizen.address", &self.citizen.address, MAX_ADDRESS_CHARS)?,
+                email: check_email(&self.citizen.email)?,
             }
         };
 
@@ -290,6 +338,17 @@ impl CardInput {
             }
             Some(at) => at,
         };
+        let backdate_reason = bounded_line("backdate_reason", &self.backdate_reason, 500)?;
+        let window = chrono::Duration::days(limits.backdate_days);
+        if now - received_at > window && backdate_reason.is_empty() {
+            return Err(DomainError::invalid(
+                "received_at",
+                format!(
+                    "more than {} days ago: give backdate_reason (why it is registered this late)",
+                    limits.backdate_days
+                ),
+            ));
+        }
 
         let needs_study = self.needs_study || category_term_days > deadline::SHORT_TERM_DAYS as i32;
         let term = if needs_study {
@@ -329,6 +388,16 @@ impl CardInput {
                     format!("unknown appeal `{repeat_of_code}`"),
                 ));
             };
+            // A repeat is of the same citizen's appeal: the same phone or the same name.
+            let same_phone = !citizen.phone.is_empty() && citizen.phone == earlier.phone;
+            let same_name = !citizen.name.is_empty()
+                && citizen.name.to_lowercase() == earlier.name.trim().to_lowercase();
+            if !same_phone && !same_name {
+                return Err(DomainError::invalid(
+                    "repeat_of",
+                    format!("`{repeat_of_code}` is another citizen's appeal"),
+                ));
+            }
             if earlier.status == AppealStatus::Closed && !self.new_circumstances {
                 not_considered = Some(format!(
                     "repeat of {repeat_of_code}, already answered on the merits, with no new circumstances (art. 8)"
@@ -336,8 +405,10 @@ impl CardInput {
             }
             Some(earlier.id)
         };
-        if self.anonymous {
-            not_considered = Some("anonymous appeal (art. 8)".to_string());
+        // Only a written anonymous appeal is excluded (art. 8); a call may stay anonymous, and an
+        // anonymous consultation is still given.
+        if self.anonymous && channel.is_written() && !self.consultation {
+            not_considered = Some("anonymous written appeal (art. 8)".to_string());
         }
 
         Ok(CheckedCard {
@@ -361,6 +432,8 @@ impl CardInput {
                 } else {
                     String::new()
                 },
+                backdate_reason,
+                consultation: self.consultation,
             },
             received_at,
             deadline,
@@ -386,6 +459,7 @@ pub(crate) mod tests {
                 name: "Петренко Ганна".into(),
                 phone: "067 123-45-67".into(),
                 address: "вул. Центральна, 1".into(),
+                email: String::new(),
             },
             district_code: "dniprovskyi".into(),
             settlement_code: "dnipro".into(),
@@ -538,6 +612,7 @@ pub(crate) mod tests {
     #[test]
     fn anonymous_and_answered_repeats_are_not_considered() {
         let mut card = input();
+        card.channel = Some(Channel::Email);
         card.anonymous = true;
         card.citizen.name = String::new();
         let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
@@ -549,6 +624,8 @@ pub(crate) mod tests {
         r.repeat_of = Some(RefAppeal {
             id: 1,
             status: AppealStatus::Closed,
+            phone: "+380671234567".into(),
+            name: String::new(),
         });
         let checked = card.clone().check(&r, &Limits::default(), now()).unwrap();
         assert!(checked.not_considered.unwrap().contains("art. 8"));
@@ -562,11 +639,68 @@ pub(crate) mod tests {
         r.repeat_of = Some(RefAppeal {
             id: 1,
             status: AppealStatus::InProgress,
+            phone: String::new(),
+            name: "петренко ганна".into(),
         });
         let checked = card.check(&r, &Limits::default(), now()).unwrap();
         assert!(
             checked.not_considered.is_none(),
             "a repeat of an open appeal is considered (linked)"
         );
+    }
+
+    #[test]
+    fn a_repeat_is_of_the_same_citizens_appeal() {
+        let mut card = input();
+        card.repeat_of = "DP-2026-000001".into();
+        let mut r = refs();
+        r.repeat_of = Some(RefAppeal {
+            id: 1,
+            status: AppealStatus::InProgress,
+            phone: "+380500000000".into(),
+            name: "Інша Особа".into(),
+        });
+        assert_eq!(
+            field_of(card.check(&r, &Limits::default(), now()).unwrap_err()),
+            "repeat_of"
+        );
+    }
+
+    #[test]
+    fn only_a_written_anonymous_appeal_is_not_considered() {
+        let mut card = input();
+        card.anonymous = true;
+        card.citizen.name = String::new();
+        card.channel = Some(Channel::Phone);
+        let checked = card.clone().check(&refs(), &Limits::default(), now()).unwrap();
+        assert!(checked.not_considered.is_none(), "an anonymous call is heard");
+        card.channel = Some(Channel::Post);
+        card.consultation = true;
+        let checked = card.clone().check(&refs(), &Limits::default(), now()).unwrap();
+        assert!(checked.not_considered.is_none(), "a consultation is still given");
+        card.consultation = false;
+        let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
+        assert!(checked.not_considered.is_some());
+    }
+
+    #[test]
+    fn back_dating_needs_a_reason_and_emails_a_shape() {
+        let mut card = input();
+        card.received_at = Some(now() - chrono::Duration::days(5));
+        assert_eq!(
+            field_of(card.clone().check(&refs(), &Limits::default(), now()).unwrap_err()),
+            "received_at"
+        );
+        card.backdate_reason = "a letter registered after the holidays".into();
+        assert!(card.check(&refs(), &Limits::default(), now()).is_ok());
+        let mut card = input();
+        card.citizen.email = "not an address".into();
+        assert_eq!(
+            field_of(card.clone().check(&refs(), &Limits::default(), now()).unwrap_err()),
+            "citizen.email"
+        );
+        card.citizen.email = " ganna@example.org ".into();
+        let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
+        assert_eq!(checked.card.citizen.email, "ganna@example.org");
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::coded_enum;
 use super::deadline;
+use super::outcome::Outcome;
 
 coded_enum! {
     /// Where one authority's case stands.
@@ -80,10 +81,21 @@ pub struct Case {
     pub declined_at: Option<DateTime<Utc>>,
     /// When it was assigned.
     pub assigned_at: DateTime<Utc>,
-    /// When the authority first submitted a result (for "answered on time").
+    /// How the authority answered: the outcome of its latest result.
+    pub outcome: Option<Outcome>,
+    /// The legal reason of a refusal, or the body the appeal was forwarded to.
+    pub outcome_detail: String,
+    /// When the authority submitted its latest result.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When the answer an analyst accepted was submitted (the final accepted answer, for
+    /// "answered on time"); `None` until one is accepted.
     pub answered_at: Option<DateTime<Utc>>,
-    /// Whether that first result came after the deadline day (Kyiv); `None` before one came.
+    /// Whether that accepted answer came after the deadline day (Kyiv); `None` before one did.
     pub answered_late: Option<bool>,
+    /// The new deadline the authority asked for, while its request waits for the analyst.
+    pub extension_requested_to: Option<NaiveDate>,
+    /// Why the authority asks for more time.
+    pub extension_request_reason: String,
     /// How often its result was returned for rework.
     pub returned_count: i32,
     /// When the deadline monitor announced it due soon (announced once per deadline).
@@ -125,6 +137,8 @@ pub enum CaseAction {
     Reassign,
     /// An analyst extends the deadline.
     ExtendDeadline,
+    /// The authority asks for more time.
+    RequestExtension,
 }
 
 impl CaseAction {
@@ -140,6 +154,7 @@ impl CaseAction {
         Self::Verify,
         Self::Reassign,
         Self::ExtendDeadline,
+        Self::RequestExtension,
     ];
 
     /// True when a case in `status` allows this action.
@@ -156,6 +171,11 @@ impl CaseAction {
             Self::Verify => status == S::Resolved,
             // While the authority owes an answer, the analyst may move the case or give more time.
             Self::Reassign | Self::ExtendDeadline => status.awaits_answer(),
+            // The authority asks for more time while it works on the case.
+            Self::RequestExtension => matches!(
+                status,
+                S::Accepted | S::InProgress | S::Returned | S::ClarificationRequested
+            ),
         }
     }
 
@@ -172,6 +192,7 @@ impl CaseAction {
             Self::Verify => "verify the answer",
             Self::Reassign => "reassign",
             Self::ExtendDeadline => "extend the deadline",
+            Self::RequestExtension => "ask for more time on",
         }
     }
 }
@@ -182,7 +203,7 @@ mod tests {
     use crate::domain::appeal::AppealState;
     use crate::domain::card::tests::now;
     use crate::domain::event::CaseEvent;
-    use crate::domain::fixtures::{assigned, authority};
+    use crate::domain::fixtures::{assigned, authority, resolved_outcome};
     use crate::domain::limits::Limits;
     use crate::domain::staff_actions::Verdict;
     use crate::domain::{DomainError, deadline};
@@ -232,7 +253,7 @@ mod tests {
             ),
             (
                 "resolve",
-                |s| s.resolve(10, "a", "", &Limits::default(), now()),
+                |s| s.resolve(10, "a", "", resolved_outcome(), &Limits::default(), now()),
                 &[
                     CaseStatus::Accepted,
                     CaseStatus::InProgress,
@@ -263,6 +284,19 @@ mod tests {
                 ],
             ),
             (
+                "ask for more time",
+                |s| {
+                    let to = deadline::latest_deadline(s.appeal.received_at);
+                    s.request_extension(10, to, "inspection", now())
+                },
+                &[
+                    CaseStatus::Accepted,
+                    CaseStatus::InProgress,
+                    CaseStatus::Returned,
+                    CaseStatus::ClarificationRequested,
+                ],
+            ),
+            (
                 "extend",
                 |s| {
                     let to = deadline::latest_deadline(s.appeal.received_at);
@@ -282,6 +316,8 @@ mod tests {
         for (name, step, legal) in steps {
             for &from in CaseStatus::ALL {
                 let mut s = assigned(&["vodokanal"]);
+                // A matter that needs study: its one-month term may be extended.
+                s.appeal.card.needs_study = true;
                 s.cases[0].status = from;
                 let before = s.clone();
                 let result = step(&mut s);

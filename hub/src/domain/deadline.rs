@@ -101,6 +101,26 @@ impl AppealState {
         }
         events
     }
+
+    /// The monitor's step for an appeal still unassigned: announced once, `after` its receipt (art.
+    /// 7 gives at most 5 days to send an appeal to the body that must act).
+    pub fn mark_unassigned(&mut self, after: chrono::Duration, now: DateTime<Utc>) -> Vec<CaseEvent> {
+        let a = &mut self.appeal;
+        if a.status != super::AppealStatus::Registered
+            || a.unassigned_announced_at.is_some()
+            || now - a.received_at < after
+        {
+            return Vec::new();
+        }
+        a.unassigned_announced_at = Some(now);
+        a.updated_at = now;
+        let by = kyiv_date(a.received_at) + Days::new(REROUTE_DAYS);
+        vec![event(
+            None,
+            EventKind::AppealUnassigned,
+            json!({ "received": a.received_at.to_rfc3339(), "assign_by": by.to_string() }),
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +223,7 @@ mod monitor_tests {
             "once"
         );
         // An extension announces the new deadline afresh.
+        s.appeal.card.needs_study = true;
         let new = latest_deadline(s.appeal.received_at);
         s.extend_deadline(10, new, "inspection", at(deadline + chrono::Days::new(1)))
             .unwrap();
@@ -217,6 +238,6 @@ mod monitor_tests {
             s.mark_deadlines(3, at(new + chrono::Days::new(1)))
                 .is_empty()
         );
-        assert!(s.cases[0].answered_at.is_some());
+        assert!(s.cases[0].resolved_at.is_some());
     }
 }

@@ -24,12 +24,20 @@ coded_enum! {
         AppealClosedUnconfirmed = "appeal.closed_unconfirmed",
         /// The appeal was not considered (art. 8).
         AppealNotConsidered = "appeal.not_considered",
+        /// The appeal continues in a linked follow-up appeal.
+        AppealContinued = "appeal.continued",
+        /// The appeal was still unassigned after the configured time (art. 7).
+        AppealUnassigned = "appeal.unassigned",
         /// A case was assigned to an authority.
         CaseAssigned = "case.assigned",
         /// A case was moved away from its authority.
         CaseReassigned = "case.reassigned",
         /// A case's deadline was extended.
         DeadlineExtended = "case.deadline_extended",
+        /// The authority asked for more time.
+        ExtensionRequested = "case.extension_requested",
+        /// The analyst refused the authority more time.
+        ExtensionRefused = "case.extension_refused",
         /// A case reached the authority's agency client.
         CaseDelivered = "case.delivered",
         /// The authority accepted the case.
@@ -68,6 +76,9 @@ impl EventKind {
             Self::CallbackRecorded
                 | Self::AppealClosedUnconfirmed
                 | Self::AppealNotConsidered
+                | Self::AppealContinued
+                | Self::ExtensionRequested
+                | Self::ExtensionRefused
                 | Self::CaseReassigned
                 | Self::DeadlineExtended
                 | Self::CaseDeclined

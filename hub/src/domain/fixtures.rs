@@ -5,6 +5,12 @@ use super::appeal::{AppealState, AuthorityRef};
 use super::card::tests::{input, now, refs};
 use super::event::{CaseEvent, EventKind};
 use super::limits::Limits;
+use super::outcome::{CaseOutcome, Outcome};
+
+/// A positive outcome, as most tests answer.
+pub fn resolved_outcome() -> CaseOutcome {
+    CaseOutcome::checked(Some(Outcome::Resolved), "").unwrap()
+}
 
 pub fn authority(code: &str) -> AuthorityRef {
     AuthorityRef {
@@ -48,6 +54,6 @@ pub fn resolved(state: &mut AppealState, id: i64) {
     state.accept(id, now()).unwrap();
     state.report_progress(id, "working", None, now()).unwrap();
     state
-        .resolve(id, "fixed the pipe", "", &Limits::default(), now())
+        .resolve(id, "fixed the pipe", "", resolved_outcome(), &Limits::default(), now())
         .unwrap();
 }

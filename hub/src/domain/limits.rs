@@ -14,6 +14,18 @@ pub struct Limits {
     pub max_attachments: usize,
     /// Days within which an appeal from the same phone about the same category and district is a repeat.
     pub repeat_window_days: u64,
+    /// Days `received_at` may lie in the past without a reason.
+    pub backdate_days: i64,
+    /// Least time between two call-back attempts, in minutes.
+    pub callback_spacing_minutes: i64,
+    /// Least days of the legal term a rework needs; with fewer left, the appeal continues in a
+    /// linked follow-up instead.
+    pub rework_days: u64,
+    /// Hours after receipt when an appeal still unassigned is announced (art. 7's 5 days is the
+    /// outer limit).
+    pub unassigned_hours: i64,
+    /// Whether notices may go by e-mail (a relay is configured).
+    pub email_notices: bool,
 }
 
 impl Default for Limits {
@@ -24,6 +36,11 @@ impl Default for Limits {
             max_attachment_bytes: 2 * 1024 * 1024,
             max_attachments: 10,
             repeat_window_days: 30,
+            backdate_days: 3,
+            callback_spacing_minutes: 120,
+            rework_days: 5,
+            unassigned_hours: 72,
+            email_notices: false,
         }
     }
 }

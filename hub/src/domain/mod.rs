@@ -15,6 +15,8 @@
 //! - [`event`]: event kinds, positions in the log ([`Cursor`]) and who acted ([`Caller`]).
 //! - [`attachment`]: documents of a result: limits, integrity, safe names.
 //! - [`text`]: checks on any outside text (length, characters, codes, phones).
+//! - [`outcome`]: how a case and an appeal ended on the merits.
+//! - [`notice`]: what the citizen must be told, and by which channel.
 //! - [`limits`]: the configurable limits.
 //! - [`reports`]: report arithmetic (periods, percentiles, the Poisson test, ratings order).
 
@@ -28,6 +30,8 @@ pub mod deadline;
 pub mod directory;
 pub mod event;
 pub mod limits;
+pub mod notice;
+pub mod outcome;
 pub mod reports;
 pub mod staff_actions;
 pub mod text;
@@ -43,6 +47,8 @@ pub use closing::{CallbackOutcome, CloseOutcome};
 pub use directory::{Authority, Category, District, DistrictKind};
 pub use event::{Caller, CaseEvent, Cursor, EventKind, StoredEvent};
 pub use limits::Limits;
+pub use notice::{Change, Notice, NoticeChannel, NoticeKind, NoticeStatus};
+pub use outcome::{CaseOutcome, Outcome};
 pub use staff_actions::Verdict;
 
 /// Why a request was refused. Each variant maps to one gRPC status at the API edge.

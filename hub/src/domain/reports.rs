@@ -99,6 +99,12 @@ pub struct AuthorityTotals {
     pub confirmed: i64,
     /// Cases of appeals that repeat an earlier one.
     pub repeats: i64,
+    /// Sum of the satisfaction scores given on the call-backs of its cases' appeals.
+    pub satisfaction_sum: i64,
+    /// How many scores that sum holds.
+    pub satisfaction_count: i64,
+    /// Its accepted answers, by outcome: resolved, explained, refused, forwarded, not competent.
+    pub outcomes: [i64; 5],
 }
 
 /// Appeals in one district × category × period bucket.
@@ -129,6 +135,8 @@ pub struct Rating {
     pub returned_percent: Option<f64>,
     /// Share of ended appeals the citizen confirmed, in percent; `None` when none ended.
     pub confirmed_percent: Option<f64>,
+    /// Average satisfaction score, 1-5; `None` when no citizen gave one.
+    pub satisfaction: Option<f64>,
 }
 
 /// Ratings of every authority with cases in the period or overdue cases now, worst first: most
@@ -153,6 +161,7 @@ pub fn ratings(totals: Vec<AuthorityTotals>, overdue: &HashMap<String, i64>) -> 
             overdue_now: overdue.get(&t.authority).copied().unwrap_or_default(),
             returned_percent: percent(t.returned, t.answered),
             confirmed_percent: percent(t.confirmed, t.ended),
+            satisfaction: average(t.satisfaction_sum, t.satisfaction_count),
             authority: t.authority.clone(),
             totals: t,
         })
@@ -280,6 +289,11 @@ pub fn duration_stats(pairs: &[(DateTime<Utc>, DateTime<Utc>)]) -> Option<(f64, 
         hours[i]
     };
     Some((rank(0.5), rank(0.9)))
+}
+
+/// `sum / count`; `None` when `count` is 0 (nothing was measured).
+pub fn average(sum: i64, count: i64) -> Option<f64> {
+    (count != 0).then(|| sum as f64 / count as f64)
 }
 
 /// `part` of `whole` in percent; `None` when `whole` is 0 (nothing was measured).
@@ -421,13 +435,23 @@ pub struct QuarterRow {
     pub complaints: i64,
     /// All kinds.
     pub total: i64,
+    /// Of those, resolved positively.
+    pub resolved: i64,
+    /// Explained.
+    pub explained: i64,
+    /// Refused.
+    pub refused: i64,
+    /// Forwarded.
+    pub forwarded: i64,
+    /// Consultations given.
+    pub consultations: i64,
 }
 
-/// Rows by code from (category, kind, count): each appeal counts under its own code and, for a
-/// subject, under its section too; sections sort before their subjects.
-pub fn quarter_rows(counts: Vec<(String, String, i64)>) -> Vec<QuarterRow> {
+/// Rows by code from (category, kind, outcome, count): each appeal counts under its own code and,
+/// for a subject, under its section too; sections sort before their subjects.
+pub fn quarter_rows(counts: Vec<(String, String, Option<String>, i64)>) -> Vec<QuarterRow> {
     let mut rows: BTreeMap<String, QuarterRow> = BTreeMap::new();
-    for (category, kind, count) in counts {
+    for (category, kind, outcome, count) in counts {
         let mut codes = vec![category.clone()];
         if section(&category) != category {
             codes.push(section(&category).to_string());
@@ -443,6 +467,14 @@ pub fn quarter_rows(counts: Vec<(String, String, i64)>) -> Vec<QuarterRow> {
                 _ => row.complaints += count,
             }
             row.total += count;
+            match outcome.as_deref() {
+                Some("resolved") => row.resolved += count,
+                Some("explained") => row.explained += count,
+                Some("refused") => row.refused += count,
+                Some("forwarded") => row.forwarded += count,
+                Some("consultation") => row.consultations += count,
+                _ => {}
+            }
         }
     }
     rows.into_values().collect()
@@ -479,9 +511,9 @@ mod tests {
     #[test]
     fn quarter_rows_roll_subjects_up_into_sections() {
         let rows = quarter_rows(vec![
-            ("07.01".into(), "complaint".into(), 2),
-            ("07".into(), "proposal".into(), 1),
-            ("04.02".into(), "application".into(), 3),
+            ("07.01".into(), "complaint".into(), Some("resolved".into()), 2),
+            ("07".into(), "proposal".into(), None, 1),
+            ("04.02".into(), "application".into(), Some("consultation".into()), 3),
         ]);
         let codes: Vec<&str> = rows.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, ["04", "04.02", "07", "07.01"]);
@@ -490,6 +522,8 @@ mod tests {
             (1, 2, 3)
         );
         assert_eq!(rows[0].applications, 3);
+        assert_eq!((rows[2].resolved, rows[3].resolved), (2, 2));
+        assert_eq!(rows[0].consultations, 3);
     }
 
     #[test]

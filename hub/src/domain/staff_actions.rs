@@ -8,6 +8,7 @@ use serde_json::json;
 use super::DomainError;
 use super::appeal::{AppealState, AppealStatus, AuthorityRef};
 use super::case::{CaseAction, CaseStatus};
+use super::deadline;
 use super::event::{CaseEvent, EventKind, event};
 use super::limits::MAX_REASON_CHARS;
 use super::text::required_text;
@@ -104,7 +105,9 @@ impl AppealState {
         Ok(self.refresh(now, events))
     }
 
-    /// Extends a case's deadline with a recorded reason, to at most 45 days from receipt.
+    /// Grants a case more time (on the authority's request or the analyst's own): the appeal's term
+    /// moves with it. Only a one-month term may be extended, to at most 45 days from receipt, with a
+    /// recorded reason (art. 20); the citizen is told.
     pub fn extend_deadline(
         &mut self,
         case_id: i64,
@@ -122,19 +125,76 @@ impl AppealState {
                 format!("{new_deadline} is not later than the current deadline {current}"),
             ));
         }
-        let new_deadline = self.check_deadline("deadline", new_deadline)?;
+        self.check_extension("deadline", new_deadline)?;
+        let requested = self.cases[i].extension_requested_to.is_some();
         let case = &mut self.cases[i];
         case.deadline = new_deadline;
         case.extension_reason = reason.clone();
+        case.extension_requested_to = None;
+        case.extension_request_reason.clear();
         // A new deadline is announced afresh.
         case.due_soon_at = None;
         case.overdue_at = None;
         case.updated_at = now;
+        self.appeal.deadline = self.appeal.deadline.max(new_deadline);
         self.appeal.updated_at = now;
         Ok(vec![event(
             Some(i),
             EventKind::DeadlineExtended,
-            json!({ "from": current.to_string(), "to": new_deadline.to_string(), "reason": reason }),
+            json!({
+                "from": current.to_string(),
+                "to": new_deadline.to_string(),
+                "reason": reason,
+                "requested": requested,
+            }),
+        )])
+    }
+
+    /// Checks a date an extension would move the term to: the term must be the one-month term (a
+    /// matter that needs study), and the new date at most 45 days from receipt (art. 20).
+    pub(crate) fn check_extension(&self, field: &str, date: NaiveDate) -> Result<(), DomainError> {
+        if !self.appeal.card.needs_study {
+            return Err(DomainError::invalid(
+                field,
+                "a 15-day term (no further study needed) cannot be extended (art. 20)",
+            ));
+        }
+        let latest = deadline::latest_deadline(self.appeal.received_at);
+        if date > latest {
+            return Err(DomainError::invalid(
+                field,
+                format!("{date} is past the 45-day limit of art. 20 (latest {latest})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses an authority's request for more time, with the reason.
+    pub fn refuse_extension(
+        &mut self,
+        case_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        self.require_open("refuse an extension of")?;
+        let i = self.case_in(case_id, CaseAction::ExtendDeadline)?;
+        let Some(asked) = self.cases[i].extension_requested_to else {
+            return Err(DomainError::IllegalTransition {
+                action: "refuse an extension of".into(),
+                subject: format!("case {case_id}"),
+                current: "without a request for more time".into(),
+            });
+        };
+        let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
+        let case = &mut self.cases[i];
+        case.extension_requested_to = None;
+        case.extension_request_reason.clear();
+        case.updated_at = now;
+        self.appeal.updated_at = now;
+        Ok(vec![event(
+            Some(i),
+            EventKind::ExtensionRefused,
+            json!({ "asked": asked.to_string(), "reason": reason }),
         )])
     }
 
@@ -151,7 +211,13 @@ impl AppealState {
         let events = match verdict {
             Verdict::Accept => {
                 self.set_case(i, CaseStatus::Verified, now);
-                vec![event(Some(i), EventKind::AnswerVerified, json!({}))]
+                // "Answered on time" is measured on the answer that was accepted, not the first one.
+                let case = &mut self.cases[i];
+                let submitted = case.resolved_at.unwrap_or(now);
+                case.answered_at = Some(submitted);
+                case.answered_late = Some(deadline::is_overdue(case.deadline, submitted));
+                let detail = json!({ "outcome": case.outcome.map(|o| o.code()) });
+                vec![event(Some(i), EventKind::AnswerVerified, detail)]
             }
             Verdict::Return => {
                 let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
@@ -191,7 +257,9 @@ mod tests {
     use super::*;
     use crate::domain::card::tests::{input, now, refs};
     use crate::domain::deadline;
-    use crate::domain::fixtures::{assigned, authority, kinds, registered, resolved, store_ids};
+    use crate::domain::fixtures::{
+        assigned, authority, kinds, registered, resolved, resolved_outcome, store_ids,
+    };
     use crate::domain::limits::Limits;
 
     #[test]
@@ -217,6 +285,7 @@ mod tests {
             10,
             "repaired on 12 March",
             "pipe replaced",
+            resolved_outcome(),
             &Limits::default(),
             now(),
         )
@@ -249,7 +318,8 @@ mod tests {
     #[test]
     fn assignment_checks() {
         let mut s = registered();
-        let late = deadline::latest_deadline(s.appeal.received_at) + chrono::Days::new(1);
+        // Past the appeal's term: 15 days here, later only after an extension (art. 20).
+        let late = s.appeal.deadline + chrono::Days::new(1);
         type Assignments = Vec<(AuthorityRef, Option<NaiveDate>)>;
         let bad: Vec<(Assignments, &str)> = vec![
             (vec![], "assignments"),
@@ -285,7 +355,7 @@ mod tests {
             );
             assert_eq!(s, before);
         }
-        let ok = deadline::latest_deadline(s.appeal.received_at);
+        let ok = s.appeal.deadline;
         s.assign(&[(authority("a"), Some(ok))], now()).unwrap();
         assert_eq!(s.cases[0].deadline, ok);
         store_ids(&mut s);
@@ -325,6 +395,12 @@ mod tests {
     fn deadline_extension_needs_a_reason_and_stays_within_45_days() {
         let mut s = assigned(&["vodokanal"]);
         let latest = deadline::latest_deadline(s.appeal.received_at);
+        // A 15-day term (no study needed) cannot be extended at all.
+        assert!(matches!(
+            s.extend_deadline(10, latest, "study", now()).unwrap_err(),
+            DomainError::Invalid { ref field, ref reason } if field == "deadline" && reason.contains("15-day")
+        ));
+        s.appeal.card.needs_study = true;
         let current = s.cases[0].deadline;
         let before = s.clone();
         assert!(matches!(
@@ -348,5 +424,43 @@ mod tests {
             .unwrap();
         assert_eq!(s.cases[0].deadline, latest);
         assert_eq!(s.cases[0].extension_reason, "needs an inspection");
+        assert_eq!(s.appeal.deadline, latest, "the appeal's term moves with it");
+    }
+
+    #[test]
+    fn an_authority_asks_for_more_time_and_the_analyst_decides() {
+        let mut s = assigned(&["vodokanal"]);
+        s.appeal.card.needs_study = true;
+        s.deliver(10, now()).unwrap();
+        s.accept(10, now()).unwrap();
+        let latest = deadline::latest_deadline(s.appeal.received_at);
+        assert!(s.refuse_extension(10, "no", now()).is_err(), "nothing asked");
+        s.request_extension(10, latest, "a laboratory test takes 3 weeks", now())
+            .unwrap();
+        assert_eq!(s.cases[0].extension_requested_to, Some(latest));
+        let events = s.refuse_extension(10, "the test is not needed", now()).unwrap();
+        assert_eq!(kinds(&events), ["case.extension_refused"]);
+        assert_eq!(s.cases[0].extension_requested_to, None);
+        s.request_extension(10, latest, "a laboratory test", now())
+            .unwrap();
+        let events = s.extend_deadline(10, latest, "granted", now()).unwrap();
+        assert_eq!(events[0].detail["requested"], true);
+        assert_eq!(s.cases[0].deadline, latest);
+        assert_eq!(s.cases[0].extension_requested_to, None);
+    }
+
+    #[test]
+    fn the_accepted_answer_decides_on_time() {
+        let mut s = assigned(&["vodokanal"]);
+        let deadline = s.cases[0].deadline;
+        let late = deadline.and_hms_opt(23, 0, 0).unwrap().and_utc() + chrono::Duration::days(2);
+        resolved(&mut s, 10);
+        s.verify(10, Verdict::Return, "no date", now()).unwrap();
+        assert_eq!(s.cases[0].answered_at, None, "a returned answer does not count");
+        s.resolve(10, "done", "", resolved_outcome(), &Limits::default(), late)
+            .unwrap();
+        s.verify(10, Verdict::Accept, "", late).unwrap();
+        assert_eq!(s.cases[0].answered_at, Some(late));
+        assert_eq!(s.cases[0].answered_late, Some(true));
     }
 }

@@ -13,7 +13,8 @@ use super::{
     StoreResult, Transition,
 };
 use crate::domain::{
-    Appeal, AppealState, AppealStatus, AttachmentInfo, Caller, Case, CaseEvent, CaseStatus,
+    Appeal, AppealState, AppealStatus, AttachmentInfo, Caller, Case, CaseStatus, Change,
+    DomainError,
 };
 
 impl<DB: Backend> AppealStore for SqlStore<DB>
@@ -34,6 +35,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
@@ -46,7 +49,7 @@ where
         make: F,
     ) -> StoreResult<Applied<AppealState>>
     where
-        F: FnOnce(i64) -> (AppealState, Vec<CaseEvent>) + Send,
+        F: FnOnce(i64) -> (AppealState, Change) + Send,
     {
         let mut tx = DB::begin_write(&self.pool).await?;
         if let Some(request) = request
@@ -54,54 +57,10 @@ where
         {
             return Ok(Applied::Replayed(replay));
         }
-        // The counter row is updated in the registering transaction, so numbers are gapless:
-        // a rolled-back registration gives its number back.
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO appeal_numbers (year, last) VALUES ($1, 1) \
-             ON CONFLICT (year) DO UPDATE SET last = appeal_numbers.last + 1 RETURNING last",
-        )
-        .bind(year)
-        .fetch_one(&mut *tx)
-        .await?;
-        let (mut state, events) = make(seq);
-        let a = &state.appeal;
-        let c = &a.card;
-        state.appeal.id = sqlx::query_scalar(
-            "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
-             citizen_address, anonymous, signatories, benefit_holder, district_code, \
-             settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
-             repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24) RETURNING id",
-        )
-        .bind(a.number.clone())
-        .bind(a.received_at)
-        .bind(c.channel.code())
-        .bind(c.kind.code())
-        .bind(c.citizen.name.clone())
-        .bind(c.citizen.phone.clone())
-        .bind(c.citizen.address.clone())
-        .bind(c.anonymous)
-        .bind(c.signatories)
-        .bind(c.benefit_holder)
-        .bind(c.district_code.clone())
-        .bind(non_empty(&c.settlement_code))
-        .bind(c.category_code.clone())
-        .bind(c.text.clone())
-        .bind(c.urgent)
-        .bind(non_empty(&c.complained_authority_code))
-        .bind(c.needs_study)
-        .bind(c.repeat_of)
-        .bind(a.status.code())
-        .bind(a.status_reason.clone())
-        .bind(a.deadline)
-        .bind(a.callback_attempts)
-        .bind(a.updated_at)
-        .bind(a.closed_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        Self::append_events(&mut tx, &state, &events, caller).await?;
-        Self::audit_change(&mut tx, caller, &state, &events, now).await?;
+        let seq = Self::next_number(&mut tx, year).await?;
+        let (mut state, change) = make(seq);
+        Self::insert_appeal(&mut tx, &mut state).await?;
+        Self::record(&mut tx, &state, &change, caller, now).await?;
         if let Some(request) = request {
             match Self::remember(&mut tx, request, &state.appeal.number, None, now).await {
                 // A concurrent retry of the same request registered first: this one rolls back
@@ -116,6 +75,63 @@ where
         tx.commit().await?;
         self.committed();
         Ok(Applied::Done(state))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn continue_appeal<F, M>(
+        &self,
+        key: &AppealKey,
+        year: i32,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        request: Option<&RequestKey>,
+        make: M,
+        transition: F,
+    ) -> StoreResult<Applied<AppealState>>
+    where
+        M: FnOnce(i64, &AppealState) -> Result<(AppealState, Change), DomainError> + Send,
+        F: FnOnce(&mut AppealState, &str) -> Result<Change, DomainError> + Send,
+    {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let appeal_id = Self::lock_appeal(&mut tx, key).await?;
+        if let Some(request) = request
+            && let Some(replay) = Self::earlier(&mut tx, request).await?
+        {
+            return Ok(Applied::Replayed(replay));
+        }
+        let original = Self::load_in(&mut tx, appeal_id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(key.to_string()))?;
+        let seq = Self::next_number(&mut tx, year).await?;
+        let (mut follow_up, change) = make(seq, &original)?;
+        let number = follow_up.appeal.number.clone();
+        let (ended, _) =
+            Self::apply_in(&mut tx, appeal_id, caller, now, |s| transition(s, &number)).await?;
+        follow_up.appeal.card.repeat_of = Some(ended.appeal.id);
+        Self::insert_appeal(&mut tx, &mut follow_up).await?;
+        Self::save_in(&mut tx, &follow_up.clone(), &mut follow_up).await?;
+        Self::record(&mut tx, &follow_up, &change, caller, now).await?;
+        if let Some(request) = request {
+            Self::remember(&mut tx, request, &ended.appeal.number, None, now).await?;
+        }
+        tx.commit().await?;
+        self.committed();
+        Ok(Applied::Done(ended))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn appeal_ref(
+        &self,
+        number: &str,
+    ) -> StoreResult<Option<(i64, AppealStatus, String, String)>> {
+        let row: Option<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, status, citizen_phone, citizen_name FROM appeals WHERE number = $1",
+        )
+        .bind(number.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, status, phone, name)| Ok((id, stored(&status, "appeal status")?, phone, name)))
+            .transpose()
     }
 
     #[tracing::instrument(skip_all)]
@@ -325,6 +341,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// The appeals with their cases, read in one query rather than one per appeal.
@@ -390,5 +408,63 @@ where
                 },
             )
             .collect())
+    }
+
+    /// The next number of `year`. The counter row is updated in the registering transaction, so
+    /// numbers are gapless: a rolled-back registration gives its number back.
+    async fn next_number(conn: &mut DB::Connection, year: i32) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO appeal_numbers (year, last) VALUES ($1, 1) \
+             ON CONFLICT (year) DO UPDATE SET last = appeal_numbers.last + 1 RETURNING last",
+        )
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await?)
+    }
+
+    /// Inserts a new appeal (its cases come through `save_in`) and gives it its id.
+    async fn insert_appeal(conn: &mut DB::Connection, state: &mut AppealState) -> StoreResult<()> {
+        let a = &state.appeal;
+        let c = &a.card;
+        state.appeal.id = sqlx::query_scalar(
+            "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
+             citizen_address, anonymous, signatories, benefit_holder, district_code, \
+             settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
+             repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at, \
+             citizen_email, consultation, backdate_reason, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING id",
+        )
+        .bind(a.number.clone())
+        .bind(a.received_at)
+        .bind(c.channel.code())
+        .bind(c.kind.code())
+        .bind(c.citizen.name.clone())
+        .bind(c.citizen.phone.clone())
+        .bind(c.citizen.address.clone())
+        .bind(c.anonymous)
+        .bind(c.signatories)
+        .bind(c.benefit_holder)
+        .bind(c.district_code.clone())
+        .bind(non_empty(&c.settlement_code))
+        .bind(c.category_code.clone())
+        .bind(c.text.clone())
+        .bind(c.urgent)
+        .bind(non_empty(&c.complained_authority_code))
+        .bind(c.needs_study)
+        .bind(c.repeat_of)
+        .bind(a.status.code())
+        .bind(a.status_reason.clone())
+        .bind(a.deadline)
+        .bind(a.callback_attempts)
+        .bind(a.updated_at)
+        .bind(a.closed_at)
+        .bind(c.citizen.email.clone())
+        .bind(c.consultation)
+        .bind(c.backdate_reason.clone())
+        .bind(a.outcome.map(|o| o.code().to_string()))
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(())
     }
 }

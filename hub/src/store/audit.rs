@@ -28,6 +28,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// Appends a row to the hash-chained audit trail, inside the caller's transaction.
@@ -125,6 +127,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]

@@ -19,7 +19,8 @@
 //!     i32: Column<DB>, i64: Column<DB>, bool: Column<DB>, String: Column<DB>, Vec<u8>: Column<DB>,
 //!     NaiveDate: Column<DB>, DateTime<Utc>: Column<DB>,
 //!     Option<i64>: Column<DB>, Option<bool>: Column<DB>, Option<DateTime<Utc>>: Column<DB>,
-//!     Option<String>: Column<DB>, Option<Vec<u8>>: Column<DB>,
+//!     Option<String>: Column<DB>, Option<Vec<u8>>: Column<DB>, Option<i32>: Column<DB>,
+//!     Option<NaiveDate>: Column<DB>,
 //!     &'static str: Encode<'static, DB> + Type<DB>,
 //! ```
 

@@ -38,6 +38,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0005_requests.sql"),
         include_str!("../../../migrations/postgres/0005_requests.sql"),
     ),
+    (
+        6,
+        "law",
+        include_str!("../../../migrations/sqlite/0006_law.sql"),
+        include_str!("../../../migrations/postgres/0006_law.sql"),
+    ),
 ];
 
 fn migrator(

@@ -1,5 +1,5 @@
 //! Persistence: small traits by concern ([`DirectoryStore`], [`AppealStore`], [`AgencyStore`],
-//! [`EventLog`], [`AuditLog`], [`ReportQueries`], [`Leases`]), implemented once by [`SqlStore`] for
+//! [`EventLog`], [`AuditLog`], [`ReportQueries`], [`NoticeStore`], [`Leases`]), implemented once by [`SqlStore`] for
 //! SQLite ([`SqliteStore`]) and PostgreSQL ([`PgStore`]); [`open`] picks one from the URL.
 //!
 //! Every change to an appeal goes through [`AppealStore::transact`]: one database transaction that
@@ -21,6 +21,7 @@ mod directory;
 mod events;
 mod leases;
 mod migrations;
+mod notices;
 mod postgres;
 mod reports;
 mod requests;
@@ -37,8 +38,9 @@ use tokio::sync::watch;
 use crate::audit::AuditEntry;
 use crate::domain::reports::{AuthorityTotals, CellCount, ReceivedCount};
 use crate::domain::{
-    AppealState, AppealStatus, AttachmentInfo, Authority, Caller, Case, CaseEvent, CaseStatus,
-    Category, Cursor, District, DomainError, NewAttachment, StoredEvent,
+    AppealState, AppealStatus, AttachmentInfo, Authority, Caller, Case, CaseStatus, Category,
+    Change, Cursor, District, DomainError, NewAttachment, NoticeChannel, NoticeKind, NoticeStatus,
+    StoredEvent,
 };
 
 pub use backend::{Backend, SqlStore};
@@ -182,15 +184,10 @@ pub struct DeclinedCase {
     pub case: Case,
 }
 
-/// A transition run on a locked appeal: the events it produced, or why it was refused.
-pub trait Transition:
-    FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send
-{
-}
-impl<F> Transition for F where
-    F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send
-{
-}
+/// A transition run on a locked appeal: what it changed (its events and the notices they require),
+/// or why it was refused.
+pub trait Transition: FnOnce(&mut AppealState) -> Result<Change, DomainError> + Send {}
+impl<F> Transition for F where F: FnOnce(&mut AppealState) -> Result<Change, DomainError> + Send {}
 
 /// Districts, the classifier and authorities. Each change is audited in its transaction.
 pub trait DirectoryStore {
@@ -253,7 +250,28 @@ pub trait AppealStore {
         make: F,
     ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send
     where
-        F: FnOnce(i64) -> (AppealState, Vec<CaseEvent>) + Send;
+        F: FnOnce(i64) -> (AppealState, Change) + Send;
+    /// Ends the appeal `key` addresses by `transition` and registers, in the same transaction, its
+    /// follow-up under the next number of `year`: `make` builds the follow-up from its sequence
+    /// number and the original as it was; `transition` gets the follow-up's number.
+    fn continue_appeal<F, M>(
+        &self,
+        key: &AppealKey,
+        year: i32,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        request: Option<&RequestKey>,
+        make: M,
+        transition: F,
+    ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send
+    where
+        M: FnOnce(i64, &AppealState) -> Result<(AppealState, Change), DomainError> + Send,
+        F: FnOnce(&mut AppealState, &str) -> Result<Change, DomainError> + Send;
+    /// Id, status, phone and name of an appeal by number (for the repeat check).
+    fn appeal_ref(
+        &self,
+        number: &str,
+    ) -> impl Future<Output = StoreResult<Option<(i64, AppealStatus, String, String)>>> + Send;
     /// Id and status of an appeal by number.
     fn appeal_status(
         &self,
@@ -446,18 +464,43 @@ pub trait ReportQueries {
         &self,
         bounds: &[DateTime<Utc>],
     ) -> impl Future<Output = StoreResult<Vec<CellCount>>> + Send;
-    /// Appeals received in [from, to) per category and kind.
+    /// Appeals received in [from, to) per category, kind and outcome (NULL while open).
     fn category_kind_counts(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<Vec<(String, String, i64)>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<(String, String, Option<String>, i64)>>> + Send;
+    /// Appeals that ended in [from, to) per outcome (`none` where there is none: not considered).
+    fn outcome_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    /// Consultations given among the appeals received in [from, to).
+    fn consultation_count(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Of the appeals that ended in [from, to): the sum and count of satisfaction scores given,
+    /// and how many closed over the citizen's disagreement.
+    fn satisfaction_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<(i64, i64, i64)>> + Send;
     /// (received, category) of every appeal received in [from, to).
     fn received_times(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Vec<(DateTime<Utc>, String)>>> + Send;
+    /// Numbers of appeals still registered (not assigned) that were received before `before` and
+    /// are not yet announced as unassigned.
+    fn unassigned_to_announce(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// Cases the deadline monitor must announce: overdue (deadline before `today`) or due by
     /// `due_by`, not yet announced.
     fn cases_to_announce(
@@ -465,6 +508,83 @@ pub trait ReportQueries {
         today: NaiveDate,
         due_by: NaiveDate,
     ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+}
+
+/// Which notices to list.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeFilter {
+    /// Only in this status.
+    pub status: Option<NoticeStatus>,
+    /// Only by this channel.
+    pub channel: Option<NoticeChannel>,
+    /// Only of this appeal.
+    pub appeal_number: Option<String>,
+    /// At most this many, oldest first.
+    pub limit: i64,
+}
+
+/// A notice as kept: what to tell whom, how, and how far it got. Personal data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredNotice {
+    /// Id.
+    pub id: i64,
+    /// Its appeal.
+    pub appeal_number: String,
+    /// Why.
+    pub kind: NoticeKind,
+    /// How.
+    pub channel: NoticeChannel,
+    /// Where it stands.
+    pub status: NoticeStatus,
+    /// Where to (e-mail address, phone, postal address).
+    pub address: String,
+    /// What to say.
+    pub text: String,
+    /// E-mail attempts made.
+    pub attempts: i32,
+    /// Why the last attempt failed.
+    pub last_error: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When it was sent, called or posted.
+    pub done_at: Option<DateTime<Utc>>,
+    /// Who did it.
+    pub done_by: String,
+}
+
+impl fmt::Debug for StoredNotice {
+    // Personal data never reaches a log: no address, no text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "StoredNotice({} of {}: {} by {}, {})",
+            self.id, self.appeal_number, self.kind, self.channel, self.status
+        )
+    }
+}
+
+/// The notices the Law requires: listed for the operators, marked done, sent by e-mail.
+pub trait NoticeStore {
+    /// Notices matching the filter, oldest first.
+    fn notices(
+        &self,
+        filter: &NoticeFilter,
+    ) -> impl Future<Output = StoreResult<Vec<StoredNotice>>> + Send;
+    /// Marks a notice done (called, posted) by `caller`, audited; `None` when there is no such notice.
+    fn mark_notice_done(
+        &self,
+        id: i64,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<StoredNotice>>> + Send;
+    /// Records one attempt to send an e-mail notice: sent, or failed (for good when `give_up`).
+    fn email_attempt(
+        &self,
+        id: i64,
+        result: Result<(), String>,
+        give_up: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Short leases, so that one hub of several sharing a database runs a periodic job.
@@ -487,6 +607,7 @@ pub trait Store:
     + EventLog
     + AuditLog
     + ReportQueries
+    + NoticeStore
     + Leases
     + Clone
     + Send

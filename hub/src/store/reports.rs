@@ -7,10 +7,13 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBui
 use super::backend::{Backend, Column, SqlStore, codes};
 use super::{ReportQueries, StoreResult};
 use crate::domain::reports::{AuthorityTotals, CellCount, ReceivedCount};
-use crate::domain::{AppealStatus, CaseStatus};
+use crate::domain::{AppealStatus, CaseStatus, Outcome};
 
 /// A row of per-authority totals: code, then the counts of [`AuthorityTotals`] in field order.
 type TotalsRow = (String, i64, i64, i64, i64, i64, i64, i64);
+/// A row of per-authority satisfaction and outcomes: code, satisfaction sum and count, then the
+/// accepted answers by outcome.
+type QualityRow = (String, i64, i64, i64, i64, i64, i64, i64);
 
 /// `'closed', 'closed_unconfirmed'`: appeals that ended after an answer.
 fn ended_after_answer() -> String {
@@ -35,6 +38,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
@@ -174,7 +179,7 @@ where
             .bind(CaseStatus::Reassigned.code())
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
+        let mut totals: Vec<AuthorityTotals> = rows
             .into_iter()
             .map(
                 |(authority, assigned, answered, on_time, returned, ended, confirmed, repeats)| {
@@ -187,10 +192,43 @@ where
                         ended,
                         confirmed,
                         repeats,
+                        ..AuthorityTotals::default()
                     }
                 },
             )
-            .collect())
+            .collect();
+        let by = |o: Outcome| {
+            format!(
+                "SUM(CASE WHEN c.answered_at IS NOT NULL AND c.outcome = '{}' THEN 1 ELSE 0 END)",
+                o.code()
+            )
+        };
+        let sql = AssertSqlSafe(format!(
+            "SELECT c.authority_code, CAST(COALESCE(SUM(a.satisfaction), 0) AS BIGINT), \
+             COUNT(a.satisfaction), {}, {}, {}, {}, {} \
+             FROM cases c JOIN appeals a ON a.id = c.appeal_id \
+             WHERE c.assigned_at >= $1 AND c.assigned_at < $2 AND c.status <> $3 \
+             GROUP BY c.authority_code",
+            by(Outcome::Resolved),
+            by(Outcome::Explained),
+            by(Outcome::Refused),
+            by(Outcome::Forwarded),
+            by(Outcome::NotCompetent),
+        ));
+        let quality: Vec<QualityRow> = sqlx::query_as(sql)
+        .bind(from)
+        .bind(to)
+        .bind(CaseStatus::Reassigned.code())
+        .fetch_all(&self.pool)
+        .await?;
+        for (code, sum, count, resolved, explained, refused, forwarded, not_competent) in quality {
+            if let Some(t) = totals.iter_mut().find(|t| t.authority == code) {
+                t.satisfaction_sum = sum;
+                t.satisfaction_count = count;
+                t.outcomes = [resolved, explained, refused, forwarded, not_competent];
+            }
+        }
+        Ok(totals)
     }
 
     #[tracing::instrument(skip_all)]
@@ -229,15 +267,61 @@ where
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(String, String, i64)>> {
+    ) -> StoreResult<Vec<(String, String, Option<String>, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT category_code, kind, COUNT(*) FROM appeals \
-             WHERE received_at >= $1 AND received_at < $2 GROUP BY category_code, kind",
+            "SELECT category_code, kind, outcome, COUNT(*) FROM appeals \
+             WHERE received_at >= $1 AND received_at < $2 GROUP BY category_code, kind, outcome",
         )
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn outcome_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT COALESCE(outcome, 'none'), COUNT(*) FROM appeals \
+             WHERE closed_at >= $1 AND closed_at < $2 GROUP BY COALESCE(outcome, 'none')",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn consultation_count(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appeals WHERE received_at >= $1 AND received_at < $2 \
+             AND consultation",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn satisfaction_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<(i64, i64, i64)> {
+        let (sum, count, disagreements): (Option<i64>, i64, Option<i64>) = sqlx::query_as(
+            "SELECT CAST(SUM(satisfaction) AS BIGINT), COUNT(satisfaction), \
+             CAST(SUM(CASE WHEN disagreement <> '' THEN 1 ELSE 0 END) AS BIGINT) FROM appeals \
+             WHERE closed_at >= $1 AND closed_at < $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((sum.unwrap_or(0), count, disagreements.unwrap_or(0)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -252,6 +336,18 @@ where
         )
         .bind(from)
         .bind(to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unassigned_to_announce(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT number FROM appeals WHERE status = $1 AND received_at < $2 \
+             AND unassigned_announced_at IS NULL ORDER BY id",
+        )
+        .bind(AppealStatus::Registered.code())
+        .bind(before)
         .fetch_all(&self.pool)
         .await?)
     }

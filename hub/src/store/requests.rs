@@ -29,6 +29,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// What an earlier request with this key did: `None` when there was none; a replay when it was

@@ -8,7 +8,7 @@ use super::backend::{Backend, Column, SqlStore};
 use super::{StoreError, StoreResult};
 use crate::domain::{
     Appeal, AppealCard, AppealKind, AppealStatus, Authority, Case, CaseStatus, Category, Channel,
-    Citizen, Coded, Cursor, District, DistrictKind, StoredEvent,
+    Citizen, Coded, Cursor, District, DistrictKind, Outcome, StoredEvent,
 };
 
 /// The columns of an appeal row (`a`), with the number of the appeal it repeats.
@@ -16,13 +16,16 @@ pub(super) const APPEAL_COLUMNS: &str = "a.id, a.number, a.received_at, a.channe
     a.citizen_name, a.citizen_phone, a.citizen_address, a.anonymous, a.signatories, \
     a.benefit_holder, a.district_code, a.settlement_code, a.category_code, a.text, a.urgent, \
     a.complained_authority_code, a.needs_study, a.repeat_of, a.status, a.status_reason, a.deadline, \
-    a.callback_attempts, a.updated_at, a.closed_at, \
-    (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number";
+    a.callback_attempts, a.updated_at, a.closed_at, a.citizen_email, a.consultation, \
+    a.backdate_reason, a.outcome, a.satisfaction, a.satisfaction_note, a.disagreement, \
+    a.awaiting_rework, a.first_callback_at, a.last_callback_at, a.unassigned_announced_at, \
+    a.continued_in, (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number";
 
 /// The columns of a case row (`c`).
 pub(super) const CASE_COLUMNS: &str = "c.id, c.appeal_id, c.authority_code, c.status, c.deadline, \
     c.extension_reason, c.reason, c.answer, c.measures, c.declined_at, c.assigned_at, c.updated_at, \
-    c.answered_at, c.answered_late, c.returned_count, c.due_soon_at, c.overdue_at";
+    c.answered_at, c.answered_late, c.returned_count, c.due_soon_at, c.overdue_at, c.outcome, \
+    c.outcome_detail, c.resolved_at, c.extension_requested_to, c.extension_request_reason";
 
 /// The columns of an event row (`e`) joined with its appeal (`a`).
 pub(super) const EVENT_COLUMNS: &str =
@@ -35,6 +38,11 @@ pub(super) fn stored<T: Coded>(code: &str, column: &str) -> StoreResult<T> {
         .copied()
         .find(|v| v.code() == code)
         .ok_or_else(|| StoreError::Internal(format!("unknown {column} `{code}` in the database")))
+}
+
+/// An outcome column: NULL, or a code the domain knows.
+fn outcome_of(code: Option<String>) -> StoreResult<Option<Outcome>> {
+    code.map(|c| stored::<Outcome>(&c, "outcome")).transpose()
 }
 
 impl<DB: Backend> SqlStore<DB>
@@ -55,6 +63,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// An appeal from a row selected with [`APPEAL_COLUMNS`].
@@ -76,6 +86,7 @@ where
                     name: row.try_get("citizen_name")?,
                     phone: row.try_get("citizen_phone")?,
                     address: row.try_get("citizen_address")?,
+                    email: row.try_get("citizen_email")?,
                 },
                 anonymous: row.try_get("anonymous")?,
                 signatories: row.try_get("signatories")?,
@@ -89,11 +100,22 @@ where
                 needs_study: row.try_get("needs_study")?,
                 repeat_of: row.try_get("repeat_of")?,
                 repeat_of_number: repeat_of_number.unwrap_or_default(),
+                backdate_reason: row.try_get("backdate_reason")?,
+                consultation: row.try_get("consultation")?,
             },
             status: stored::<AppealStatus>(&status, "appeal status")?,
             status_reason: row.try_get("status_reason")?,
             deadline: row.try_get("deadline")?,
             callback_attempts: row.try_get("callback_attempts")?,
+            first_callback_at: row.try_get("first_callback_at")?,
+            last_callback_at: row.try_get("last_callback_at")?,
+            outcome: outcome_of(row.try_get("outcome")?)?,
+            satisfaction: row.try_get("satisfaction")?,
+            satisfaction_note: row.try_get("satisfaction_note")?,
+            disagreement: row.try_get("disagreement")?,
+            awaiting_rework: row.try_get("awaiting_rework")?,
+            unassigned_announced_at: row.try_get("unassigned_announced_at")?,
+            continued_in: row.try_get("continued_in")?,
             closed_at: row.try_get("closed_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -113,8 +135,13 @@ where
             measures: row.try_get("measures")?,
             declined_at: row.try_get("declined_at")?,
             assigned_at: row.try_get("assigned_at")?,
+            outcome: outcome_of(row.try_get("outcome")?)?,
+            outcome_detail: row.try_get("outcome_detail")?,
+            resolved_at: row.try_get("resolved_at")?,
             answered_at: row.try_get("answered_at")?,
             answered_late: row.try_get("answered_late")?,
+            extension_requested_to: row.try_get("extension_requested_to")?,
+            extension_request_reason: row.try_get("extension_request_reason")?,
             returned_count: row.try_get("returned_count")?,
             due_soon_at: row.try_get("due_soon_at")?,
             overdue_at: row.try_get("overdue_at")?,

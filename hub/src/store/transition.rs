@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, Type};
 use super::backend::{Backend, Column, SqlStore};
 use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS};
 use super::{AppealKey, StoreResult, Transition};
-use crate::domain::{AppealState, Caller, Case, CaseEvent, DomainError};
+use crate::domain::{AppealState, Caller, Case, CaseEvent, Change, DomainError};
 
 impl<DB: Backend> SqlStore<DB>
 where
@@ -28,6 +28,8 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Option<String>: Column<DB>,
     Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// The cases of one appeal, in the order they were assigned.
@@ -112,14 +114,27 @@ where
             .ok_or_else(|| DomainError::NotFound(format!("appeal {appeal_id}")))?;
         let before = state.clone();
         // On a domain error the caller's transaction is dropped and rolls back: nothing was written.
-        let events = transition(&mut state)?;
-        if events.is_empty() {
+        let change = transition(&mut state)?;
+        if change.events.is_empty() {
             return Ok((before, Vec::new()));
         }
         Self::save_in(conn, &before, &mut state).await?;
-        let ids = Self::append_events(conn, &state, &events, caller).await?;
-        Self::audit_change(conn, caller, &state, &events, now).await?;
+        let ids = Self::record(conn, &state, &change, caller, now).await?;
         Ok((state, ids))
+    }
+
+    /// Records a change of `state` (already written): its events, its notices and its audit row.
+    pub(super) async fn record(
+        conn: &mut DB::Connection,
+        state: &AppealState,
+        change: &Change,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let ids = Self::append_events(conn, state, &change.events, caller).await?;
+        Self::insert_notices(conn, state.appeal.id, &change.notices, now).await?;
+        Self::audit_change(conn, caller, state, &change.events, now).await?;
+        Ok(ids)
     }
 
     /// Appends `events` of `state` (whose cases all have ids by now) and, where other hubs must
@@ -155,7 +170,7 @@ where
     }
 
     /// Writes what a transition changed: the appeal's mutable fields, changed and new cases.
-    async fn save_in(
+    pub(super) async fn save_in(
         conn: &mut DB::Connection,
         before: &AppealState,
         state: &mut AppealState,
@@ -163,13 +178,26 @@ where
         let a = &state.appeal;
         sqlx::query(
             "UPDATE appeals SET status = $1, status_reason = $2, callback_attempts = $3, \
-             updated_at = $4, closed_at = $5 WHERE id = $6",
+             updated_at = $4, closed_at = $5, deadline = $6, outcome = $7, satisfaction = $8, \
+             satisfaction_note = $9, disagreement = $10, awaiting_rework = $11, \
+             first_callback_at = $12, last_callback_at = $13, unassigned_announced_at = $14, \
+             continued_in = $15 WHERE id = $16",
         )
         .bind(a.status.code())
         .bind(a.status_reason.clone())
         .bind(a.callback_attempts)
         .bind(a.updated_at)
         .bind(a.closed_at)
+        .bind(a.deadline)
+        .bind(a.outcome.map(|o| o.code().to_string()))
+        .bind(a.satisfaction)
+        .bind(a.satisfaction_note.clone())
+        .bind(a.disagreement.clone())
+        .bind(a.awaiting_rework)
+        .bind(a.first_callback_at)
+        .bind(a.last_callback_at)
+        .bind(a.unassigned_announced_at)
+        .bind(a.continued_in.clone())
         .bind(a.id)
         .execute(&mut *conn)
         .await?;
@@ -212,6 +240,11 @@ where
         .bind(case.due_soon_at)
         .bind(case.overdue_at)
         .bind(case.answered_late)
+        .bind(case.outcome.map(|o| o.code().to_string()))
+        .bind(case.outcome_detail.clone())
+        .bind(case.resolved_at)
+        .bind(case.extension_requested_to)
+        .bind(case.extension_request_reason.clone())
         .fetch_one(&mut *conn)
         .await?)
     }
@@ -220,8 +253,9 @@ where
         sqlx::query(
             "UPDATE cases SET status = $1, deadline = $2, extension_reason = $3, reason = $4, \
              answer = $5, declined_at = $6, updated_at = $7, measures = $8, answered_at = $9, \
-             returned_count = $10, due_soon_at = $11, overdue_at = $12, answered_late = $13 \
-             WHERE id = $14",
+             returned_count = $10, due_soon_at = $11, overdue_at = $12, answered_late = $13, \
+             outcome = $14, outcome_detail = $15, resolved_at = $16, extension_requested_to = $17, \
+             extension_request_reason = $18 WHERE id = $19",
         )
         .bind(case.status.code())
         .bind(case.deadline)
@@ -236,6 +270,11 @@ where
         .bind(case.due_soon_at)
         .bind(case.overdue_at)
         .bind(case.answered_late)
+        .bind(case.outcome.map(|o| o.code().to_string()))
+        .bind(case.outcome_detail.clone())
+        .bind(case.resolved_at)
+        .bind(case.extension_requested_to)
+        .bind(case.extension_request_reason.clone())
         .bind(case.id)
         .execute(&mut *conn)
         .await?;
