@@ -2,6 +2,7 @@
 //! public gRPC API. Agency actions go through the store until the agency gateway lands.
 
 mod agency;
+mod agency_client;
 mod bad_input;
 mod event_log;
 mod lifecycle;
