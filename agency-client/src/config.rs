@@ -43,7 +43,8 @@ pub struct ClientOptions {
     /// How long one run of the hook command may take, in seconds [default: 60].
     #[arg(long, global = true, env = "AGENCY_HOOK_TIMEOUT_SECS")]
     pub hook_timeout_secs: Option<u64>,
-    /// Attempts at an event's hooks before its payload goes to the dead-letter folder [default: 10].
+    /// Attempts at an event's hooks before its payload goes to the dead-letter folder; retries come
+    /// after 1 s, 2 s, 4 s, … at most 5 min apart [default: 10].
     #[arg(long, global = true, env = "AGENCY_HOOK_MAX_ATTEMPTS")]
     pub hook_max_attempts: Option<u32>,
     /// Folder for payloads whose hooks failed every attempt, each a JSON file with the last error

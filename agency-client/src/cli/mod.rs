@@ -124,7 +124,7 @@ pub enum Command {
         #[arg(long)]
         attach: Vec<PathBuf>,
     },
-    /// Connection, cursor, outbox depth and last error.
+    /// Connection, cursor and acknowledgement, outbox, hook queue and dead letters, last error.
     Status,
     /// The hub's signed receipts kept locally.
     Receipts {
