@@ -202,13 +202,9 @@ async fn tasks_in_one_process_open_a_new_store_at_once() {
     }
 }
 
-/// A case already in the local store whose hook hangs: SIGTERM still stops the daemon within its
-/// grace, ends the hook with everything it started, and leaves the hook owed for the next start.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_the_daemon_with_a_hook_in_flight() {
-    let dir = temp_dir("sigterm-hook");
-    let data = dir.join("data");
-    let local = LocalStore::open(&data).await.unwrap();
+/// Stores one assignment (case 7, event 1) in a new local store at `data`, as the stream would.
+async fn seed(data: &Path, citizen: Option<pb::Citizen>) {
+    let local = LocalStore::open(data).await.unwrap();
     let delivery = pb::CaseDelivery {
         event: Some(pb::AppealEvent {
             id: 1,
@@ -222,12 +218,22 @@ async fn sigterm_stops_the_daemon_with_a_hook_in_flight() {
                 id: 7,
                 ..Default::default()
             }),
+            citizen,
             ..Default::default()
         }),
         ..Default::default()
     };
     assert!(local.store_delivery(&delivery).await.unwrap());
     local.close().await;
+}
+
+/// A case already in the local store whose hook hangs: SIGTERM still stops the daemon within its
+/// grace, ends the hook with everything it started, and leaves the hook owed for the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_daemon_with_a_hook_in_flight() {
+    let dir = temp_dir("sigterm-hook");
+    let data = dir.join("data");
+    seed(&data, None).await;
 
     let pid_file = dir.join("hook.pid");
     let hook = format!("sleep 3600 & echo $! > '{}'; wait", pid_file.display());
@@ -308,5 +314,67 @@ fn bad_options_are_refused_before_anything_is_touched() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "clap refuses a non-number");
     assert!(!data.exists(), "nothing was created");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A hook that fails while echoing the citizen's contact to stderr: the daemon's log (at TRACE)
+/// never shows it; the dead-letter file keeps it, with the last error, for the authority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_hook_keeps_personal_data_out_of_the_log() {
+    let dir = temp_dir("pii-hook");
+    let data = dir.join("data");
+    let dead = dir.join("dead");
+    let citizen = pb::Citizen {
+        name: "Петренко Ганна Іванівна".into(),
+        phone: "067 123 45 67".into(),
+        address: "м. Дніпро, вул. Січеславська Набережна, 15, кв. 7".into(),
+    };
+    seed(&data, Some(citizen.clone())).await;
+    let mut daemon = Command::new(EXE)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(tls_flags(&dir))
+        .args([
+            "--hook-command",
+            "cat >&2; exit 4",
+            "--hook-max-attempts",
+            "2",
+        ])
+        .arg("--dead-letter-dir")
+        .arg(&dead)
+        .arg("run")
+        .env("AGENCY_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let letter = dead.join("000000000001-case.assigned.json");
+    let letter: serde_json::Value = wait_until("the payload to be dead-lettered", || {
+        serde_json::from_slice(&std::fs::read(&letter).ok()?).ok()
+    });
+    signal(&daemon, "TERM");
+    let status = wait_exit(&mut daemon, Duration::from_secs(15)).unwrap_or_else(|| {
+        let _ = daemon.kill();
+        panic!("SIGTERM did not stop the daemon")
+    });
+    assert!(status.success());
+    let log = daemon_log(&dir);
+    assert!(
+        log.contains("hook failed"),
+        "the failures are logged:\n{log}"
+    );
+    for personal in [&citizen.name, &citizen.phone, &citizen.address] {
+        assert!(
+            !log.contains(personal.as_str()),
+            "{personal} in the log:\n{log}"
+        );
+    }
+    let error = letter["last_error"].as_str().unwrap();
+    assert!(error.contains("exit status: 4"), "{error}");
+    assert!(
+        error.contains(&citizen.phone),
+        "the hook's stderr is kept: {error}"
+    );
+    assert_eq!(letter["case"]["citizen"]["name"], citizen.name.as_str());
     let _ = std::fs::remove_dir_all(dir);
 }
