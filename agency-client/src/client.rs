@@ -260,7 +260,11 @@ impl Agency {
     /// cannot take now (later ones may depend on it). Returns what happened to each one tried.
     pub async fn send_pending(&self) -> Result<Vec<(String, Sent)>, ClientError> {
         let mut results = Vec::new();
-        for out in self.local.outbox(false).await? {
+        let outbox = self.local.outbox(false).await?;
+        if !outbox.is_empty() {
+            self.ack_stored().await?;
+        }
+        for out in outbox {
             match self.send(&out.rpc, &out.body).await {
                 Ok(response) => {
                     self.check_receipt(response.receipt.as_ref());

@@ -140,6 +140,24 @@ impl Agency {
         }
     }
 
+    /// Acknowledges everything stored locally, at once, unless the hub has already heard of it.
+    /// Sent before reports: a case accepted within the batching window would otherwise skip
+    /// `delivered` on the hub (it marks delivered only what is still `assigned` when the
+    /// acknowledgement comes). Works from any process sharing the store: what is in it is committed.
+    pub(crate) async fn ack_stored(&self) -> Result<(), ClientError> {
+        let cursor = self.local.cursor().await?;
+        if cursor.is_empty() || cursor == self.local.acked().await? {
+            return Ok(());
+        }
+        match self.ack(&cursor).await {
+            Ok(()) => self.local.set_state("acked", &cursor).await?,
+            Err(status) => {
+                tracing::debug!(error = %status.message(), "acknowledgement before sending reports failed");
+            }
+        }
+        Ok(())
+    }
+
     /// One `AckEvents` call.
     async fn ack(&self, cursor: &str) -> Result<(), tonic::Status> {
         self.gateway()

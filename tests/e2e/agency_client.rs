@@ -313,6 +313,33 @@ async fn deliveries_are_acknowledged_in_batches<S: Store>(hub: TestHub<S>) {
     hub.stop().await;
 }
 
+/// A clerk who accepts a case the moment it arrives (inside the batching window) still leaves the
+/// hub's record in order: `delivered`, then `accepted` — reports are preceded by an acknowledgement
+/// of everything stored.
+async fn a_case_accepted_at_once_is_delivered_first<S: Store>(hub: TestHub<S>) {
+    let running = start(hub.agency_config("vodokanal"), DaemonConfig::default()).await;
+    let case_id = assign(&hub, "vodokanal").await;
+    wait_stored(&running.agency, case_id).await;
+    running.agency.act(case_id, Action::Accept).await.unwrap();
+    wait_for("the accept to be applied", WAIT, || async {
+        (status(&hub, case_id).await == CaseStatus::Accepted).then_some(())
+    })
+    .await;
+    let kinds: Vec<String> = hotline_tests::settled_events(&hub, Some("vodokanal"))
+        .await
+        .into_iter()
+        .filter(|e| e.case_id == Some(case_id))
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["case.assigned", "case.delivered", "case.accepted"],
+        "{kinds:?}"
+    );
+    running.stop_within(Duration::from_secs(15)).await;
+    hub.stop().await;
+}
+
 /// Connects with `cert_pem`/`key_pem` and makes one health check.
 async fn health_check<S: Store>(
     hub: &TestHub<S>,
@@ -399,5 +426,6 @@ on_both!(
     a_hanging_hook_does_not_hold_up_the_case_stream,
     a_failing_hook_is_dead_lettered_after_the_attempt_cap,
     deliveries_are_acknowledged_in_batches,
+    a_case_accepted_at_once_is_delivered_first,
     a_rotated_certificate_is_picked_up,
 );

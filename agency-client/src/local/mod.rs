@@ -203,6 +203,11 @@ impl LocalStore {
         self.get_state("cursor").await
     }
 
+    /// The last cursor the hub confirmed as acknowledged (empty at first).
+    pub async fn acked(&self) -> LocalResult<String> {
+        self.get_state("acked").await
+    }
+
     /// Counts and daemon state for `status`.
     pub async fn summary(&self) -> LocalResult<Summary> {
         let count = |sql: &'static str| async move {
@@ -213,7 +218,7 @@ impl LocalStore {
         };
         Ok(Summary {
             cursor: self.cursor().await?,
-            acked: self.get_state("acked").await?,
+            acked: self.acked().await?,
             cases: count("SELECT COUNT(*) FROM cases").await?,
             outbox_pending: count("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").await?,
             outbox_failed: count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").await?,
