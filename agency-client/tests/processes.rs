@@ -376,5 +376,16 @@ async fn a_failing_hook_keeps_personal_data_out_of_the_log() {
         "the hook's stderr is kept: {error}"
     );
     assert_eq!(letter["case"]["citizen"]["name"], citizen.name.as_str());
+    // Once the hook is fixed, `hooks retry` puts the event back in the queue.
+    assert_eq!(cli(&data, &["status"]).unwrap()["hooks_dead"], 1);
+    assert_eq!(cli(&data, &["hooks", "retry"]).unwrap()["requeued"], 1);
+    let status = cli(&data, &["status"]).unwrap();
+    assert_eq!(
+        (
+            status["hooks_waiting"].as_i64(),
+            status["hooks_dead"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

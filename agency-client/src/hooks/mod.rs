@@ -223,6 +223,83 @@ mod tests {
         assert_eq!(retry_delay(u32::MAX), RETRY_MAX);
     }
 
+    /// Runs `runner` until the queue holds no waiting event (or fails the test after 20 s).
+    async fn drain(runner: HookRunner) {
+        let (stop, stopped) = watch::channel(false);
+        let local = runner.local.clone();
+        let task = tokio::spawn(runner.run(stopped));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while local.summary().await.unwrap().hooks_waiting > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the queue drains");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn inbox_and_dead_letter_files_stay_in_their_folders_whatever_the_kind() {
+        let root = std::env::temp_dir().join(format!("agency-runner-{}", uuid::Uuid::new_v4()));
+        let local = LocalStore::open(&root.join("data")).await.unwrap();
+        let hostile = pb::CaseDelivery {
+            event: Some(pb::AppealEvent {
+                id: 5,
+                cursor: "1.5".into(),
+                case_id: 9,
+                kind: "../../../escaped".into(),
+                ..Default::default()
+            }),
+            case: Some(pb::AgencyCase {
+                case: Some(pb::Case {
+                    id: 9,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(local.store_delivery(&hostile).await.unwrap());
+        let runner = HookRunner {
+            local: local.clone(),
+            command: None,
+            inbox_dir: Some(root.join("a/b/inbox")),
+            dead_letter_dir: root.join("a/b/dead"),
+            timeout: Duration::from_secs(10),
+            max_attempts: 1,
+            wake: Arc::new(Notify::new()),
+        };
+        drain(runner.clone()).await;
+        let inbox = root.join("a/b/inbox/000000000005-escaped.json");
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&inbox).unwrap()).unwrap();
+        assert_eq!(written["event"]["kind"], "../../../escaped");
+        assert!(!root.join("escaped").exists() && !root.join("a/escaped").exists());
+
+        // A failing command with a cap of one: dead-lettered at once, inside its folder.
+        let mut again = hostile.clone();
+        again.event.as_mut().unwrap().id = 6;
+        assert!(local.store_delivery(&again).await.unwrap());
+        drain(HookRunner {
+            command: Some("exit 1".into()),
+            ..runner
+        })
+        .await;
+        let letter = root.join("a/b/dead/000000000006-escaped.json");
+        let letter: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&letter).unwrap()).unwrap();
+        assert_eq!(letter["attempts"], 1);
+        assert!(
+            letter["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("exit status: 1")
+        );
+        let summary = local.summary().await.unwrap();
+        assert_eq!((summary.hooks_waiting, summary.hooks_dead), (0, 1));
+        local.close().await;
+        let _ = std::fs::remove_dir_all(root);
+    }
+
     #[test]
     fn payload_files_are_named_by_event_with_a_safe_kind() {
         let event = |id, kind: &str| pb::AppealEvent {
