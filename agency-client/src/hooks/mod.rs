@@ -177,13 +177,8 @@ impl HookRunner {
             .await?;
         }
         if let Some(dir) = &self.inbox_dir {
-            let (dir, name, bytes) = (dir.clone(), payload_file_name(&job.event), bytes.to_vec());
-            tokio::task::spawn_blocking(move || write_confined(&dir, &name, &bytes))
+            write_payload(dir, &job.event, bytes.to_vec())
                 .await
-                .map_err(|e| HookFailure {
-                    summary: format!("inbox file: {e}"),
-                    stderr: String::new(),
-                })?
                 .map_err(|e| HookFailure {
                     summary: format!("inbox file: {e}"),
                     stderr: String::new(),
@@ -204,12 +199,21 @@ impl HookRunner {
         letter["last_error"] = failure.detail().into();
         letter["dead_lettered_at"] = chrono::Utc::now().to_rfc3339().into();
         let bytes = serde_json::to_vec_pretty(&letter).expect("JSON values serialize");
-        let (dir, name) = (self.dead_letter_dir.clone(), payload_file_name(&job.event));
-        tokio::task::spawn_blocking(move || write_confined(&dir, &name, &bytes))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+        write_payload(&self.dead_letter_dir, &job.event, bytes).await
     }
+}
+
+/// Writes an event's payload into `dir` under its safe name, off the async threads.
+async fn write_payload(
+    dir: &std::path::Path,
+    event: &pb::AppealEvent,
+    bytes: Vec<u8>,
+) -> Result<PathBuf, String> {
+    let (dir, name) = (dir.to_path_buf(), payload_file_name(event));
+    tokio::task::spawn_blocking(move || write_confined(&dir, &name, &bytes))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
