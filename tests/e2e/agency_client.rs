@@ -288,6 +288,20 @@ async fn deliveries_are_acknowledged_in_batches<S: Store>(hub: TestHub<S>) {
         })
         .await;
     }
+    // The backlog reaches the client in one burst: a handful of calls cover all 30 events. (The
+    // `case.delivered` events those calls cause trickle in afterwards, one hub transaction each,
+    // and are acknowledged as they come; they are not counted here.)
+    // (The hub marks the cases during the call; its answer may still be on the way.)
+    let backlog_acks = wait_for("the acknowledgement's answer", WAIT, || async {
+        let acks = running.agency.acknowledgements();
+        (acks >= 1).then_some(acks)
+    })
+    .await;
+    eprintln!("30 backlog events delivered with {backlog_acks} acknowledgements");
+    assert!(
+        backlog_acks <= 5,
+        "{backlog_acks} acknowledgements for a backlog of 30"
+    );
     let feed = hotline_tests::settled_events(&hub, Some("vodokanal"))
         .await
         .len() as i64;
@@ -295,12 +309,9 @@ async fn deliveries_are_acknowledged_in_batches<S: Store>(hub: TestHub<S>) {
         (running.agency.local.event_count().await.unwrap() == feed).then_some(())
     })
     .await;
-    let acks = running.agency.acknowledgements();
-    eprintln!("{feed} events stored, {acks} acknowledgements");
-    assert!(acks >= 1);
-    assert!(
-        acks * 10 <= feed as u64,
-        "{acks} acknowledgements for {feed} events"
+    eprintln!(
+        "{feed} events stored, {} acknowledgements",
+        running.agency.acknowledgements()
     );
 
     // Stored, then stopped at once: the hub hears of it before the daemon is gone.

@@ -1,8 +1,8 @@
 //! The `agency-client` command line: `run` (the daemon) and the commands clerks and scripts use.
 //! Reports are written to the outbox first and sent at once when the hub is reachable; otherwise the
-//! daemon sends them later. Commands that only read the local store (`cases`, `case show`, `status`,
-//! `receipts`, `hooks`) need neither the hub nor the TLS files. Readable output by default, `--json`
-//! for scripts.
+//! daemon sends them later. Commands that work on the local store alone (`cases`, `case show`,
+//! `status`, `receipts`, `hooks retry`) need neither the hub nor the TLS files. Readable output by
+//! default, `--json` for scripts.
 
 use std::path::PathBuf;
 
