@@ -84,6 +84,16 @@ impl HookRunner {
             if *stop.borrow() {
                 return Ok(());
             }
+            if self.command.is_none() && self.inbox_dir.is_none() {
+                // Nothing to run: clear the queue in one go rather than event by event.
+                self.local.skip_waiting_hooks().await?;
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = stop.wait_for(|s| *s) => return Ok(()),
+                }
+                continue;
+            }
             let now = millis_now();
             if let Some(job) = self.local.next_hook(now).await? {
                 if !self.attempt(job, &mut stop).await? {
@@ -283,11 +293,11 @@ mod tests {
         let mut again = hostile.clone();
         again.event.as_mut().unwrap().id = 6;
         assert!(local.store_delivery(&again).await.unwrap());
-        drain(HookRunner {
+        let runner_with_failing_command = HookRunner {
             command: Some("exit 1".into()),
             ..runner
-        })
-        .await;
+        };
+        drain(runner_with_failing_command.clone()).await;
         let letter = root.join("a/b/dead/000000000006-escaped.json");
         let letter: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&letter).unwrap()).unwrap();
@@ -300,6 +310,20 @@ mod tests {
         );
         let summary = local.summary().await.unwrap();
         assert_eq!((summary.hooks_waiting, summary.hooks_dead), (0, 1));
+
+        // With no hook configured, whatever waits is cleared as done; dead letters stay.
+        let mut third = hostile.clone();
+        third.event.as_mut().unwrap().id = 7;
+        assert!(local.store_delivery(&third).await.unwrap());
+        drain(HookRunner {
+            command: None,
+            inbox_dir: None,
+            ..runner_with_failing_command
+        })
+        .await;
+        let summary = local.summary().await.unwrap();
+        assert_eq!((summary.hooks_waiting, summary.hooks_dead), (0, 1));
+        assert!(!root.join("a/b/inbox/000000000007-escaped.json").exists());
         local.close().await;
         let _ = std::fs::remove_dir_all(root);
     }
