@@ -1,21 +1,22 @@
-//! The agency client's work: follow the hub's case stream into the local store (acknowledging only
-//! after the local commit), and send the outbox in order until the hub confirms each report.
-//! [`Agency::run`] is the daemon: both loops, reconnecting with backoff, until shutdown.
+//! An authority's handle on the hub: its local store, its connection (see [`crate::identity`]) and
+//! the outbox sender. Every report is written to the outbox with a request id of its own, then sent
+//! in order until the hub confirms it. The daemon built on this handle is in [`crate::daemon`], the
+//! case stream in [`crate::stream`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDate;
 use hotline_proto::receipt::sha256_hex;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
 use prost::Message;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tonic::Code;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::Channel;
 
-use crate::config::ClientConfig;
-use crate::hooks;
+use crate::config::{ClientConfig, DaemonConfig};
+use crate::identity::Connection;
 use crate::local::{LocalError, LocalStore};
 
 /// Why the client failed.
@@ -33,6 +34,9 @@ pub enum ClientError {
     /// The request is wrong before it is sent.
     #[error("{0}")]
     Invalid(String),
+    /// A task of the daemon ended abnormally.
+    #[error("daemon task: {0}")]
+    Task(String),
 }
 
 /// What the authority does to a case.
@@ -84,14 +88,20 @@ pub enum Sent {
 pub struct Agency {
     /// Configuration.
     pub config: ClientConfig,
+    /// What only the daemon uses (hooks, certificate reloading).
+    pub daemon: DaemonConfig,
     /// The local store.
     pub local: LocalStore,
-    /// One lazily (re)connecting channel shared by the stream and the outbox.
-    channel: Channel,
+    /// The channel shared by the stream and the outbox, replaced when the TLS files change.
+    pub(crate) connection: Arc<Connection>,
     /// The hub's receipt key, when configured: every receipt is checked as it arrives.
     receipt_key: Option<Vec<u8>>,
     /// Wakes the outbox sender when a report is written in this process.
-    outbox_wake: Arc<Notify>,
+    pub(crate) outbox_wake: Arc<Notify>,
+    /// Wakes the hook runner when the stream stores a new event.
+    pub(crate) hook_wake: Arc<Notify>,
+    /// `AckEvents` calls the hub answered, since this handle was opened.
+    pub(crate) acks: Arc<AtomicU64>,
 }
 
 fn read(path: &std::path::Path) -> Result<String, ClientError> {
@@ -99,7 +109,7 @@ fn read(path: &std::path::Path) -> Result<String, ClientError> {
 }
 
 /// Codes after which resending the same request cannot succeed.
-fn permanent(code: Code) -> bool {
+pub(crate) fn permanent(code: Code) -> bool {
     matches!(
         code,
         Code::InvalidArgument
@@ -114,19 +124,20 @@ fn permanent(code: Code) -> bool {
 }
 
 impl Agency {
-    /// Opens the local store and prepares the connection (nothing is sent yet).
+    /// Opens the local store and prepares the connection (nothing is sent yet), with the daemon's
+    /// defaults.
     pub async fn open(config: ClientConfig) -> Result<Self, ClientError> {
+        Self::open_with(config, DaemonConfig::default()).await
+    }
+
+    /// Opens the local store and prepares the connection (nothing is sent yet). The TLS files are
+    /// checked now: a broken certificate or key is named here rather than at the first handshake.
+    pub async fn open_with(
+        config: ClientConfig,
+        daemon: DaemonConfig,
+    ) -> Result<Self, ClientError> {
         let local = LocalStore::open(&config.data_dir).await?;
-        let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(read(&config.ca)?))
-            .identity(Identity::from_pem(read(&config.cert)?, read(&config.key)?));
-        let channel = Endpoint::from_shared(config.hub.clone())
-            .map_err(|e| ClientError::Invalid(format!("hub address `{}`: {e}", config.hub)))?
-            .tls_config(tls)?
-            .connect_timeout(Duration::from_secs(5))
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true)
-            .connect_lazy();
+        let connection = Connection::open(&config)?;
         let receipt_key = match &config.receipt_key {
             Some(path) => Some(
                 hotline_proto::receipt::unhex(read(path)?.trim()).ok_or_else(|| {
@@ -137,19 +148,30 @@ impl Agency {
         };
         Ok(Self {
             config,
+            daemon,
             local,
-            channel,
+            connection,
             receipt_key,
             outbox_wake: Arc::new(Notify::new()),
+            hook_wake: Arc::new(Notify::new()),
+            acks: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    fn gateway(&self) -> AgencyGatewayClient<Channel> {
-        AgencyGatewayClient::new(self.channel.clone()).max_decoding_message_size(16 * 1024 * 1024)
+    /// How many acknowledgements (`AckEvents` calls) the hub has answered since this handle was
+    /// opened: each covers every event stored before it.
+    pub fn acknowledgements(&self) -> u64 {
+        self.acks.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn gateway(&self) -> AgencyGatewayClient<Channel> {
+        AgencyGatewayClient::new(self.connection.channel())
+            .max_decoding_message_size(16 * 1024 * 1024)
     }
 
     /// Writes `action` on `case_id` to the outbox (nothing is lost if the hub is down) and wakes the
-    /// sender. Returns the request id the hub will apply once.
+    /// sender. Returns the request id the hub will apply once: a new random id for every entry, kept
+    /// with the encoded request, so a retry resends the same bytes and no id ever names two contents.
     pub async fn act(&self, case_id: i64, action: Action) -> Result<String, ClientError> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let simple = |text: String, planned: String| {
@@ -198,7 +220,7 @@ impl Agency {
         Ok(request_id)
     }
 
-    fn check_receipt(&self, receipt: Option<&pb::Receipt>) {
+    pub(crate) fn check_receipt(&self, receipt: Option<&pb::Receipt>) {
         if let (Some(key), Some(receipt)) = (&self.receipt_key, receipt)
             && let Err(err) = hotline_proto::receipt::verify(receipt, key)
         {
@@ -238,7 +260,11 @@ impl Agency {
     /// cannot take now (later ones may depend on it). Returns what happened to each one tried.
     pub async fn send_pending(&self) -> Result<Vec<(String, Sent)>, ClientError> {
         let mut results = Vec::new();
-        for out in self.local.outbox(false).await? {
+        let outbox = self.local.outbox(false).await?;
+        if !outbox.is_empty() {
+            self.ack_stored().await?;
+        }
+        for out in outbox {
             match self.send(&out.rpc, &out.body).await {
                 Ok(response) => {
                     self.check_receipt(response.receipt.as_ref());
@@ -265,149 +291,5 @@ impl Agency {
             }
         }
         Ok(results)
-    }
-
-    /// Stores one delivery, then acknowledges it and runs the hooks.
-    async fn take(&self, delivery: pb::CaseDelivery) -> Result<(), ClientError> {
-        self.local
-            .set_state("last_contact", &chrono::Utc::now().to_rfc3339())
-            .await?;
-        if delivery.heartbeat {
-            return Ok(());
-        }
-        self.check_receipt(delivery.receipt.as_ref());
-        let fresh = self.local.store_delivery(&delivery).await?;
-        if !fresh {
-            tracing::debug!(
-                event = delivery.event.as_ref().map(|e| e.id),
-                "duplicate delivery ignored"
-            );
-        }
-        // Acknowledge only what is committed locally; a lost ack is covered by the next one.
-        if let Some(event) = &delivery.event
-            && let Err(status) = self
-                .gateway()
-                .ack_events(pb::AckEventsRequest {
-                    cursor: event.cursor.clone(),
-                })
-                .await
-        {
-            tracing::warn!(error = %status.message(), "acknowledgement failed; the next one covers it");
-        }
-        hooks::run_pending(&self.local, &self.config).await?;
-        Ok(())
-    }
-
-    /// Follows the case stream until `stop`, reconnecting with backoff and resuming from the cursor.
-    async fn follow(&self, mut stop: watch::Receiver<bool>) -> Result<(), ClientError> {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let cursor = self.local.cursor().await?;
-            let mut gateway = self.gateway();
-            let opened = tokio::select! {
-                opened = gateway.stream_cases(pb::StreamCasesRequest { cursor: cursor.clone() }) => opened,
-                _ = stop.wait_for(|s| *s) => return Ok(()),
-            };
-            match opened {
-                Ok(response) => {
-                    tracing::info!(%cursor, "case stream open");
-                    self.local.set_state("connection", "connected").await?;
-                    // Everything up to the local cursor is stored: say so, in case the process
-                    // stopped between storing an event and acknowledging it.
-                    if !cursor.is_empty()
-                        && let Err(status) = self
-                            .gateway()
-                            .ack_events(pb::AckEventsRequest {
-                                cursor: cursor.clone(),
-                            })
-                            .await
-                    {
-                        tracing::warn!(error = %status.message(), "acknowledgement failed; the next one covers it");
-                    }
-                    backoff = Duration::from_millis(200);
-                    let mut stream = response.into_inner();
-                    loop {
-                        let message = tokio::select! {
-                            message = stream.message() => message,
-                            _ = stop.wait_for(|s| *s) => return Ok(()),
-                        };
-                        match message {
-                            Ok(Some(delivery)) => self.take(delivery).await?,
-                            Ok(None) => break,
-                            Err(status) => {
-                                self.local
-                                    .set_state(
-                                        "last_error",
-                                        &format!("stream: {}", status.message()),
-                                    )
-                                    .await?;
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(status) => {
-                    tracing::warn!(code = ?status.code(), error = %status.message(), "cannot open the case stream");
-                    self.local
-                        .set_state("last_error", &format!("connect: {}", status.message()))
-                        .await?;
-                }
-            }
-            self.local.set_state("connection", "disconnected").await?;
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = stop.wait_for(|s| *s) => return Ok(()),
-            }
-            backoff = (backoff * 2).min(self.config.max_backoff);
-        }
-    }
-
-    /// Sends the outbox whenever something is written or the retry time comes, until `stop`.
-    async fn deliver_outbox(&self, mut stop: watch::Receiver<bool>) -> Result<(), ClientError> {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            let results = self.send_pending().await?;
-            let wait = if results.iter().any(|(_, r)| matches!(r, Sent::Queued(_))) {
-                backoff = (backoff * 2).min(self.config.max_backoff);
-                backoff
-            } else {
-                backoff = Duration::from_millis(200);
-                self.config.outbox_poll
-            };
-            tokio::select! {
-                _ = self.outbox_wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.wait_for(|s| *s) => return Ok(()),
-            }
-        }
-    }
-
-    /// The daemon: follows the stream and sends the outbox until `shutdown` resolves.
-    pub async fn run(
-        &self,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) -> Result<(), ClientError> {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        // Hooks left over from before a restart run first.
-        hooks::run_pending(&self.local, &self.config).await?;
-        let work = async {
-            tokio::try_join!(
-                self.follow(stop_rx.clone()),
-                self.deliver_outbox(stop_rx.clone())
-            )
-        };
-        tokio::pin!(work);
-        tokio::select! {
-            result = &mut work => { result?; }
-            () = shutdown => {
-                let _ = stop_tx.send(true);
-                work.await?;
-            }
-        }
-        self.local.set_state("connection", "stopped").await?;
-        Ok(())
     }
 }

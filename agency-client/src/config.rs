@@ -1,5 +1,9 @@
 //! Configuration of the agency client: flags, then environment (`AGENCY_*`), then a TOML file
-//! (`--config`), then defaults (everything in `./agency-data`).
+//! (`--config`, the same keys as the flags with `_`), then defaults (everything in `./agency-data`).
+//!
+//! [`ClientConfig`] is what every command needs (hub, store, TLS files, hooks); [`DaemonConfig`] is
+//! what only the daemon (`run`) uses: how hooks are retried and given up, and how often the TLS
+//! files are re-read.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,10 +21,10 @@ pub struct ClientOptions {
     /// Directory of the local store [default: ./agency-data].
     #[arg(long, global = true, env = "AGENCY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// This authority's certificate (PEM) [default: <data-dir>/agency.pem].
+    /// This authority's certificate (PEM), re-read when it changes on disk [default: <data-dir>/agency.pem].
     #[arg(long, global = true, env = "AGENCY_CERT")]
     pub cert: Option<PathBuf>,
-    /// Its private key (PEM) [default: <data-dir>/agency.key].
+    /// Its private key (PEM), re-read with the certificate [default: <data-dir>/agency.key].
     #[arg(long, global = true, env = "AGENCY_KEY")]
     pub key: Option<PathBuf>,
     /// The hotline CA that signed the hub's certificate [default: <data-dir>/ca.pem].
@@ -30,17 +34,32 @@ pub struct ClientOptions {
     #[arg(long, global = true, env = "AGENCY_RECEIPT_KEY")]
     pub receipt_key: Option<PathBuf>,
     /// Command run for every new or changed case, with the case as JSON on stdin (via `sh -c`).
+    /// It runs apart from the case stream, retried with growing pauses while it fails.
     #[arg(long, global = true, env = "AGENCY_HOOK_COMMAND")]
     pub hook_command: Option<String>,
     /// Folder where a JSON file is written for every new or changed case.
     #[arg(long, global = true, env = "AGENCY_INBOX_DIR")]
     pub inbox_dir: Option<PathBuf>,
+    /// How long one run of the hook command may take, in seconds [default: 60].
+    #[arg(long, global = true, env = "AGENCY_HOOK_TIMEOUT_SECS")]
+    pub hook_timeout_secs: Option<u64>,
+    /// Attempts at an event's hooks before its payload goes to the dead-letter folder; retries come
+    /// after 1 s, 2 s, 4 s, … at most 5 min apart [default: 10].
+    #[arg(long, global = true, env = "AGENCY_HOOK_MAX_ATTEMPTS")]
+    pub hook_max_attempts: Option<u32>,
+    /// Folder for payloads whose hooks failed every attempt, each a JSON file with the last error
+    /// [default: <data-dir>/dead-letter].
+    #[arg(long, global = true, env = "AGENCY_DEAD_LETTER_DIR")]
+    pub dead_letter_dir: Option<PathBuf>,
+    /// How often the daemon checks the certificate, key and CA files for changes, in seconds [default: 5].
+    #[arg(long, global = true, env = "AGENCY_CERT_RELOAD_SECS")]
+    pub cert_reload_secs: Option<u64>,
     /// Longest wait between reconnection attempts, in seconds [default: 30].
     #[arg(long, global = true, env = "AGENCY_MAX_BACKOFF_SECS")]
     pub max_backoff_secs: Option<u64>,
 }
 
-/// Resolved configuration.
+/// Resolved configuration every command uses.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Hub address.
@@ -65,6 +84,39 @@ pub struct ClientConfig {
     pub outbox_poll: Duration,
 }
 
+/// Resolved configuration only the daemon uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// How long one run of the hook command may take before it is killed and counted as failed.
+    pub hook_timeout: Duration,
+    /// Attempts at an event's hooks before it is dead-lettered (at least 1).
+    pub hook_max_attempts: u32,
+    /// Where dead-lettered payloads go; `None`: `<data-dir>/dead-letter`.
+    pub dead_letter_dir: Option<PathBuf>,
+    /// How often the TLS files are checked for changes.
+    pub cert_reload: Duration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            hook_timeout: Duration::from_secs(60),
+            hook_max_attempts: 10,
+            dead_letter_dir: None,
+            cert_reload: Duration::from_secs(5),
+        }
+    }
+}
+
+impl DaemonConfig {
+    /// The dead-letter folder for a store in `data_dir`.
+    pub fn dead_letter_dir(&self, data_dir: &Path) -> PathBuf {
+        self.dead_letter_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("dead-letter"))
+    }
+}
+
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -74,9 +126,21 @@ pub enum ConfigError {
     /// The file is not valid.
     #[error("{0}: {1}")]
     Parse(PathBuf, toml::de::Error),
+    /// A value is out of range.
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
 }
 
-impl ClientConfig {
+/// Both halves of the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// What every command uses.
+    pub client: ClientConfig,
+    /// What the daemon uses.
+    pub daemon: DaemonConfig,
+}
+
+impl Settings {
     /// Resolves flags (with environment) over the file over the defaults.
     pub fn resolve(flags: ClientOptions, file: Option<&Path>) -> Result<Self, ConfigError> {
         let from_file: ClientOptions = match file {
@@ -92,7 +156,35 @@ impl ClientConfig {
             .or(from_file.data_dir)
             .unwrap_or_else(|| PathBuf::from("agency-data"));
         let default_key = data_dir.join("receipt.pub");
-        Ok(Self {
+        let defaults = DaemonConfig::default();
+        let hook_timeout = flags.hook_timeout_secs.or(from_file.hook_timeout_secs);
+        if hook_timeout == Some(0) {
+            return Err(ConfigError::Invalid(
+                "hook_timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        let hook_max_attempts = flags.hook_max_attempts.or(from_file.hook_max_attempts);
+        if hook_max_attempts == Some(0) {
+            return Err(ConfigError::Invalid(
+                "hook_max_attempts",
+                "must be at least 1".into(),
+            ));
+        }
+        let cert_reload = flags.cert_reload_secs.or(from_file.cert_reload_secs);
+        if cert_reload == Some(0) {
+            return Err(ConfigError::Invalid(
+                "cert_reload_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        let daemon = DaemonConfig {
+            hook_timeout: hook_timeout.map_or(defaults.hook_timeout, Duration::from_secs),
+            hook_max_attempts: hook_max_attempts.unwrap_or(defaults.hook_max_attempts),
+            dead_letter_dir: flags.dead_letter_dir.or(from_file.dead_letter_dir),
+            cert_reload: cert_reload.map_or(defaults.cert_reload, Duration::from_secs),
+        };
+        let client = ClientConfig {
             hub: flags
                 .hub
                 .or(from_file.hub)
@@ -124,6 +216,78 @@ impl ClientConfig {
             ),
             outbox_poll: Duration::from_secs(1),
             data_dir,
-        })
+        };
+        Ok(Self { client, daemon })
+    }
+}
+
+impl ClientConfig {
+    /// Resolves flags (with environment) over the file over the defaults; the daemon's part is
+    /// dropped (see [`Settings::resolve`]).
+    pub fn resolve(flags: ClientOptions, file: Option<&Path>) -> Result<Self, ConfigError> {
+        Settings::resolve(flags, file).map(|s| s.client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("agency-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agency.toml");
+        std::fs::write(
+            &file,
+            "hook_timeout_secs = 7\nhook_max_attempts = 4\ndead_letter_dir = \"/srv/dead\"\ncert_reload_secs = 2\n",
+        )
+        .unwrap();
+        let flags = ClientOptions {
+            hook_max_attempts: Some(2),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(flags, Some(&file)).unwrap();
+        assert_eq!(
+            settings.daemon,
+            DaemonConfig {
+                hook_timeout: Duration::from_secs(7),
+                hook_max_attempts: 2,
+                dead_letter_dir: Some("/srv/dead".into()),
+                cert_reload: Duration::from_secs(2),
+            }
+        );
+        let defaults = Settings::resolve(ClientOptions::default(), None).unwrap();
+        assert_eq!(defaults.daemon, DaemonConfig::default());
+        assert_eq!(
+            defaults.daemon.dead_letter_dir(&defaults.client.data_dir),
+            PathBuf::from("agency-data/dead-letter")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn zero_limits_and_unknown_keys_are_refused_by_name() {
+        let zero = ClientOptions {
+            hook_max_attempts: Some(0),
+            ..Default::default()
+        };
+        let err = Settings::resolve(zero, None).unwrap_err().to_string();
+        assert!(err.starts_with("hook_max_attempts:"), "{err}");
+        let zero = ClientOptions {
+            hook_timeout_secs: Some(0),
+            ..Default::default()
+        };
+        let err = Settings::resolve(zero, None).unwrap_err().to_string();
+        assert!(err.starts_with("hook_timeout_secs:"), "{err}");
+        let dir = std::env::temp_dir().join(format!("agency-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agency.toml");
+        std::fs::write(&file, "hook_retries = 3\n").unwrap();
+        let err = Settings::resolve(ClientOptions::default(), Some(&file))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hook_retries"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

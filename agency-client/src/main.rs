@@ -3,8 +3,37 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use hotline_agency_client::cli::{self, Cli};
+use hotline_agency_client::cli::{self, Cli, Command};
+use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
+
+/// Resolves at the first SIGTERM (service managers, `kill`) or SIGINT (Ctrl-C). A second one while
+/// the daemon is stopping ends the process at once. The handlers are installed here, before the
+/// daemon starts, so no signal between start-up and the daemon's first wait is lost.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    let handlers = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            // Without handlers the default action (termination) still applies.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            eprintln!("agency-client: second signal, stopping now");
+            std::process::exit(130);
+        });
+    }
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -18,11 +47,15 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    if let Err(err) = cli::run(cli, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    {
+    // Only the daemon takes the signals over: any other command keeps their default (end at once).
+    let signals = matches!(cli.command, Command::Run).then(stop_signal);
+    let shutdown = async move {
+        match signals {
+            Some(signals) => signals.await,
+            None => std::future::pending().await,
+        }
+    };
+    if let Err(err) = cli::run(cli, shutdown).await {
         eprintln!("error: {err}");
         std::process::exit(1);
     }

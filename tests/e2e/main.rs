@@ -2,6 +2,7 @@
 //! public gRPC API, by real agency clients and by gRPC's C core (grpcio).
 
 mod agency;
+mod agency_client;
 mod bad_input;
 mod event_log;
 mod grpcio;

@@ -1,16 +1,19 @@
 //! The `agency-client` command line: `run` (the daemon) and the commands clerks and scripts use.
 //! Reports are written to the outbox first and sent at once when the hub is reachable; otherwise the
-//! daemon sends them later. Readable output by default, `--json` for scripts.
+//! daemon sends them later. Commands that work on the local store alone (`cases`, `case show`,
+//! `status`, `receipts`, `hooks retry`) need neither the hub nor the TLS files. Readable output by
+//! default, `--json` for scripts.
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
-use hotline_proto::render::{agency_case_json, case_status, clip, table};
-use hotline_proto::v1 as pb;
 
 use crate::client::{Action, Agency, ClientError, Sent};
-use crate::config::{ClientConfig, ClientOptions, ConfigError};
+use crate::config::{ClientOptions, ConfigError, Settings};
+use crate::local::LocalStore;
+
+mod inspect;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +60,8 @@ pub enum ReportStatus {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the daemon: receive cases into the local store and send the outbox, until Ctrl-C.
+    /// Run the daemon: receive cases into the local store, run the hooks, send the outbox, until
+    /// SIGTERM or Ctrl-C (a second one stops at once).
     Run,
     /// List the cases in the local store.
     Cases {
@@ -120,7 +124,7 @@ pub enum Command {
         #[arg(long)]
         attach: Vec<PathBuf>,
     },
-    /// Connection, cursor, outbox depth and last error.
+    /// Connection, cursor and acknowledgement, outbox, hook queue and dead letters, last error.
     Status,
     /// The hub's signed receipts kept locally.
     Receipts {
@@ -128,6 +132,20 @@ pub enum Command {
         #[command(subcommand)]
         command: ReceiptsCommand,
     },
+    /// The hooks' queue.
+    Hooks {
+        /// What to do.
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
+}
+
+/// `hooks …`
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Put every dead-lettered event back in the hook queue (after the hook was fixed); the running
+    /// daemon picks them up within seconds.
+    Retry,
 }
 
 /// `case …`
@@ -167,183 +185,53 @@ fn media_type(path: &std::path::Path) -> String {
     .to_string()
 }
 
-fn print_case(case: &pb::AgencyCase) {
-    let c = case.case.clone().unwrap_or_default();
-    println!(
-        "Case {}  appeal {}  [{}]{}",
-        c.id,
-        case.appeal_number,
-        case_status(c.status),
-        if c.overdue { "  OVERDUE" } else { "" }
-    );
-    println!("  deadline:   {}", c.deadline);
-    println!(
-        "  category:   {}   where: {} {}",
-        case.category_code, case.district_code, case.settlement_code
-    );
-    if let Some(citizen) = &case.citizen {
-        println!(
-            "  citizen:    {}  {}  {}",
-            citizen.name, citizen.phone, citizen.address
-        );
-    }
-    println!("  text:       {}", case.text);
-    if !c.reason.is_empty() {
-        println!("  reason:     {}", c.reason);
-    }
-    if !c.answer.is_empty() {
-        println!("  answer:     {}", c.answer);
-    }
-    if !c.measures.is_empty() {
-        println!("  measures:   {}", c.measures);
-    }
-    for a in &c.attachments {
-        println!(
-            "  document:   {} ({}, {} bytes, sha256 {})",
-            a.name, a.content_type, a.size, a.sha256
-        );
-    }
-}
-
 /// Runs a parsed command line; `shutdown` ends `run`.
 pub async fn run(
     cli: Cli,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), CliError> {
-    let config = ClientConfig::resolve(cli.options, cli.config.as_deref())?;
-    let agency = Agency::open(config).await?;
+    let settings = Settings::resolve(cli.options, cli.config.as_deref())?;
     let json = cli.json;
     let action = match cli.command {
         Command::Run => {
+            let agency = Agency::open_with(settings.client, settings.daemon).await?;
             eprintln!(
                 "agency-client: following {} (local store {})",
                 agency.config.hub,
                 agency.config.data_dir.display()
             );
-            agency.run(shutdown).await?;
+            let result = agency.run(shutdown).await;
+            agency.local.close().await;
+            result?;
             return Ok(());
         }
         Command::Cases { status } => {
-            let cases = agency.local.cases(status.as_deref()).await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::Value::Array(cases.iter().map(agency_case_json).collect())
-                );
-            } else {
-                let rows: Vec<Vec<String>> = cases
-                    .iter()
-                    .map(|case| {
-                        let c = case.case.clone().unwrap_or_default();
-                        vec![
-                            c.id.to_string(),
-                            case.appeal_number.clone(),
-                            case_status(c.status),
-                            format!(
-                                "{}{}",
-                                c.deadline,
-                                if c.overdue { " (overdue)" } else { "" }
-                            ),
-                            case.category_code.clone(),
-                            clip(&case.text, 50),
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    table(
-                        &["CASE", "APPEAL", "STATUS", "DEADLINE", "CATEGORY", "TEXT"],
-                        &rows
-                    )
-                );
-            }
-            return Ok(());
+            let local = LocalStore::open(&settings.client.data_dir).await?;
+            return inspect::cases(&local, status.as_deref(), json).await;
         }
         Command::Case {
             command: CaseCommand::Show { case_id },
         } => {
-            let case = agency.local.case(case_id).await?.ok_or_else(|| {
-                CliError::Failed(format!("case {case_id} is not in the local store"))
-            })?;
-            if json {
-                println!("{}", agency_case_json(&case));
-            } else {
-                print_case(&case);
-            }
-            return Ok(());
+            let local = LocalStore::open(&settings.client.data_dir).await?;
+            return inspect::case(&local, case_id, json).await;
         }
         Command::Status => {
-            let s = agency.local.summary().await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "hub": agency.config.hub, "connection": s.connection, "last_contact": s.last_contact,
-                        "cursor": s.cursor, "cases": s.cases, "outbox_pending": s.outbox_pending,
-                        "outbox_failed": s.outbox_failed, "receipts": s.receipts, "last_error": s.last_error,
-                    })
-                );
-            } else {
-                println!("hub:          {}", agency.config.hub);
-                println!(
-                    "connection:   {} (last contact {})",
-                    if s.connection.is_empty() {
-                        "never connected"
-                    } else {
-                        &s.connection
-                    },
-                    s.last_contact
-                );
-                println!("cursor:       {}", s.cursor);
-                println!("cases:        {}", s.cases);
-                println!(
-                    "outbox:       {} waiting, {} refused",
-                    s.outbox_pending, s.outbox_failed
-                );
-                println!("receipts:     {}", s.receipts);
-                println!("last error:   {}", s.last_error);
-            }
-            return Ok(());
+            let local = LocalStore::open(&settings.client.data_dir).await?;
+            return inspect::status(&local, &settings, json).await;
         }
         Command::Receipts { command } => {
-            let receipts = agency.local.receipts().await?;
-            match command {
-                ReceiptsCommand::Export => {
-                    for r in &receipts {
-                        println!("{}", hotline_proto::receipt::to_json(r));
-                    }
-                }
-                ReceiptsCommand::Verify => {
-                    let path = agency.config.receipt_key.clone().ok_or_else(|| {
-                        CliError::Failed(
-                            "no receipt key: give --receipt-key (the hub's receipt.pub)".into(),
-                        )
-                    })?;
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-                    let key = hotline_proto::receipt::unhex(text.trim()).ok_or_else(|| {
-                        CliError::Failed(format!("{}: not a hex public key", path.display()))
-                    })?;
-                    let bad: Vec<String> = receipts
-                        .iter()
-                        .filter_map(|r| {
-                            hotline_proto::receipt::verify(r, &key).err().map(|e| {
-                                format!("{} case {} event {}: {e}", r.kind, r.case_id, r.event_id)
-                            })
-                        })
-                        .collect();
-                    for line in &bad {
-                        println!("INVALID  {line}");
-                    }
-                    println!(
-                        "{} receipts, {} valid",
-                        receipts.len(),
-                        receipts.len() - bad.len()
-                    );
-                    if !bad.is_empty() {
-                        return Err(CliError::Failed("not every receipt checks out".into()));
-                    }
-                }
+            let local = LocalStore::open(&settings.client.data_dir).await?;
+            return inspect::receipts(&local, &settings.client, command).await;
+        }
+        Command::Hooks {
+            command: HooksCommand::Retry,
+        } => {
+            let local = LocalStore::open(&settings.client.data_dir).await?;
+            let count = local.retry_dead_hooks().await?;
+            if json {
+                println!("{}", serde_json::json!({ "requeued": count }));
+            } else {
+                println!("{count} dead-lettered events back in the hook queue");
             }
             return Ok(());
         }
@@ -385,6 +273,7 @@ pub async fn run(
         }
     };
     let (case_id, action) = action;
+    let agency = Agency::open_with(settings.client, settings.daemon).await?;
     let request_id = agency.act(case_id, action).await?;
     let outcome = agency
         .send_pending()
