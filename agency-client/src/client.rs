@@ -69,6 +69,17 @@ pub enum Action {
         measures: String,
         /// Documents: (file name, media type, bytes).
         attachments: Vec<(String, String, Vec<u8>)>,
+        /// How the case ended (the Law requires one).
+        outcome: pb::Outcome,
+        /// For a refusal its legal reason; for a forwarding the competent body.
+        outcome_detail: String,
+    },
+    /// Ask for more time (a one-month term, to at most 45 days from receipt).
+    Extend {
+        /// The deadline asked for.
+        to: NaiveDate,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -191,10 +202,13 @@ impl Agency {
                 simple(comment, planned.map(|d| d.to_string()).unwrap_or_default()),
             ),
             Action::Ask { question } => ("RequestClarification", simple(question, String::new())),
+            Action::Extend { to, reason } => ("RequestExtension", simple(reason, to.to_string())),
             Action::Resolve {
                 answer,
                 measures,
                 attachments,
+                outcome,
+                outcome_detail,
             } => (
                 "SubmitResult",
                 pb::SubmitResultRequest {
@@ -202,6 +216,8 @@ impl Agency {
                     case_id,
                     answer,
                     measures,
+                    outcome: outcome as i32,
+                    outcome_detail,
                     attachments: attachments
                         .into_iter()
                         .map(|(name, content_type, content)| pb::Attachment {
@@ -245,6 +261,7 @@ impl Agency {
                     "DeclineCase" => gateway.decline_case(request).await,
                     "ReportStatus" => gateway.report_status(request).await,
                     "RequestClarification" => gateway.request_clarification(request).await,
+                    "RequestExtension" => gateway.request_extension(request).await,
                     _ => {
                         return Err(tonic::Status::internal(format!(
                             "unknown outbox rpc {other}"

@@ -328,6 +328,7 @@ async fn a_failing_hook_keeps_personal_data_out_of_the_log() {
         name: "Петренко Ганна Іванівна".into(),
         phone: "067 123 45 67".into(),
         address: "м. Дніпро, вул. Січеславська Набережна, 15, кв. 7".into(),
+        email: "hanna.petrenko@example.org".into(),
     };
     seed(&data, Some(citizen.clone())).await;
     let mut daemon = Command::new(EXE)
@@ -363,7 +364,7 @@ async fn a_failing_hook_keeps_personal_data_out_of_the_log() {
         log.contains("hook failed"),
         "the failures are logged:\n{log}"
     );
-    for personal in [&citizen.name, &citizen.phone, &citizen.address] {
+    for personal in [&citizen.name, &citizen.phone, &citizen.address, &citizen.email] {
         assert!(
             !log.contains(personal.as_str()),
             "{personal} in the log:\n{log}"

@@ -13,45 +13,12 @@ use hotline_hub::starter::{self, DirectoryFile};
 use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
+use hotline_tests::agency::start_agency;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 use tokio::sync::watch;
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// An agency client daemon running in this process until the returned sender is dropped or set.
-struct RunningAgency {
-    agency: Agency,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn start_agency<S: Store>(hub: &TestHub<S>, authority: &str) -> RunningAgency {
-    let agency = Agency::open(hub.agency_config(authority))
-        .await
-        .expect("open agency client");
-    let (stop, mut stopped) = watch::channel(false);
-    let daemon = agency.clone();
-    let task = tokio::spawn(async move {
-        daemon
-            .run(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-            .expect("agency daemon");
-    });
-    RunningAgency { agency, stop, task }
-}
-
-impl RunningAgency {
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("daemon stops")
-            .unwrap();
-    }
-}
 
 async fn assign<S: Store>(hub: &TestHub<S>, authorities: &[&str]) -> pb::Appeal {
     let appeal = hub
@@ -159,6 +126,8 @@ async fn one_hundred_and_twenty_agency_clients<S: Store>(hub: TestHub<S>) {
                     answer: "Усунуто".into(),
                     measures: "замінено трубу".into(),
                     attachments: vec![],
+                    outcome: pb::Outcome::Resolved,
+                    outcome_detail: String::new(),
                 },
             )
             .await
@@ -505,6 +474,8 @@ async fn stored_but_not_acknowledged_and_duplicates<S: Store>(hub: TestHub<S>) {
             case_id,
             answer: "Трубу замінено".into(),
             measures: "аварійні роботи".into(),
+            outcome: pb::Outcome::Resolved as i32,
+            outcome_detail: String::new(),
             attachments: vec![pb::Attachment {
                 name: "act.pdf".into(),
                 content_type: "application/pdf".into(),

@@ -72,6 +72,7 @@ async fn assign<S: Store>(hub: &TestHub<S>, authority: &str) -> i64 {
                 authority_code: authority.into(),
                 deadline: String::new(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -81,7 +82,6 @@ async fn assign<S: Store>(hub: &TestHub<S>, authority: &str) -> i64 {
 
 async fn status<S: Store>(hub: &TestHub<S>, case_id: i64) -> CaseStatus {
     let state = hub
-        .hotline
         .store
         .load(&AppealKey::Case(case_id))
         .await

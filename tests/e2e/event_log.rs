@@ -154,6 +154,7 @@ async fn postgres_out_of_order_commit_is_not_skipped() {
                     "test",
                     chrono::Utc::now(),
                 )
+                .map(hotline_hub::domain::Change::from)
             },
         )
         .await

@@ -340,7 +340,7 @@ async fn control_characters_are_refused_alike<S: Store>(hub: TestHub<S>) {
             citizen: Some(pb::Citizen {
                 name: "Ганна\u{0}".into(),
                 phone: "0671234567".into(),
-                address: String::new(),
+                ..Default::default()
             }),
             ..water_complaint()
         })
@@ -533,6 +533,8 @@ async fn the_largest_allowed_result_goes_through<S: Store>(hub: TestHub<S>) {
         answer: "я".repeat(limits.max_text_chars),
         measures: "я".repeat(limits.max_text_chars),
         attachments,
+        outcome: pb::Outcome::Resolved as i32,
+        outcome_detail: String::new(),
     };
     // One byte over the document limit.
     let mut over: Vec<_> = (0..limits.max_attachments)

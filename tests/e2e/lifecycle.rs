@@ -1,7 +1,7 @@
 //! The appeal's whole life through the staff API: register, assign to two authorities, both answer,
 //! the analyst verifies, the operator's call-back confirms, the appeal closes; and the rework loop.
 
-use hotline_hub::domain::Caller;
+use hotline_hub::domain::{Caller, Change};
 use hotline_hub::store::{AppealKey, Store};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
@@ -213,6 +213,7 @@ async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
                 "not our competence: water supply",
                 chrono::Utc::now(),
             )
+            .map(Change::from)
         })
         .await
         .unwrap();

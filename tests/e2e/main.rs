@@ -7,6 +7,7 @@ mod bad_input;
 mod event_log;
 mod grpcio;
 mod holes;
+mod law;
 mod lifecycle;
 mod reports;
 mod security;

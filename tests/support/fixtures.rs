@@ -1,7 +1,7 @@
 //! What tests register and load: the small directory, a valid card, and an authority answering a
 //! case by driving the domain transitions directly (for tests about staff, not the gateway).
 
-use hotline_hub::domain::{Caller, CaseStatus, Limits};
+use hotline_hub::domain::{Caller, CaseOutcome, CaseStatus, Change, Limits, Outcome};
 use hotline_hub::store::{AppealKey, AppealStore};
 use hotline_proto::v1 as pb;
 
@@ -62,7 +62,7 @@ district = "kryvorizkyi"
 "#;
 
 /// An authority answering case `case_id` without its agency client: deliver, accept, report,
-/// resolve, as transitions on the store.
+/// resolve (outcome: resolved), as transitions on the store.
 pub async fn authority_answers<S: AppealStore>(hub: &TestHub<S>, case_id: i64, answer: &str) {
     let store = &hub.store;
     let actor = Caller {
@@ -75,24 +75,27 @@ pub async fn authority_answers<S: AppealStore>(hub: &TestHub<S>, case_id: i64, a
     let status = state.cases.iter().find(|c| c.id == case_id).unwrap().status;
     if status == CaseStatus::Assigned {
         store
-            .transact(&key, &actor, now, move |s| s.deliver(case_id, now))
+            .transact(&key, &actor, now, move |s| s.deliver(case_id, now).map(Change::from))
             .await
             .unwrap();
         store
-            .transact(&key, &actor, now, move |s| s.accept(case_id, now))
+            .transact(&key, &actor, now, move |s| s.accept(case_id, now).map(Change::from))
             .await
             .unwrap();
     }
     store
         .transact(&key, &actor, now, move |s| {
             s.report_progress(case_id, "crew sent", None, now)
+                .map(Change::from)
         })
         .await
         .unwrap();
     let answer = answer.to_string();
     store
         .transact(&key, &actor, now, move |s| {
-            s.resolve(case_id, &answer, "", &Limits::default(), now)
+            let outcome = CaseOutcome::checked(Some(Outcome::Resolved), "")?;
+            s.resolve(case_id, &answer, "", outcome, &Limits::default(), now)
+                .map(Change::from)
         })
         .await
         .unwrap();
@@ -107,6 +110,7 @@ pub fn water_complaint() -> pb::RegisterAppealRequest {
             name: "Петренко Ганна Іванівна".into(),
             phone: "067 123 45 67".into(),
             address: "м. Дніпро, вул. Січеславська Набережна, 15, кв. 7".into(),
+            email: String::new(),
         }),
         district_code: "dniprovskyi".into(),
         settlement_code: "dnipro".into(),

@@ -7,6 +7,7 @@
 //! and no URL, they fail, so CI can never skip them silently.
 //!
 //! # Layout
+//! - [`agency`]: an agency client daemon in the test process.
 //! - [`db`]: a database per test, and direct SQL on it.
 //! - [`pki`]: a CA per test, client certificates, TLS channels.
 //! - [`hub`]: a hub serving over its database and CA; restart, shutdown, agency client configuration.
@@ -15,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agency;
 pub mod db;
 pub mod fixtures;
 pub mod hub;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
+use hotline_proto::v1 as pb;
 
 use crate::client::{Action, Agency, ClientError, Sent};
 use crate::config::{ClientOptions, ConfigError, Settings};
@@ -55,6 +56,33 @@ pub struct Cli {
 pub enum ReportStatus {
     /// Work is under way.
     InProgress,
+}
+
+/// How a case ended, as the Law names it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutcomeArg {
+    /// Resolved positively.
+    Resolved,
+    /// Explained (роз'яснено).
+    Explained,
+    /// Refused; `--outcome-detail` gives the legal reason (art. 15).
+    Refused,
+    /// Forwarded; `--outcome-detail` names the competent body (art. 7).
+    Forwarded,
+    /// Not within this authority's competence.
+    NotCompetent,
+}
+
+impl From<OutcomeArg> for pb::Outcome {
+    fn from(outcome: OutcomeArg) -> Self {
+        match outcome {
+            OutcomeArg::Resolved => Self::Resolved,
+            OutcomeArg::Explained => Self::Explained,
+            OutcomeArg::Refused => Self::Refused,
+            OutcomeArg::Forwarded => Self::Forwarded,
+            OutcomeArg::NotCompetent => Self::NotCompetent,
+        }
+    }
 }
 
 /// Commands.
@@ -123,6 +151,24 @@ pub enum Command {
         /// Documents to attach.
         #[arg(long)]
         attach: Vec<PathBuf>,
+        /// How the case ended.
+        #[arg(long, value_enum)]
+        outcome: OutcomeArg,
+        /// For `refused`: the legal reason (art. 15); for `forwarded`: the competent body (art. 7).
+        #[arg(long, default_value = "")]
+        outcome_detail: String,
+    },
+    /// Ask for more time on a case (only a one-month term can be extended, to at most 45 days
+    /// from receipt); the contact centre grants or refuses it.
+    Extend {
+        /// Case id.
+        case_id: i64,
+        /// The deadline asked for (YYYY-MM-DD).
+        #[arg(long)]
+        to: NaiveDate,
+        /// Why more time is needed.
+        #[arg(long)]
+        reason: String,
     },
     /// Connection, cursor and acknowledgement, outbox, hook queue and dead letters, last error.
     Status,
@@ -244,11 +290,18 @@ pub async fn run(
             planned,
         } => (case_id, Action::Report { comment, planned }),
         Command::Ask { case_id, question } => (case_id, Action::Ask { question }),
+        Command::Extend {
+            case_id,
+            to,
+            reason,
+        } => (case_id, Action::Extend { to, reason }),
         Command::Resolve {
             case_id,
             answer_file,
             measures,
             attach,
+            outcome,
+            outcome_detail,
         } => {
             let answer = std::fs::read_to_string(&answer_file)
                 .map_err(|e| CliError::Failed(format!("{}: {e}", answer_file.display())))?;
@@ -268,6 +321,8 @@ pub async fn run(
                     answer,
                     measures,
                     attachments,
+                    outcome: outcome.into(),
+                    outcome_detail,
                 },
             )
         }
