@@ -147,8 +147,9 @@ impl Agency {
         config: ClientConfig,
         daemon: DaemonConfig,
     ) -> Result<Self, ClientError> {
-        let local = LocalStore::open(&config.data_dir).await?;
+        // The TLS files first: a broken one is refused before the store is created.
         let connection = Connection::open(&config)?;
+        let local = LocalStore::open(&config.data_dir).await?;
         let receipt_key = match &config.receipt_key {
             Some(path) => Some(
                 hotline_proto::receipt::unhex(read(path)?.trim()).ok_or_else(|| {
