@@ -364,7 +364,12 @@ async fn a_failing_hook_keeps_personal_data_out_of_the_log() {
         log.contains("hook failed"),
         "the failures are logged:\n{log}"
     );
-    for personal in [&citizen.name, &citizen.phone, &citizen.address, &citizen.email] {
+    for personal in [
+        &citizen.name,
+        &citizen.phone,
+        &citizen.address,
+        &citizen.email,
+    ] {
         assert!(
             !log.contains(personal.as_str()),
             "{personal} in the log:\n{log}"

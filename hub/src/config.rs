@@ -300,10 +300,7 @@ impl ServeConfig {
                 .or(from_file.monitor_secs)
                 .unwrap_or(60)
                 .max(1),
-            backdate_days: flags
-                .backdate_days
-                .or(from_file.backdate_days)
-                .unwrap_or(3),
+            backdate_days: flags.backdate_days.or(from_file.backdate_days).unwrap_or(3),
             callback_spacing_minutes: flags
                 .callback_spacing_minutes
                 .or(from_file.callback_spacing_minutes)

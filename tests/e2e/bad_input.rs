@@ -16,8 +16,12 @@ async fn bad_input_changes_nothing<S: Store>(hub: TestHub<S>) {
     let mut registry = hub.operator().await;
     let mut analyst = hub.analyst().await;
     let mut directory = hub.directory().await;
+    // A one-month term (further study needed): the only kind an extension can apply to.
     let appeal = registry
-        .register_appeal(water_complaint())
+        .register_appeal(pb::RegisterAppealRequest {
+            needs_study: true,
+            ..water_complaint()
+        })
         .await
         .unwrap()
         .into_inner();

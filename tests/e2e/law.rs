@@ -9,15 +9,17 @@ use std::time::Duration;
 
 use chrono::{Days, Utc};
 use hotline_agency_client::Action;
-use hotline_hub::app::{Clock, ManualClock};
 use hotline_hub::app::notices::MailSettings;
+use hotline_hub::app::{Clock, ManualClock};
 use hotline_hub::domain::Limits;
 use hotline_hub::principal::StaffRole;
 use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;
 use hotline_tests::agency::{RunningAgency, start_agency};
 use hotline_tests::smtp::SmtpSink;
-use hotline_tests::{TestDb, TestHub, count_rows, on_both, wait_for, water_complaint};
+use hotline_tests::{
+    TestDb, TestHub, count_rows, on_both, on_both_with_clock, wait_for, water_complaint,
+};
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -62,7 +64,11 @@ async fn appeal<S: Store>(hub: &TestHub<S>, number: &str) -> pb::Appeal {
 }
 
 /// Waits until the case of `number` reaches `status` on the hub.
-async fn case_reaches<S: Store>(hub: &TestHub<S>, number: &str, status: pb::CaseStatus) -> pb::Appeal {
+async fn case_reaches<S: Store>(
+    hub: &TestHub<S>,
+    number: &str,
+    status: pb::CaseStatus,
+) -> pb::Appeal {
     wait_for(&format!("{number} to reach {status:?}"), WAIT, || async {
         let a = appeal(hub, number).await;
         (a.cases.last().map(|c| c.status) == Some(status as i32)).then_some(a)
@@ -212,7 +218,11 @@ async fn a_refusal_closes_over_the_citizens_disagreement<S: Store>(hub: TestHub<
     let err = call_back(&hub, &a.number, pb::CallbackOutcome::Disagrees, "", 0)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument, "the citizen's words are required");
+    assert_eq!(
+        err.code(),
+        Code::InvalidArgument,
+        "the citizen's words are required"
+    );
     let closed = call_back(
         &hub,
         &a.number,
@@ -235,7 +245,8 @@ async fn a_refusal_closes_over_the_citizens_disagreement<S: Store>(hub: TestHub<
     assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
 
     let daily = hotline_proto::v1::reports_client::ReportsClient::new(
-        hub.channel_as(&hotline_tests::staff(StaffRole::Supervisor)).await,
+        hub.channel_as(&hotline_tests::staff(StaffRole::Supervisor))
+            .await,
     )
     .daily_report(pb::PeriodRequest::default())
     .await
@@ -323,7 +334,8 @@ async fn an_extension_is_asked_for_and_granted<S: Store>(hub: TestHub<S>) {
     assert!(
         notices
             .iter()
-            .any(|n| n.kind == pb::NoticeKind::Extended as i32 && n.text.contains(&latest.to_string())),
+            .any(|n| n.kind == pb::NoticeKind::Extended as i32
+                && n.text.contains(&latest.to_string())),
         "the citizen is told of the extension: {notices:?}"
     );
     agency.stop().await;
@@ -342,9 +354,15 @@ async fn a_rework_past_the_term_continues_in_a_linked_appeal<S: Store>(
         let a = assigned(&hub, water_complaint(), "vodokanal").await;
         let resolved = answer(&hub, &agency, &a.number, pb::Outcome::Resolved, "").await;
         verify(&hub, resolved.cases[0].id).await;
-        let returned = call_back(&hub, &a.number, pb::CallbackOutcome::NotConfirmed, "досі немає води", 2)
-            .await
-            .unwrap();
+        let returned = call_back(
+            &hub,
+            &a.number,
+            pb::CallbackOutcome::NotConfirmed,
+            "досі немає води",
+            2,
+        )
+        .await
+        .unwrap();
         assert!(returned.awaiting_rework);
         assert_eq!(returned.cases[0].status, pb::CaseStatus::Verified as i32);
         numbers.push((a.number.clone(), resolved.cases[0].id));
@@ -374,7 +392,12 @@ async fn a_rework_past_the_term_continues_in_a_linked_appeal<S: Store>(
     let (second, second_case) = &numbers[1];
     let term = chrono::NaiveDate::parse_from_str(&appeal(&hub, second).await.deadline, "%Y-%m-%d")
         .unwrap();
-    clock.set((term - Days::new(2)).and_hms_opt(9, 0, 0).unwrap().and_utc());
+    clock.set(
+        (term - Days::new(2))
+            .and_hms_opt(9, 0, 0)
+            .unwrap()
+            .and_utc(),
+    );
     let ended = analyst
         .rework_cases(rework(second, *second_case))
         .await
@@ -383,7 +406,10 @@ async fn a_rework_past_the_term_continues_in_a_linked_appeal<S: Store>(
     assert_eq!(ended.status, pb::AppealStatus::Continued as i32);
     assert_eq!(ended.outcome, pb::Outcome::Continued as i32);
     let follow_up = appeal(&hub, &ended.continued_in).await;
-    assert_eq!(follow_up.repeat_of, *second, "the follow-up repeats the original");
+    assert_eq!(
+        follow_up.repeat_of, *second,
+        "the follow-up repeats the original"
+    );
     assert_eq!(follow_up.status, pb::AppealStatus::Assigned as i32);
     assert_eq!(follow_up.cases[0].authority_code, "vodokanal");
     let today = hotline_hub::domain::deadline::kyiv_date(clock.now());
@@ -393,9 +419,19 @@ async fn a_rework_past_the_term_continues_in_a_linked_appeal<S: Store>(
         "a term of its own"
     );
     let new_case = follow_up.cases[0].id;
-    wait_for("the authority to receive the follow-up's case", WAIT, || async {
-        agency.agency.local.case(new_case).await.unwrap().map(|_| ())
-    })
+    wait_for(
+        "the authority to receive the follow-up's case",
+        WAIT,
+        || async {
+            agency
+                .agency
+                .local
+                .case(new_case)
+                .await
+                .unwrap()
+                .map(|_| ())
+        },
+    )
     .await;
     agency.stop().await;
     hub.stop().await;
@@ -415,7 +451,11 @@ async fn consultations_are_counted_in_the_daily_report<S: Store>(hub: TestHub<S>
             card.citizen = Some(pb::Citizen::default());
         }
         let c = operator.register_appeal(card).await.unwrap().into_inner();
-        assert_eq!(c.status, pb::AppealStatus::Closed as i32, "an anonymous call may be a consultation");
+        assert_eq!(
+            c.status,
+            pb::AppealStatus::Closed as i32,
+            "an anonymous call may be a consultation"
+        );
         assert_eq!(c.outcome, pb::Outcome::Consultation as i32);
         let err = hub
             .analyst()
@@ -430,11 +470,16 @@ async fn consultations_are_counted_in_the_daily_report<S: Store>(hub: TestHub<S>
             })
             .await
             .unwrap_err();
-        assert_eq!(err.code(), Code::FailedPrecondition, "never sent to an authority");
+        assert_eq!(
+            err.code(),
+            Code::FailedPrecondition,
+            "never sent to an authority"
+        );
     }
     operator.register_appeal(water_complaint()).await.unwrap();
     let daily = hotline_proto::v1::reports_client::ReportsClient::new(
-        hub.channel_as(&hotline_tests::staff(StaffRole::Supervisor)).await,
+        hub.channel_as(&hotline_tests::staff(StaffRole::Supervisor))
+            .await,
     )
     .daily_report(pb::PeriodRequest::default())
     .await
@@ -492,7 +537,10 @@ async fn notices_reach_the_relay_and_the_queue<S: Store>(hub: TestHub<S>) {
         .expect("a notice to call");
     assert_eq!(call.channel, pb::NoticeChannel::Call as i32);
     assert_eq!(call.kind, pb::NoticeKind::Answer as i32);
-    assert!(!queue.iter().any(|n| n.appeal_number == by_mail.number), "mailed ones are done");
+    assert!(
+        !queue.iter().any(|n| n.appeal_number == by_mail.number),
+        "mailed ones are done"
+    );
     operator
         .mark_notice_done(pb::MarkNoticeDoneRequest { id: call.id })
         .await
@@ -503,7 +551,10 @@ async fn notices_reach_the_relay_and_the_queue<S: Store>(hub: TestHub<S>) {
         .unwrap()
         .into_inner()
         .notices;
-    assert!(queue.iter().all(|n| n.id != call.id), "done notices leave the queue");
+    assert!(
+        queue.iter().all(|n| n.id != call.id),
+        "done notices leave the queue"
+    );
     let audited = count_rows(
         &hub,
         &format!(
@@ -542,7 +593,11 @@ async fn notices_reach_the_relay_and_the_queue<S: Store>(hub: TestHub<S>) {
 async fn deadlines_and_limits_follow_the_law<S: Store>(hub: TestHub<S>) {
     let mut operator = hub.operator().await;
     let mut analyst = hub.analyst().await;
-    let a = operator.register_appeal(water_complaint()).await.unwrap().into_inner();
+    let a = operator
+        .register_appeal(water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
     // A case's deadline may not pass the appeal's term (15 days here).
     let past = chrono::NaiveDate::parse_from_str(&a.deadline, "%Y-%m-%d").unwrap() + Days::new(1);
     let err = analyst
@@ -590,7 +645,11 @@ async fn deadlines_and_limits_follow_the_law<S: Store>(hub: TestHub<S>) {
         })
         .await
         .unwrap_err();
-    assert!(err.message().starts_with("received_at:"), "{}", err.message());
+    assert!(
+        err.message().starts_with("received_at:"),
+        "{}",
+        err.message()
+    );
     operator
         .register_appeal(pb::RegisterAppealRequest {
             received_at: old,
@@ -614,7 +673,11 @@ async fn deadlines_and_limits_follow_the_law<S: Store>(hub: TestHub<S>) {
         .unwrap_err();
     assert!(err.message().starts_with("repeat_of:"), "{}", err.message());
     // The monitor announces an appeal left unassigned, once.
-    let waiting = operator.register_appeal(water_complaint()).await.unwrap().into_inner();
+    let waiting = operator
+        .register_appeal(water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
     let later = Utc::now() + chrono::Duration::hours(hub.hotline.limits().unassigned_hours + 1);
     hub.hotline.announce_deadlines(3, later).await.unwrap();
     hub.hotline.announce_deadlines(3, later).await.unwrap();
@@ -636,35 +699,35 @@ on_both!(
     a_refusal_closes_over_the_citizens_disagreement,
     an_extension_is_asked_for_and_granted,
     consultations_are_counted_in_the_daily_report,
-    notices_reach_the_relay_and_the_queue,
     deadlines_and_limits_follow_the_law
 );
 
-/// A hub whose clock the test moves.
-async fn with_clock<S: Store>(store: S, db: TestDb) -> (TestHub<S>, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let shared = clock.clone();
-    let hub = hotline_tests::hub_with(
+/// A hub that mails notices (as one with `--smtp-url` does).
+async fn mailing<S: Store>(store: S, db: TestDb) -> TestHub<S> {
+    let limits = Limits {
+        email_notices: true,
+        ..Limits::default()
+    };
+    hotline_tests::hub_with(
         store,
         db,
-        move |h| h.with_clock(shared).with_limits(Limits::default()),
+        move |h| h.with_limits(limits),
         hotline_tests::settings(),
     )
-    .await;
-    (hub, clock)
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rework_past_the_term_continues_in_a_linked_appeal_sqlite() {
+async fn notices_reach_the_relay_and_the_queue_sqlite() {
     let (store, db) = hotline_tests::sqlite_store().await;
-    let (hub, clock) = with_clock(store, db).await;
-    a_rework_past_the_term_continues_in_a_linked_appeal(hub, clock).await;
+    notices_reach_the_relay_and_the_queue(mailing(store, db).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rework_past_the_term_continues_in_a_linked_appeal_postgres() {
+async fn notices_reach_the_relay_and_the_queue_postgres() {
     if let Some((store, db)) = hotline_tests::postgres_store().await {
-        let (hub, clock) = with_clock(store, db).await;
-        a_rework_past_the_term_continues_in_a_linked_appeal(hub, clock).await;
+        notices_reach_the_relay_and_the_queue(mailing(store, db).await).await;
     }
 }
+
+on_both_with_clock!(a_rework_past_the_term_continues_in_a_linked_appeal);

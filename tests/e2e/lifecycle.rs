@@ -1,11 +1,14 @@
 //! The appeal's whole life through the staff API: register, assign to two authorities, both answer,
 //! the analyst verifies, the operator's call-back confirms, the appeal closes; and the rework loop.
 
+use std::sync::Arc;
+
+use hotline_hub::app::ManualClock;
 use hotline_hub::domain::{Caller, Change};
 use hotline_hub::store::{AppealKey, Store};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
-use hotline_tests::{TestHub, on_both, water_complaint};
+use hotline_tests::{TestHub, on_both, on_both_with_clock, water_complaint};
 use tonic::transport::Channel;
 
 type Registry = AppealRegistryClient<Channel>;
@@ -173,15 +176,31 @@ async fn rework_loop<S: Store>(hub: TestHub<S>) {
     let verified = verify(&mut analyst, case_id, pb::Verdict::Accept, "").await;
     assert_eq!(status(&verified), pb::AppealStatus::AwaitingConfirmation);
 
-    // The citizen is not satisfied: back to the authority, answered again, confirmed.
-    let back = call_back(
+    // The citizen is not satisfied: the analyst names the case to rework, it goes back to the
+    // authority, is answered again and confirmed.
+    let unsatisfied = call_back(
         &mut registry,
         &appeal.number,
         pb::CallbackOutcome::NotConfirmed,
         "water pressure still too low",
     )
     .await;
+    assert!(
+        unsatisfied.awaiting_rework,
+        "the analyst decides what is reworked"
+    );
+    let back = analyst
+        .rework_cases(pb::ReworkCasesRequest {
+            number: appeal.number.clone(),
+            case_ids: vec![case_id],
+            reason: "water pressure still too low".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(status(&back), pb::AppealStatus::Returned);
+    assert!(!back.awaiting_rework);
     hotline_tests::authority_answers(&hub, case_id, "Тиск відновлено").await;
     verify(&mut analyst, case_id, pb::Verdict::Accept, "").await;
     let closed = call_back(
@@ -335,35 +354,57 @@ async fn decline_reassign_and_search<S: Store>(hub: TestHub<S>) {
     hub.stop().await;
 }
 
-async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
+async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>, clock: Arc<ManualClock>) {
     let mut registry = hub.operator().await;
     let mut analyst = hub.analyst().await;
+    // An anonymous letter is not considered (art. 8); an anonymous call is taken.
     let mut anonymous = water_complaint();
     anonymous.anonymous = true;
+    anonymous.channel = pb::Channel::Post as i32;
     anonymous.citizen.as_mut().unwrap().name.clear();
     let a = registry
-        .register_appeal(anonymous)
+        .register_appeal(anonymous.clone())
         .await
         .unwrap()
         .into_inner();
     assert_eq!(status(&a), pb::AppealStatus::NotConsidered);
     assert!(a.status_reason.contains("anonymous"));
+    anonymous.channel = pb::Channel::Phone as i32;
+    let call = registry
+        .register_appeal(anonymous)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status(&call), pb::AppealStatus::Registered);
 
-    // Unreachable three times (the default) closes unconfirmed.
+    // Unreachable three times (the default), spaced and not all on one day, closes unconfirmed.
     let appeal = register_and_assign(&hub, &["vodokanal"]).await;
     hotline_tests::authority_answers(&hub, appeal.cases[0].id, "Зроблено").await;
     verify(&mut analyst, appeal.cases[0].id, pb::Verdict::Accept, "").await;
+    let unreachable = pb::RecordCallbackRequest {
+        number: appeal.number.clone(),
+        outcome: pb::CallbackOutcome::Unreachable as i32,
+        ..Default::default()
+    };
     let mut last = None;
-    for _ in 0..3 {
+    for attempt in 1..=3 {
         last = Some(
-            call_back(
-                &mut registry,
-                &appeal.number,
-                pb::CallbackOutcome::Unreachable,
-                "",
-            )
-            .await,
+            registry
+                .record_callback(unreachable.clone())
+                .await
+                .unwrap()
+                .into_inner(),
         );
+        if attempt < 3 {
+            // Straight away again is refused: attempts are spaced.
+            let err = registry
+                .record_callback(unreachable.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+            assert!(err.message().contains("next attempt"), "{}", err.message());
+            clock.advance(chrono::Duration::hours(13));
+        }
     }
     let last = last.unwrap();
     assert_eq!(status(&last), pb::AppealStatus::ClosedUnconfirmed);
@@ -407,9 +448,5 @@ async fn art_8_and_unreachable_citizen<S: Store>(hub: TestHub<S>) {
     hub.stop().await;
 }
 
-on_both!(
-    full_lifecycle,
-    rework_loop,
-    decline_reassign_and_search,
-    art_8_and_unreachable_citizen
-);
+on_both!(full_lifecycle, rework_loop, decline_reassign_and_search);
+on_both_with_clock!(art_8_and_unreachable_citizen);

@@ -75,11 +75,15 @@ pub async fn authority_answers<S: AppealStore>(hub: &TestHub<S>, case_id: i64, a
     let status = state.cases.iter().find(|c| c.id == case_id).unwrap().status;
     if status == CaseStatus::Assigned {
         store
-            .transact(&key, &actor, now, move |s| s.deliver(case_id, now).map(Change::from))
+            .transact(&key, &actor, now, move |s| {
+                s.deliver(case_id, now).map(Change::from)
+            })
             .await
             .unwrap();
         store
-            .transact(&key, &actor, now, move |s| s.accept(case_id, now).map(Change::from))
+            .transact(&key, &actor, now, move |s| {
+                s.accept(case_id, now).map(Change::from)
+            })
             .await
             .unwrap();
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotline_hub::api::{self, ApiSettings};
-use hotline_hub::app::Hotline;
+use hotline_hub::app::{Hotline, ManualClock};
 use hotline_hub::domain::Caller;
 use hotline_hub::principal::{Principal, StaffRole};
 use hotline_hub::starter::{self, DirectoryFile};
@@ -240,6 +240,38 @@ pub async fn hub_with<S: Store>(
         .await
         .expect("load directory");
     TestHub::serve_with(store, hotline, db, TestPki::new(), settings).await
+}
+
+/// A hub whose clock stands still at the present until the test moves it (call-back spacing,
+/// terms that end, another day).
+pub async fn hub_with_clock<S: Store>(store: S, db: TestDb) -> (TestHub<S>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let shared = clock.clone();
+    let hub = hub_with(store, db, move |h| h.with_clock(shared), settings()).await;
+    (hub, clock)
+}
+
+/// Declares `$name_sqlite` and `$name_postgres` tests running the generic test fn `$name(hub,
+/// clock)` on both databases, over a hub with a [`ManualClock`] ([`hub_with_clock`]).
+#[macro_export]
+macro_rules! on_both_with_clock {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (store, db) = hotline_tests::sqlite_store().await;
+                let (hub, clock) = hotline_tests::hub_with_clock(store, db).await;
+                super::$name(hub, clock).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some((store, db)) = hotline_tests::postgres_store().await {
+                    let (hub, clock) = hotline_tests::hub_with_clock(store, db).await;
+                    super::$name(hub, clock).await;
+                }
+            }
+        }
+    )+};
 }
 
 /// A fresh SQLite database and its store (for [`hub_with`]).

@@ -29,8 +29,8 @@ use std::time::Duration;
 pub use db::{POSTGRES_ENV, TestDb, count_rows, execute, settled_events};
 pub use fixtures::{DIRECTORY, authority_answers, water_complaint};
 pub use hub::{
-    TestHub, hub_with, on_postgres, on_sqlite, postgres_hub, postgres_store, settings, sqlite_hub,
-    sqlite_store,
+    TestHub, hub_with, hub_with_clock, on_postgres, on_sqlite, postgres_hub, postgres_store,
+    settings, sqlite_hub, sqlite_store,
 };
 pub use pki::{TestPki, install_crypto, staff, tls_channel};
 

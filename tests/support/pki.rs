@@ -9,8 +9,17 @@ use hotline_hub::tls::TlsFiles;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// Installs the one rustls crypto provider (ring), as `main` does.
+///
+/// Also shows the hub's log in a test's output when `RUST_LOG` is set (e.g. `RUST_LOG=warn`),
+/// so an internal error can be read from the failing test.
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
 }
 
 /// A certificate authority and the hub's TLS files, made in a temporary directory for one test.

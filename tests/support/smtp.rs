@@ -27,7 +27,9 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on an ephemeral port.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp sink");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind smtp sink");
         let url = format!("smtp://{}", listener.local_addr().expect("addr"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let refuse = Arc::new(Mutex::new(false));

@@ -9,13 +9,13 @@ use tonic::Status;
 
 use super::error::{domain, invalid};
 use crate::app::RequestId;
+use crate::app::StoredNotice;
 use crate::app::appeals::AppealView;
 use crate::domain::{
     AppealKind, AppealStatus, AttachmentInfo, Authority, CallbackOutcome, Case, CaseStatus,
     Category, Channel, Citizen, CloseOutcome, District, DistrictKind, NoticeChannel, NoticeKind,
     NoticeStatus, Outcome, StoredEvent,
 };
-use crate::app::StoredNotice;
 
 /// RFC 3339 in UTC, whole seconds.
 pub fn time(at: DateTime<Utc>) -> String {

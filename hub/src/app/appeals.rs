@@ -381,7 +381,9 @@ impl<S: Store> Hotline<S> {
         let reason = reason.to_string();
         if current.rework_fits(self.limits.rework_days, now) {
             return self
-                .change(key, caller, request, now, move |s| s.rework(&ids, &reason, now))
+                .change(key, caller, request, now, move |s| {
+                    s.rework(&ids, &reason, now)
+                })
                 .await;
         }
         let request = self.request_key(caller, request)?;

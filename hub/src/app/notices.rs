@@ -107,7 +107,9 @@ impl<S: Store> Hotline<S> {
             match &result {
                 Ok(()) => sent += 1,
                 // The relay's answer, not the address or the text: personal data stays out of logs.
-                Err(why) => tracing::warn!(notice = notice.id, error = %why, give_up, "e-mail notice not sent"),
+                Err(why) => {
+                    tracing::warn!(notice = notice.id, error = %why, give_up, "e-mail notice not sent")
+                }
             }
             self.store
                 .email_attempt(notice.id, result, give_up, self.now())

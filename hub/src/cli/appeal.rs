@@ -486,9 +486,10 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
                 reason,
                 request_id,
             };
-            let appeal =
-                retrying(&client, &request, |mut c, r| async move { c.rework_cases(r).await })
-                    .await?;
+            let appeal = retrying(&client, &request, |mut c, r| async move {
+                c.rework_cases(r).await
+            })
+            .await?;
             out.appeal(&appeal);
         }
         AppealCommand::RefuseExtension { case_id, reason } => {

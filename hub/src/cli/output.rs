@@ -103,7 +103,11 @@ impl Out {
             say!("  outcome:    {ended}");
         }
         if a.satisfaction != 0 {
-            say!("  satisfaction: {}/5  {}", a.satisfaction, a.satisfaction_note);
+            say!(
+                "  satisfaction: {}/5  {}",
+                a.satisfaction,
+                a.satisfaction_note
+            );
         }
         if !a.disagreement.is_empty() {
             say!("  the citizen disagrees: {}", a.disagreement);
@@ -143,7 +147,14 @@ impl Out {
                 })
                 .collect();
             table(
-                &["CASE", "AUTHORITY", "STATUS", "DEADLINE", "OUTCOME", "ANSWER / REASON"],
+                &[
+                    "CASE",
+                    "AUTHORITY",
+                    "STATUS",
+                    "DEADLINE",
+                    "OUTCOME",
+                    "ANSWER / REASON",
+                ],
                 &rows,
             );
             for c in &a.cases {
@@ -151,7 +162,12 @@ impl Out {
                     say!("  case {} measures: {}", c.id, c.measures);
                 }
                 if !c.outcome_detail.is_empty() {
-                    say!("  case {} {}: {}", c.id, render::outcome(c.outcome), c.outcome_detail);
+                    say!(
+                        "  case {} {}: {}",
+                        c.id,
+                        render::outcome(c.outcome),
+                        c.outcome_detail
+                    );
                 }
                 if !c.extension_requested_to.is_empty() {
                     say!(

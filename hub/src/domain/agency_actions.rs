@@ -127,10 +127,7 @@ impl AppealState {
         case.resolved_at = Some(now);
         case.reason.clear();
         let detail = json!({ "answer_chars": chars, "outcome": outcome.outcome.code() });
-        Ok(self.refresh(
-            now,
-            vec![event(Some(i), EventKind::CaseResolved, detail)],
-        ))
+        Ok(self.refresh(now, vec![event(Some(i), EventKind::CaseResolved, detail)]))
     }
 
     /// The authority asks for more time, with the reason: the analyst grants or refuses it. Only a

@@ -194,7 +194,11 @@ impl AppealState {
                     EventKind::AppealClosed,
                     json!({ "outcome": Outcome::Consultation.code() }),
                 ));
-                (AppealStatus::Closed, String::new(), Some(Outcome::Consultation))
+                (
+                    AppealStatus::Closed,
+                    String::new(),
+                    Some(Outcome::Consultation),
+                )
             }
             None => (AppealStatus::Registered, String::new(), None),
         };

@@ -10,7 +10,9 @@ use super::appeal::{AppealKind, AppealStatus, Channel};
 use super::deadline::{self, Term};
 use super::directory::DistrictKind;
 use super::limits::Limits;
-use super::text::{bounded_line, bounded_text, echo, normalize_phone, required_line, required_text};
+use super::text::{
+    bounded_line, bounded_text, echo, normalize_phone, required_line, required_text,
+};
 
 /// Longest citizen name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -672,12 +674,24 @@ pub(crate) mod tests {
         card.anonymous = true;
         card.citizen.name = String::new();
         card.channel = Some(Channel::Phone);
-        let checked = card.clone().check(&refs(), &Limits::default(), now()).unwrap();
-        assert!(checked.not_considered.is_none(), "an anonymous call is heard");
+        let checked = card
+            .clone()
+            .check(&refs(), &Limits::default(), now())
+            .unwrap();
+        assert!(
+            checked.not_considered.is_none(),
+            "an anonymous call is heard"
+        );
         card.channel = Some(Channel::Post);
         card.consultation = true;
-        let checked = card.clone().check(&refs(), &Limits::default(), now()).unwrap();
-        assert!(checked.not_considered.is_none(), "a consultation is still given");
+        let checked = card
+            .clone()
+            .check(&refs(), &Limits::default(), now())
+            .unwrap();
+        assert!(
+            checked.not_considered.is_none(),
+            "a consultation is still given"
+        );
         card.consultation = false;
         let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
         assert!(checked.not_considered.is_some());
@@ -688,7 +702,11 @@ pub(crate) mod tests {
         let mut card = input();
         card.received_at = Some(now() - chrono::Duration::days(5));
         assert_eq!(
-            field_of(card.clone().check(&refs(), &Limits::default(), now()).unwrap_err()),
+            field_of(
+                card.clone()
+                    .check(&refs(), &Limits::default(), now())
+                    .unwrap_err()
+            ),
             "received_at"
         );
         card.backdate_reason = "a letter registered after the holidays".into();
@@ -696,7 +714,11 @@ pub(crate) mod tests {
         let mut card = input();
         card.citizen.email = "not an address".into();
         assert_eq!(
-            field_of(card.clone().check(&refs(), &Limits::default(), now()).unwrap_err()),
+            field_of(
+                card.clone()
+                    .check(&refs(), &Limits::default(), now())
+                    .unwrap_err()
+            ),
             "citizen.email"
         );
         card.citizen.email = " ganna@example.org ".into();

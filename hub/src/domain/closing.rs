@@ -10,8 +10,8 @@ use super::card::CheckedCard;
 use super::case::CaseStatus;
 use super::deadline;
 use super::event::{CaseEvent, EventKind, event};
-use super::outcome::Outcome;
 use super::limits::{Limits, MAX_REASON_CHARS};
+use super::outcome::Outcome;
 use super::text::{bounded_text, required_text};
 use super::{DomainError, coded_enum};
 
@@ -362,9 +362,9 @@ impl AppealState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::DomainError;
     use crate::domain::Verdict;
     use crate::domain::card::tests::now;
-    use crate::domain::DomainError;
     use crate::domain::fixtures::{assigned, authority, kinds, registered, resolved};
 
     #[test]
@@ -386,7 +386,13 @@ mod tests {
         assert_eq!(s.appeal.status, AppealStatus::AwaitingConfirmation);
 
         let events = s
-            .record_callback(CallbackOutcome::Confirmed, "", Some(5), &Limits::default(), now())
+            .record_callback(
+                CallbackOutcome::Confirmed,
+                "",
+                Some(5),
+                &Limits::default(),
+                now(),
+            )
             .unwrap();
         assert_eq!(s.appeal.status, AppealStatus::Closed);
         assert!(s.cases.iter().all(|c| c.status == CaseStatus::Closed));
@@ -446,8 +452,14 @@ mod tests {
         resolved(&mut s, 10);
         s.verify(10, Verdict::Accept, "", now()).unwrap();
         let limits = Limits::default();
-        s.record_callback(CallbackOutcome::NotConfirmed, "no water", None, &limits, now())
-            .unwrap();
+        s.record_callback(
+            CallbackOutcome::NotConfirmed,
+            "no water",
+            None,
+            &limits,
+            now(),
+        )
+        .unwrap();
         let late = s.appeal.deadline.and_hms_opt(12, 0, 0).unwrap().and_utc();
         assert!(s.rework_fits(limits.rework_days, now()));
         assert!(!s.rework_fits(limits.rework_days, late));
@@ -584,7 +596,15 @@ mod tests {
         let steps: Vec<(&str, Step, &[AppealStatus])> = vec![
             (
                 "callback",
-                |s| s.record_callback(CallbackOutcome::Unreachable, "", None, &Limits::default(), now()),
+                |s| {
+                    s.record_callback(
+                        CallbackOutcome::Unreachable,
+                        "",
+                        None,
+                        &Limits::default(),
+                        now(),
+                    )
+                },
                 &[AppealStatus::AwaitingConfirmation],
             ),
             (

@@ -104,7 +104,11 @@ impl AppealState {
 
     /// The monitor's step for an appeal still unassigned: announced once, `after` its receipt (art.
     /// 7 gives at most 5 days to send an appeal to the body that must act).
-    pub fn mark_unassigned(&mut self, after: chrono::Duration, now: DateTime<Utc>) -> Vec<CaseEvent> {
+    pub fn mark_unassigned(
+        &mut self,
+        after: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Vec<CaseEvent> {
         let a = &mut self.appeal;
         if a.status != super::AppealStatus::Registered
             || a.unassigned_announced_at.is_some()

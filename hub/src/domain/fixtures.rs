@@ -54,6 +54,13 @@ pub fn resolved(state: &mut AppealState, id: i64) {
     state.accept(id, now()).unwrap();
     state.report_progress(id, "working", None, now()).unwrap();
     state
-        .resolve(id, "fixed the pipe", "", resolved_outcome(), &Limits::default(), now())
+        .resolve(
+            id,
+            "fixed the pipe",
+            "",
+            resolved_outcome(),
+            &Limits::default(),
+            now(),
+        )
         .unwrap();
 }

@@ -5,9 +5,9 @@
 //! Notices are personal data: audited when read, never logged.
 
 use super::appeal::{AppealState, AppealStatus};
+use super::coded_enum;
 use super::event::{CaseEvent, EventKind};
 use super::outcome::Outcome;
-use super::coded_enum;
 
 coded_enum! {
     /// Why the citizen is told something.
@@ -168,10 +168,7 @@ pub fn required(state: &AppealState, events: &[CaseEvent], email_enabled: bool) 
 /// The answer as the citizen reads it: each accepted answer with its outcome, and the right to
 /// complain to a higher body (art. 16).
 fn answer_text(state: &AppealState) -> String {
-    let mut text = format!(
-        "Відповідь на ваше звернення № {}.\n",
-        state.appeal.number
-    );
+    let mut text = format!("Відповідь на ваше звернення № {}.\n", state.appeal.number);
     for case in state
         .cases
         .iter()

@@ -82,13 +82,14 @@ impl CaseOutcome {
             ));
         }
         let detail = match outcome {
-            Outcome::Refused => required_line("outcome_detail", detail, MAX_DETAIL_CHARS)
-                .map_err(|_| {
+            Outcome::Refused => {
+                required_line("outcome_detail", detail, MAX_DETAIL_CHARS).map_err(|_| {
                     DomainError::invalid(
                         "outcome_detail",
                         "a refusal states its legal reason (art. 15)",
                     )
-                })?,
+                })?
+            }
             Outcome::Forwarded => required_line("outcome_detail", detail, MAX_DETAIL_CHARS)
                 .map_err(|_| {
                     DomainError::invalid(
@@ -130,7 +131,10 @@ mod tests {
         use Outcome::*;
         assert_eq!(appeal_outcome([Resolved, Resolved]), Some(Resolved));
         assert_eq!(appeal_outcome([Resolved, Explained]), Some(Explained));
-        assert_eq!(appeal_outcome([Explained, Refused, Resolved]), Some(Refused));
+        assert_eq!(
+            appeal_outcome([Explained, Refused, Resolved]),
+            Some(Refused)
+        );
         assert_eq!(appeal_outcome([Forwarded, Resolved]), Some(Resolved));
         assert_eq!(appeal_outcome([Forwarded, NotCompetent]), Some(Forwarded));
         assert_eq!(appeal_outcome([NotCompetent]), Some(NotCompetent));
@@ -143,7 +147,10 @@ mod tests {
             DomainError::Invalid { field, .. } => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(CaseOutcome::checked(None, "").unwrap_err()), "outcome");
+        assert_eq!(
+            field(CaseOutcome::checked(None, "").unwrap_err()),
+            "outcome"
+        );
         assert_eq!(
             field(CaseOutcome::checked(Some(Outcome::Refused), " ").unwrap_err()),
             "outcome_detail"

@@ -511,9 +511,19 @@ mod tests {
     #[test]
     fn quarter_rows_roll_subjects_up_into_sections() {
         let rows = quarter_rows(vec![
-            ("07.01".into(), "complaint".into(), Some("resolved".into()), 2),
+            (
+                "07.01".into(),
+                "complaint".into(),
+                Some("resolved".into()),
+                2,
+            ),
             ("07".into(), "proposal".into(), None, 1),
-            ("04.02".into(), "application".into(), Some("consultation".into()), 3),
+            (
+                "04.02".into(),
+                "application".into(),
+                Some("consultation".into()),
+                3,
+            ),
         ]);
         let codes: Vec<&str> = rows.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, ["04", "04.02", "07", "07.01"]);

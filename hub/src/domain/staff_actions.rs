@@ -434,11 +434,16 @@ mod tests {
         s.deliver(10, now()).unwrap();
         s.accept(10, now()).unwrap();
         let latest = deadline::latest_deadline(s.appeal.received_at);
-        assert!(s.refuse_extension(10, "no", now()).is_err(), "nothing asked");
+        assert!(
+            s.refuse_extension(10, "no", now()).is_err(),
+            "nothing asked"
+        );
         s.request_extension(10, latest, "a laboratory test takes 3 weeks", now())
             .unwrap();
         assert_eq!(s.cases[0].extension_requested_to, Some(latest));
-        let events = s.refuse_extension(10, "the test is not needed", now()).unwrap();
+        let events = s
+            .refuse_extension(10, "the test is not needed", now())
+            .unwrap();
         assert_eq!(kinds(&events), ["case.extension_refused"]);
         assert_eq!(s.cases[0].extension_requested_to, None);
         s.request_extension(10, latest, "a laboratory test", now())
@@ -456,7 +461,10 @@ mod tests {
         let late = deadline.and_hms_opt(23, 0, 0).unwrap().and_utc() + chrono::Duration::days(2);
         resolved(&mut s, 10);
         s.verify(10, Verdict::Return, "no date", now()).unwrap();
-        assert_eq!(s.cases[0].answered_at, None, "a returned answer does not count");
+        assert_eq!(
+            s.cases[0].answered_at, None,
+            "a returned answer does not count"
+        );
         s.resolve(10, "done", "", resolved_outcome(), &Limits::default(), late)
             .unwrap();
         s.verify(10, Verdict::Accept, "", late).unwrap();

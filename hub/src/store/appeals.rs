@@ -130,8 +130,10 @@ where
         .bind(number.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(id, status, phone, name)| Ok((id, stored(&status, "appeal status")?, phone, name)))
-            .transpose()
+        row.map(|(id, status, phone, name)| {
+            Ok((id, stored(&status, "appeal status")?, phone, name))
+        })
+        .transpose()
     }
 
     #[tracing::instrument(skip_all)]

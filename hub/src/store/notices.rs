@@ -44,7 +44,7 @@ where
     ) -> StoreResult<()> {
         for n in notices {
             sqlx::query(
-                "INSERT INTO notices (appeal_id, kind, channel, status, address, text, created_at) \\
+                "INSERT INTO notices (appeal_id, kind, channel, status, address, text, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(appeal_id)
@@ -106,8 +106,8 @@ where
     #[tracing::instrument(skip_all)]
     async fn notices(&self, filter: &NoticeFilter) -> StoreResult<Vec<StoredNotice>> {
         let sql = AssertSqlSafe(format!(
-            "SELECT {NOTICE_COLUMNS} FROM notices n JOIN appeals a ON a.id = n.appeal_id \\
-             WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.channel = $2) \\
+            "SELECT {NOTICE_COLUMNS} FROM notices n JOIN appeals a ON a.id = n.appeal_id \
+             WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.channel = $2) \
              AND ($3 IS NULL OR a.number = $3) ORDER BY n.id LIMIT $4"
         ));
         let rows = sqlx::query(sql)
@@ -129,7 +129,7 @@ where
     ) -> StoreResult<Option<StoredNotice>> {
         let mut tx = DB::begin_write(&self.pool).await?;
         let sql = AssertSqlSafe(format!(
-            "SELECT {NOTICE_COLUMNS} FROM notices n JOIN appeals a ON a.id = n.appeal_id \\
+            "SELECT {NOTICE_COLUMNS} FROM notices n JOIN appeals a ON a.id = n.appeal_id \
              WHERE n.id = $1"
         ));
         let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut *tx).await? else {
@@ -177,7 +177,7 @@ where
             Err(e) => (NoticeStatus::Pending, e.clone(), None),
         };
         sqlx::query(
-            "UPDATE notices SET status = $1, attempts = attempts + 1, last_error = $2, \\
+            "UPDATE notices SET status = $1, attempts = attempts + 1, last_error = $2, \
              done_at = $3, done_by = $4 WHERE id = $5",
         )
         .bind(status.code())

@@ -216,11 +216,11 @@ where
             by(Outcome::NotCompetent),
         ));
         let quality: Vec<QualityRow> = sqlx::query_as(sql)
-        .bind(from)
-        .bind(to)
-        .bind(CaseStatus::Reassigned.code())
-        .fetch_all(&self.pool)
-        .await?;
+            .bind(from)
+            .bind(to)
+            .bind(CaseStatus::Reassigned.code())
+            .fetch_all(&self.pool)
+            .await?;
         for (code, sum, count, resolved, explained, refused, forwarded, not_competent) in quality {
             if let Some(t) = totals.iter_mut().find(|t| t.authority == code) {
                 t.satisfaction_sum = sum;
