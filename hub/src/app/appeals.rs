@@ -13,7 +13,7 @@ use crate::domain::{
     AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CaseEvent, Change,
     CloseOutcome, DomainError, StoredEvent, Verdict,
 };
-use crate::store::{AppealKey, Applied, SearchFilter, Store};
+use crate::store::{AppealKey, Applied, FollowUp, SearchFilter, Store};
 
 /// Most events returned as an appeal's history.
 const MAX_HISTORY: i64 = 10_000;
@@ -395,22 +395,24 @@ impl<S: Store> Hotline<S> {
             .store
             .continue_appeal(
                 &key,
-                year,
                 caller,
                 now,
                 request.as_ref(),
-                move |seq, original| {
-                    let number = crate::domain::appeal::number(&prefix, year, seq);
-                    let authorities = original.rework_authorities(&follow_up_ids)?;
-                    let (mut state, mut events) = AppealState::follow_up(number, original, now);
-                    events.extend(state.assign(&authorities, now)?);
-                    let notices = crate::domain::notice::required(&state, &events, email);
-                    Ok((state, Change { events, notices }))
-                },
-                move |s, follow_up| {
-                    let (_, events) = s.continue_in(follow_up, &ids, &reason, now)?;
-                    let notices = crate::domain::notice::required(s, &events, email);
-                    Ok(Change { events, notices })
+                FollowUp {
+                    year,
+                    make: move |seq, original: &AppealState| {
+                        let number = crate::domain::appeal::number(&prefix, year, seq);
+                        let authorities = original.rework_authorities(&follow_up_ids)?;
+                        let (mut state, mut events) = AppealState::follow_up(number, original, now);
+                        events.extend(state.assign(&authorities, now)?);
+                        let notices = crate::domain::notice::required(&state, &events, email);
+                        Ok((state, Change { events, notices }))
+                    },
+                    end: move |s: &mut AppealState, follow_up: &str| {
+                        let (_, events) = s.continue_in(follow_up, &ids, &reason, now)?;
+                        let notices = crate::domain::notice::required(s, &events, email);
+                        Ok(Change { events, notices })
+                    },
                 },
             )
             .await?;

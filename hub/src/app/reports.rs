@@ -195,7 +195,7 @@ impl<S: Store> Hotline<S> {
             .into_iter()
             .map(|c| (c.code, c.name))
             .collect();
-        let total = counts.iter().map(|(_, _, _, n)| n).sum();
+        let total = counts.iter().map(|c| c.count).sum();
         Ok(Quarterly {
             from,
             to: next.pred_opt().expect("a day before the next quarter"),

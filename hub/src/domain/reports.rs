@@ -120,6 +120,19 @@ pub struct CellCount {
     pub count: i64,
 }
 
+/// Appeals received in a period of one category, kind and outcome (`None` while open).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindCount {
+    /// Category.
+    pub category: String,
+    /// Kind of appeal.
+    pub kind: String,
+    /// How it ended, if it has.
+    pub outcome: Option<String>,
+    /// How many.
+    pub count: i64,
+}
+
 /// One authority's rating over a period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rating {
@@ -449,9 +462,15 @@ pub struct QuarterRow {
 
 /// Rows by code from (category, kind, outcome, count): each appeal counts under its own code and,
 /// for a subject, under its section too; sections sort before their subjects.
-pub fn quarter_rows(counts: Vec<(String, String, Option<String>, i64)>) -> Vec<QuarterRow> {
+pub fn quarter_rows(counts: Vec<KindCount>) -> Vec<QuarterRow> {
     let mut rows: BTreeMap<String, QuarterRow> = BTreeMap::new();
-    for (category, kind, outcome, count) in counts {
+    for KindCount {
+        category,
+        kind,
+        outcome,
+        count,
+    } in counts
+    {
         let mut codes = vec![category.clone()];
         if section(&category) != category {
             codes.push(section(&category).to_string());
@@ -510,20 +529,16 @@ mod tests {
 
     #[test]
     fn quarter_rows_roll_subjects_up_into_sections() {
+        let count = |category: &str, kind: &str, outcome: Option<&str>, count| KindCount {
+            category: category.into(),
+            kind: kind.into(),
+            outcome: outcome.map(Into::into),
+            count,
+        };
         let rows = quarter_rows(vec![
-            (
-                "07.01".into(),
-                "complaint".into(),
-                Some("resolved".into()),
-                2,
-            ),
-            ("07".into(), "proposal".into(), None, 1),
-            (
-                "04.02".into(),
-                "application".into(),
-                Some("consultation".into()),
-                3,
-            ),
+            count("07.01", "complaint", Some("resolved"), 2),
+            count("07", "proposal", None, 1),
+            count("04.02", "application", Some("consultation"), 3),
         ]);
         let codes: Vec<&str> = rows.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, ["04", "04.02", "07", "07.01"]);

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBui
 use super::backend::{Backend, Column, SqlStore, codes, non_empty};
 use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, stored};
 use super::{
-    AppealKey, AppealStore, Applied, DeclinedCase, RequestKey, SearchFilter, StoreError,
+    AppealKey, AppealStore, Applied, DeclinedCase, FollowUp, RequestKey, SearchFilter, StoreError,
     StoreResult, Transition,
 };
 use crate::domain::{
@@ -81,12 +81,14 @@ where
     async fn continue_appeal<F, M>(
         &self,
         key: &AppealKey,
-        year: i32,
         caller: &Caller,
         now: DateTime<Utc>,
         request: Option<&RequestKey>,
-        make: M,
-        transition: F,
+        FollowUp {
+            year,
+            make,
+            end: transition,
+        }: FollowUp<M, F>,
     ) -> StoreResult<Applied<AppealState>>
     where
         M: FnOnce(i64, &AppealState) -> Result<(AppealState, Change), DomainError> + Send,

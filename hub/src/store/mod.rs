@@ -36,7 +36,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
 use crate::audit::AuditEntry;
-use crate::domain::reports::{AuthorityTotals, CellCount, ReceivedCount};
+use crate::domain::reports::{AuthorityTotals, CellCount, KindCount, ReceivedCount};
 use crate::domain::{
     AppealState, AppealStatus, AttachmentInfo, Authority, Caller, Case, CaseStatus, Category,
     Change, Cursor, District, DomainError, NewAttachment, NoticeChannel, NoticeKind, NoticeStatus,
@@ -236,6 +236,19 @@ pub trait DirectoryStore {
     fn authority(&self, code: &str) -> impl Future<Output = StoreResult<Option<Authority>>> + Send;
 }
 
+/// How an appeal continues in a follow-up: registered under the next number of `year`, built by
+/// `make` from its sequence number and the original as it was, while `end` ends the original
+/// (given the follow-up's number).
+#[derive(Debug)]
+pub struct FollowUp<M, F> {
+    /// The year whose numbering the follow-up takes.
+    pub year: i32,
+    /// Builds the follow-up and its change.
+    pub make: M,
+    /// Ends the original.
+    pub end: F,
+}
+
 /// Appeals and their cases.
 pub trait AppealStore {
     /// Registers an appeal under the next number of `year`: `make` builds it (and its events) from
@@ -251,18 +264,15 @@ pub trait AppealStore {
     ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send
     where
         F: FnOnce(i64) -> (AppealState, Change) + Send;
-    /// Ends the appeal `key` addresses by `transition` and registers, in the same transaction, its
-    /// follow-up under the next number of `year`: `make` builds the follow-up from its sequence
-    /// number and the original as it was; `transition` gets the follow-up's number.
+    /// Ends the appeal `key` addresses and registers, in the same transaction, its follow-up (see
+    /// [`FollowUp`]).
     fn continue_appeal<F, M>(
         &self,
         key: &AppealKey,
-        year: i32,
         caller: &Caller,
         now: DateTime<Utc>,
         request: Option<&RequestKey>,
-        make: M,
-        transition: F,
+        follow_up: FollowUp<M, F>,
     ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send
     where
         M: FnOnce(i64, &AppealState) -> Result<(AppealState, Change), DomainError> + Send,
@@ -469,7 +479,7 @@ pub trait ReportQueries {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<Vec<(String, String, Option<String>, i64)>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<KindCount>>> + Send;
     /// Appeals that ended in [from, to) per outcome (`none` where there is none: not considered).
     fn outcome_counts(
         &self,

@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBui
 
 use super::backend::{Backend, Column, SqlStore, codes};
 use super::{ReportQueries, StoreResult};
-use crate::domain::reports::{AuthorityTotals, CellCount, ReceivedCount};
+use crate::domain::reports::{AuthorityTotals, CellCount, KindCount, ReceivedCount};
 use crate::domain::{AppealStatus, CaseStatus, Outcome};
 
 /// A row of per-authority totals: code, then the counts of [`AuthorityTotals`] in field order.
@@ -267,15 +267,24 @@ where
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(String, String, Option<String>, i64)>> {
-        Ok(sqlx::query_as(
+    ) -> StoreResult<Vec<KindCount>> {
+        let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
             "SELECT category_code, kind, outcome, COUNT(*) FROM appeals \
              WHERE received_at >= $1 AND received_at < $2 GROUP BY category_code, kind, outcome",
         )
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(category, kind, outcome, count)| KindCount {
+                category,
+                kind,
+                outcome,
+                count,
+            })
+            .collect())
     }
 
     #[tracing::instrument(skip_all)]
