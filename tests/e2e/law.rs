@@ -11,6 +11,7 @@ use chrono::{Days, Utc};
 use hotline_agency_client::Action;
 use hotline_hub::app::notices::MailSettings;
 use hotline_hub::app::{Clock, ManualClock};
+use hotline_hub::cli::report::{self, Cell};
 use hotline_hub::domain::Limits;
 use hotline_hub::principal::StaffRole;
 use hotline_hub::store::Store;
@@ -492,6 +493,39 @@ async fn consultations_are_counted_in_the_daily_report<S: Store>(hub: TestHub<S>
         .find(|l| l.label == "consultation")
         .map(|l| l.count);
     assert_eq!(consultations, Some(2));
+    // The staff's outputs carry it: the daily sheets, the quarterly columns, the outcome chart.
+    let sheets = report::daily_sheets(&daily);
+    let by_outcome = sheets
+        .iter()
+        .find(|s| s.title == "Ended, by outcome")
+        .expect("an outcome sheet");
+    assert_eq!(
+        by_outcome.rows,
+        [vec![Cell::Text("consultation".into()), Cell::Int(2)]]
+    );
+    let svg = hotline_hub::cli::chart::outcomes(&daily);
+    assert!(svg.contains("consultation: 2"), "{svg}");
+    let today = hotline_hub::domain::deadline::kyiv_date(Utc::now());
+    let quarter = hotline_proto::v1::reports_client::ReportsClient::new(
+        hub.channel_as(&hotline_tests::staff(StaffRole::Supervisor))
+            .await,
+    )
+    .quarterly_summary(pb::QuarterRequest {
+        year: chrono::Datelike::year(&today),
+        quarter: (chrono::Datelike::month0(&today) / 3 + 1) as i32,
+    })
+    .await
+    .unwrap()
+    .into_inner();
+    let sheet = report::quarterly_sheet(&quarter);
+    let consultations_column = sheet
+        .columns
+        .iter()
+        .position(|c| c == "consultations")
+        .unwrap();
+    let total = sheet.rows.last().unwrap();
+    assert_eq!(total[0], Cell::Text("total".into()));
+    assert_eq!(total[consultations_column], Cell::Int(2));
     hub.stop().await;
 }
 

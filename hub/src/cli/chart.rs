@@ -1,5 +1,6 @@
 //! Charts as standalone SVG (no fonts or native libraries needed): appeals per day stacked by
-//! category section, overdue cases by authority, and a district × category heat map.
+//! category section, overdue cases by authority, appeals by outcome, and a district × category
+//! heat map.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -150,36 +151,81 @@ pub fn overdue(ratings: &pb::AuthorityRatingsResponse) -> String {
             .then(a.authority_code.cmp(&b.authority_code))
     });
     rows.truncate(25);
-    let max = rows.first().map_or(1, |r| r.overdue_now).max(1) as f64;
+    let bars: Vec<Bar> = rows
+        .iter()
+        .map(|r| Bar {
+            label: &r.authority_code,
+            tooltip: &r.authority_name,
+            value: r.overdue_now,
+        })
+        .collect();
+    bar_chart(
+        "Overdue cases now, by authority",
+        "No overdue cases",
+        "#d62728",
+        &bars,
+    )
+}
+
+/// How the appeals that ended in the period ended, by outcome.
+pub fn outcomes(daily: &pb::DailyReportResponse) -> String {
+    let bars: Vec<Bar> = daily
+        .by_outcome
+        .iter()
+        .filter(|c| c.count > 0)
+        .map(|c| Bar {
+            label: &c.label,
+            tooltip: &c.label,
+            value: c.count,
+        })
+        .collect();
+    let title = format!("Appeals ended {} to {}, by outcome", daily.from, daily.to);
+    bar_chart(&title, "No appeal ended in the period", "#1f77b4", &bars)
+}
+
+/// One bar of a horizontal bar chart.
+struct Bar<'a> {
+    label: &'a str,
+    tooltip: &'a str,
+    value: i64,
+}
+
+/// Horizontal bars, longest first as given, labelled on the left and valued on the right.
+fn bar_chart(title: &str, empty: &str, colour: &str, bars: &[Bar]) -> String {
+    let max = bars.iter().map(|b| b.value).max().unwrap_or(1).max(1) as f64;
     let (left, row_h) = (230.0, 20.0);
-    let height = 60.0 + row_h * rows.len().max(1) as f64;
-    let mut svg = open(720.0, height, "Overdue cases now, by authority");
-    if rows.is_empty() {
-        svg.push_str("<text x=\"360\" y=\"50\" text-anchor=\"middle\">No overdue cases</text>\n");
+    let height = 60.0 + row_h * bars.len().max(1) as f64;
+    let mut svg = open(720.0, height, title);
+    if bars.is_empty() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"360\" y=\"50\" text-anchor=\"middle\">{}</text>",
+            escape(empty)
+        );
     }
-    for (i, r) in rows.iter().enumerate() {
+    for (i, bar) in bars.iter().enumerate() {
         let y = 40.0 + row_h * i as f64;
-        let w = 440.0 * r.overdue_now as f64 / max;
+        let w = 440.0 * bar.value as f64 / max;
         let _ = writeln!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             left - 6.0,
             y + 13.0,
-            escape(&r.authority_code)
+            escape(bar.label)
         );
         let _ = writeln!(
             svg,
-            "<rect x=\"{left}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"#d62728\"><title>{}: {}</title></rect>",
+            "<rect x=\"{left}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}: {}</title></rect>",
             row_h - 4.0,
-            escape(&r.authority_name),
-            r.overdue_now
+            escape(bar.tooltip),
+            bar.value
         );
         let _ = writeln!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             left + w + 4.0,
             y + 13.0,
-            r.overdue_now
+            bar.value
         );
     }
     svg.push_str("</svg>\n");

@@ -18,6 +18,7 @@ pub mod directory;
 pub mod local;
 pub mod output;
 pub mod report;
+pub mod sheets;
 
 use std::path::PathBuf;
 
