@@ -477,7 +477,13 @@ async fn consultations_are_counted_in_the_daily_report<S: Store>(hub: TestHub<S>
             "never sent to an authority"
         );
     }
-    operator.register_appeal(water_complaint()).await.unwrap();
+    // The same caller's appeal about the same matter is not a repeat of a consultation.
+    let appeal = operator
+        .register_appeal(water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(appeal.repeat_of, "", "a consultation is no earlier appeal");
     let daily = hotline_proto::v1::reports_client::ReportsClient::new(
         hub.channel_as(&hotline_tests::staff(StaffRole::Supervisor))
             .await,

@@ -85,6 +85,15 @@ fn counts(title: &str, items: &[pb::LabelCount]) -> Sheet {
     )
 }
 
+/// A duration statistic, missing when nothing was measured.
+fn hours(stats: &pb::DurationStats, value: f64) -> Cell {
+    if stats.count == 0 {
+        Cell::Missing
+    } else {
+        Cell::Num(value)
+    }
+}
+
 /// The daily report as sheets.
 pub fn daily_sheets(r: &pb::DailyReportResponse) -> Vec<Sheet> {
     let answer = r.time_to_answer.unwrap_or_default();
@@ -97,12 +106,18 @@ pub fn daily_sheets(r: &pb::DailyReportResponse) -> Vec<Sheet> {
         ("answers measured", Cell::Int(answer.count)),
         (
             "time to answer, median hours",
-            Cell::Num(answer.median_hours),
+            hours(&answer, answer.median_hours),
         ),
-        ("time to answer, p90 hours", Cell::Num(answer.p90_hours)),
+        (
+            "time to answer, p90 hours",
+            hours(&answer, answer.p90_hours),
+        ),
         ("closings measured", Cell::Int(close.count)),
-        ("time to close, median hours", Cell::Num(close.median_hours)),
-        ("time to close, p90 hours", Cell::Num(close.p90_hours)),
+        (
+            "time to close, median hours",
+            hours(&close, close.median_hours),
+        ),
+        ("time to close, p90 hours", hours(&close, close.p90_hours)),
         ("consultations given", Cell::Int(r.consultations)),
         ("satisfaction, average 1-5", Cell::measure(r.satisfaction)),
         ("satisfaction scores given", Cell::Int(r.satisfaction_count)),

@@ -310,12 +310,15 @@ where
     ) -> StoreResult<Option<(i64, String)>> {
         Ok(sqlx::query_as(
             "SELECT id, number FROM appeals WHERE citizen_phone = $1 AND category_code = $2 \
-             AND district_code = $3 AND received_at >= $4 ORDER BY id DESC LIMIT 1",
+             AND district_code = $3 AND received_at >= $4 AND consultation = $5 \
+             ORDER BY id DESC LIMIT 1",
         )
         .bind(phone.to_string())
         .bind(category.to_string())
         .bind(district.to_string())
         .bind(since)
+        // A consultation answered on the spot is not a matter an authority failed to settle.
+        .bind(false)
         .fetch_optional(&self.pool)
         .await?)
     }
