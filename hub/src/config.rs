@@ -85,6 +85,15 @@ pub struct ServeOptions {
     /// days) [default: 72].
     #[arg(long, env = "HOTLINE_UNASSIGNED_HOURS")]
     pub unassigned_hours: Option<i64>,
+    /// Days an urgent appeal gets by default (1 to 15) [default: 3].
+    #[arg(long, env = "HOTLINE_URGENT_DAYS")]
+    pub urgent_days: Option<u64>,
+    /// Hours an emergency appeal gets by default (1 to 72) [default: 24].
+    #[arg(long, env = "HOTLINE_EMERGENCY_HOURS")]
+    pub emergency_hours: Option<i64>,
+    /// Hours before an emergency case is due when its authority is warned [default: 6].
+    #[arg(long, env = "HOTLINE_EMERGENCY_WARNING_HOURS")]
+    pub emergency_warning_hours: Option<i64>,
     /// SMTP relay for e-mail notices to citizens: `smtp://host:port` (STARTTLS when the relay
     /// offers it), `smtps://host:port`; without it notices go by call or post.
     #[arg(long, env = "HOTLINE_SMTP_URL")]
@@ -154,6 +163,12 @@ pub struct ServeConfig {
     pub rework_days: u64,
     /// Hours until an unassigned appeal is announced.
     pub unassigned_hours: i64,
+    /// Days of an urgent appeal.
+    pub urgent_days: u64,
+    /// Hours of an emergency.
+    pub emergency_hours: i64,
+    /// Warning before an emergency is due, hours.
+    pub emergency_warning_hours: i64,
     /// The SMTP relay for e-mail notices, when configured.
     pub smtp: Option<Smtp>,
 }
@@ -310,6 +325,15 @@ impl ServeConfig {
                 .unassigned_hours
                 .or(from_file.unassigned_hours)
                 .unwrap_or(72),
+            urgent_days: flags.urgent_days.or(from_file.urgent_days).unwrap_or(3),
+            emergency_hours: flags
+                .emergency_hours
+                .or(from_file.emergency_hours)
+                .unwrap_or(24),
+            emergency_warning_hours: flags
+                .emergency_warning_hours
+                .or(from_file.emergency_warning_hours)
+                .unwrap_or(6),
             smtp: flags.smtp_url.or(from_file.smtp_url).map(|url| Smtp {
                 url,
                 from: flags
@@ -357,6 +381,16 @@ impl ServeConfig {
                 config.unassigned_hours
             )));
         }
+        if !(1..=15).contains(&config.urgent_days)
+            || !(1..=72).contains(&config.emergency_hours)
+            || !(0..config.emergency_hours).contains(&config.emergency_warning_hours)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "urgent-days {} (1 to 15), emergency-hours {} (1 to 72), emergency-warning-hours \
+                 {} (0 to less than emergency-hours)",
+                config.urgent_days, config.emergency_hours, config.emergency_warning_hours
+            )));
+        }
         if config.max_callback_attempts < 1
             || config.max_text_chars < 100
             || config.max_message_bytes < 1024
@@ -381,6 +415,9 @@ impl ServeConfig {
             rework_days: self.rework_days,
             unassigned_hours: self.unassigned_hours,
             email_notices: self.smtp.is_some(),
+            urgent_days: self.urgent_days,
+            emergency_hours: self.emergency_hours,
+            emergency_warning_hours: self.emergency_warning_hours,
         }
     }
 

@@ -1,12 +1,15 @@
 //! The starter directory: the oblast's districts and main settlements, a category classifier modelled
-//! on the national classifier of citizens' appeals, and ~120 sample authorities
+//! on the national classifier of citizens' appeals, its other dimensions (author categories with the
+//! priority ones, social status, sex), and ~120 sample authorities
 //! (`hub/starter/directory.toml`, embedded). `hub serve` loads it into an empty database on first
 //! start; `hub directory load FILE` loads an edited copy into a running hub.
 
 use serde::Deserialize;
 
 use crate::app::{AppError, AppResult, Hotline, Store};
-use crate::domain::{Authority, Caller, Category, District, DistrictKind, DomainError};
+use crate::domain::{
+    Authority, Caller, Category, ClassifierEntry, Dimension, District, DistrictKind, DomainError,
+};
 
 /// The embedded starter directory, as text.
 pub const STARTER_TOML: &str = include_str!("../starter/directory.toml");
@@ -24,6 +27,49 @@ pub struct DirectoryFile {
     /// Authorities.
     #[serde(default)]
     pub authorities: Vec<AuthorityEntry>,
+    /// Entries of the classifier's other dimensions (author category, social status, sex).
+    #[serde(default)]
+    pub classifier: Vec<ClassifierFileEntry>,
+}
+
+/// A classifier entry as the file writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierFileEntry {
+    /// `author_category`, `social_status` or `sex`.
+    pub dimension: String,
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// The entry it refines.
+    #[serde(default)]
+    pub parent: String,
+    /// Appeals of this author category are handled first.
+    #[serde(default)]
+    pub priority: bool,
+}
+
+impl ClassifierFileEntry {
+    /// The entry as the directory holds it; the dimension must be one the hub knows.
+    pub fn to_entry(&self) -> Result<ClassifierEntry, DomainError> {
+        let dimension = Dimension::from_code(&self.dimension).ok_or_else(|| {
+            DomainError::invalid(
+                "dimension",
+                format!(
+                    "`{}` is not author_category, social_status or sex",
+                    self.dimension
+                ),
+            )
+        })?;
+        Ok(ClassifierEntry {
+            dimension,
+            code: self.code.clone(),
+            name: self.name.clone(),
+            parent_code: self.parent.clone(),
+            priority: self.priority,
+        })
+    }
 }
 
 /// A district or settlement as the file writes it.
@@ -116,6 +162,7 @@ impl DirectoryFile {
         let mut file: Self = toml::from_str(text)?;
         file.districts.sort_by_key(|d| !d.parent.is_empty());
         file.categories.sort_by_key(|c| !c.parent.is_empty());
+        file.classifier.sort_by_key(|e| !e.parent.is_empty());
         Ok(file)
     }
 
@@ -137,6 +184,11 @@ pub async fn load<S: Store>(
     }
     for c in &file.categories {
         hotline.upsert_category(c.to_category(), caller).await?;
+    }
+    for e in &file.classifier {
+        hotline
+            .upsert_classifier_entry(e.to_entry()?, caller)
+            .await?;
     }
     for a in &file.authorities {
         match hotline.create_authority(a.to_authority(), caller).await {
@@ -180,5 +232,15 @@ mod tests {
                 .all(|d| d.parent.is_empty() || district(&d.parent))
         );
         assert!(file.districts.iter().all(|d| d.to_district().is_ok()));
+        assert!(file.classifier.iter().all(|e| e.to_entry().is_ok()));
+        let priority = file
+            .classifier
+            .iter()
+            .filter(|e| e.dimension == "author_category" && e.priority)
+            .count();
+        assert!(
+            priority >= 5,
+            "the Law's priority categories are in the starter"
+        );
     }
 }

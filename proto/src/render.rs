@@ -49,6 +49,33 @@ pub fn outcome(v: i32) -> String {
     }
 }
 
+/// An urgency as people read it; empty when not given.
+pub fn urgency(v: i32) -> String {
+    match pb::Urgency::try_from(v) {
+        Ok(pb::Urgency::Unspecified) => String::new(),
+        Ok(u) => enum_name(u.as_str_name(), "URGENCY_"),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// A sign as people read it; empty when not given.
+pub fn sign(v: i32) -> String {
+    match pb::Sign::try_from(v) {
+        Ok(pb::Sign::Unspecified) => String::new(),
+        Ok(s) => enum_name(s.as_str_name(), "SIGN_"),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// A case's role as people read it (`lead`, `co_executor`, `sole`); empty when not given.
+pub fn role(v: i32) -> String {
+    match pb::CaseRole::try_from(v) {
+        Ok(pb::CaseRole::Unspecified) => String::new(),
+        Ok(r) => enum_name(r.as_str_name(), "CASE_ROLE_"),
+        Err(_) => v.to_string(),
+    }
+}
+
 /// A citizen as JSON.
 pub fn citizen_json(c: &pb::Citizen) -> Value {
     json!({ "name": c.name, "phone": c.phone, "address": c.address, "email": c.email })
@@ -67,6 +94,7 @@ pub fn case_json(c: &pb::Case) -> Value {
             "name": a.name, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
         })).collect::<Vec<_>>(),
         "assigned_at": c.assigned_at, "updated_at": c.updated_at,
+        "role": role(c.role), "due_at": c.due_at,
     })
 }
 
@@ -95,6 +123,10 @@ pub fn appeal_json(a: &pb::Appeal) -> Value {
         "satisfaction_note": a.satisfaction_note, "disagreement": a.disagreement,
         "continued_in": a.continued_in, "consultation": a.consultation,
         "awaiting_rework": a.awaiting_rework,
+        "sign": sign(a.sign), "author_categories": a.author_categories,
+        "social_status": a.social_status, "sex": a.sex, "urgency": urgency(a.urgency),
+        "priority": a.priority, "due_at": a.due_at, "incident_id": a.incident_id,
+        "contact_person": a.contact_person,
         "cases": a.cases.iter().map(case_json).collect::<Vec<_>>(),
         "history": a.history.iter().map(event_json).collect::<Vec<_>>(),
     })
@@ -107,6 +139,12 @@ pub fn agency_case_json(c: &pb::AgencyCase) -> Value {
         "category_code": c.category_code, "district_code": c.district_code, "settlement_code": c.settlement_code,
         "urgent": c.urgent, "citizen": c.citizen.as_ref().map(citizen_json),
         "case": c.case.as_ref().map(case_json),
+        "priority": c.priority, "urgency": urgency(c.urgency), "sign": sign(c.sign),
+        "author_categories": c.author_categories,
+        "parts": c.parts.iter().map(|p| json!({
+            "authority_code": p.authority_code, "case_id": p.case_id, "status": case_status(p.status),
+            "answer": p.answer, "outcome": outcome(p.outcome), "deadline": p.deadline,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -13,14 +13,17 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::auth::CallContext;
-use super::convert::{self, case_status_to_pb, date, kind_to_pb, request_id};
+use super::classify::{sign_to_pb, urgency_to_pb};
+use super::convert::{self, case_status_to_pb, date, kind_to_pb, outcome_to_pb, request_id};
 use super::error::{domain, invalid, status};
 use super::{ApiSettings, EventStream, caller};
 use crate::app::Hotline;
 use crate::app::Store;
 use crate::app::agency::{AgencyAction, AgencyRequest, Delivery};
 use crate::app::feed::FeedItem;
-use crate::domain::{AppealState, AttachmentInfo, Caller, CaseStatus, Cursor, NewAttachment};
+use crate::domain::{
+    AppealState, AttachmentInfo, Caller, CaseRole, CaseStatus, Cursor, NewAttachment, Urgency,
+};
 use crate::principal::Principal;
 
 /// Events read per query while catching a client up.
@@ -86,7 +89,28 @@ fn agency_case(
         district_code: card.district_code.clone(),
         settlement_code: card.settlement_code.clone(),
         citizen: with_citizen.then(|| convert::citizen_to_pb(&card.citizen)),
-        urgent: card.urgent,
+        urgent: card.profile.urgency != Urgency::Ordinary,
+        priority: card.profile.priority,
+        urgency: urgency_to_pb(card.profile.urgency) as i32,
+        author_categories: card.profile.author_categories.clone(),
+        sign: sign_to_pb(card.profile.sign) as i32,
+        // The lead sees where each co-executor's part stands, and its answer once submitted.
+        parts: match case {
+            Some(c) if c.role == CaseRole::Lead => state
+                .cases
+                .iter()
+                .filter(|p| p.role == CaseRole::CoExecutor && !p.status.is_final())
+                .map(|p| pb::CasePart {
+                    authority_code: p.authority_code.clone(),
+                    case_id: p.id,
+                    status: case_status_to_pb(p.status) as i32,
+                    answer: p.answer.clone(),
+                    outcome: outcome_to_pb(p.outcome) as i32,
+                    deadline: p.deadline.to_string(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
     }
 }
 

@@ -8,6 +8,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use super::classify;
 use super::convert::{self, appeal_state_to_pb, appeal_to_pb, date, event_to_pb, request_id};
 use super::error::{domain, invalid, status};
 use super::{ApiSettings, EventStream, caller};
@@ -15,6 +16,7 @@ use crate::app::Hotline;
 use crate::app::feed::FeedItem;
 use crate::app::{NoticeFilter, SearchFilter, Store};
 use crate::domain::card::CardInput;
+use crate::domain::classifier::ProfileInput;
 use crate::domain::deadline::{kyiv_date, kyiv_midnight};
 use crate::domain::{Citizen, Cursor, Verdict};
 
@@ -76,7 +78,14 @@ fn card_input(r: pb::RegisterAppealRequest) -> Result<CardInput, Status> {
         settlement_code: r.settlement_code,
         category_code: r.category_code,
         text: r.text,
-        urgent: r.urgent,
+        profile: ProfileInput {
+            sign: classify::sign_from_pb(r.sign)?,
+            author_categories: r.author_categories,
+            social_status: r.social_status,
+            sex: r.sex,
+            contact_person: r.contact_person,
+            urgency: classify::urgency_from_pb(r.urgency, r.urgent)?,
+        },
         complained_authority_code: r.complained_authority_code,
         needs_study: r.needs_study,
         requested_deadline: date("requested_deadline", &r.requested_deadline)?,
@@ -160,6 +169,28 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         reply(&view)
     }
 
+    async fn list_queue(
+        &self,
+        request: Request<pb::ListQueueRequest>,
+    ) -> Result<Response<pb::SearchAppealsResponse>, Status> {
+        let r = request.into_inner();
+        let queue = classify::queue_from_pb(r.queue)?;
+        let limit = match r.limit {
+            0 => 100,
+            n @ 1..=1000 => i64::from(n),
+            n => return Err(invalid("limit", format!("{n} is not between 1 and 1000"))),
+        };
+        let page = self.hotline.queue(queue, limit).await.map_err(status)?;
+        Ok(Response::new(pb::SearchAppealsResponse {
+            appeals: page
+                .appeals
+                .iter()
+                .map(|s| appeal_state_to_pb(s, false, &[], &page.names, &[], page.now))
+                .collect(),
+            next_page_token: String::new(),
+        }))
+    }
+
     async fn search_appeals(
         &self,
         request: Request<pb::SearchAppealsRequest>,
@@ -191,7 +222,13 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         }
         let view = self
             .hotline
-            .assign(&r.number, &assignments, &caller, &id)
+            .assign(
+                &r.number,
+                &assignments,
+                &r.lead_authority_code,
+                &caller,
+                &id,
+            )
             .await
             .map_err(status)?;
         reply(&view)

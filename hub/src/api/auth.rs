@@ -58,13 +58,19 @@ pub fn allowed(principal: &Principal, service: &str, method: &str) -> bool {
                 | "ReworkCases"
                 | "RefuseExtension" => &[Analyst],
                 "ListDeclinedCases" => &[Analyst, Supervisor],
+                "ListQueue" => &[Operator, Analyst, Supervisor],
                 _ => &[],
             };
             roles.contains(role)
         }
         (Principal::Staff { role, .. }, "hotline.v1.Directory") => match method {
-            "ListAuthorities" | "ListCategories" | "ListDistricts" => true,
+            "ListAuthorities" | "ListCategories" | "ListDistricts" | "ListClassifier" => true,
             _ => *role == Admin,
+        },
+        (Principal::Staff { role, .. }, "hotline.v1.Incidents") => match method {
+            "GetIncident" | "ListIncidents" => matches!(role, Operator | Analyst | Supervisor),
+            "OpenIncident" | "AttachToIncident" | "CloseIncident" => *role == Analyst,
+            _ => false,
         },
         (Principal::Staff { role, .. }, "hotline.v1.Reports") => {
             matches!(role, Supervisor | Analyst)

@@ -7,6 +7,7 @@ use hotline_proto::v1 as pb;
 use prost::Message;
 use tonic::Status;
 
+use super::classify::{role_to_pb, sign_to_pb, urgency_to_pb};
 use super::error::{domain, invalid};
 use crate::app::RequestId;
 use crate::app::StoredNotice;
@@ -14,7 +15,7 @@ use crate::app::appeals::AppealView;
 use crate::domain::{
     AppealKind, AppealStatus, AttachmentInfo, Authority, CallbackOutcome, Case, CaseStatus,
     Category, Channel, Citizen, CloseOutcome, District, DistrictKind, NoticeChannel, NoticeKind,
-    NoticeStatus, Outcome, StoredEvent,
+    NoticeStatus, Outcome, StoredEvent, Urgency,
 };
 
 /// RFC 3339 in UTC, whole seconds.
@@ -298,6 +299,8 @@ pub fn case_to_pb(
             .map(|d| d.to_string())
             .unwrap_or_default(),
         extension_request_reason: case.extension_request_reason.clone(),
+        role: role_to_pb(case.role) as i32,
+        due_at: case.due_at.map(time).unwrap_or_default(),
     }
 }
 
@@ -371,7 +374,7 @@ pub fn appeal_state_to_pb(
         settlement_code: c.settlement_code.clone(),
         category_code: c.category_code.clone(),
         text: c.text.clone(),
-        urgent: c.urgent,
+        urgent: c.profile.urgency != Urgency::Ordinary,
         complained_authority_code: c.complained_authority_code.clone(),
         status: status_to_pb(a.status) as i32,
         status_reason: a.status_reason.clone(),
@@ -392,6 +395,20 @@ pub fn appeal_state_to_pb(
         continued_in: a.continued_in.clone(),
         consultation: c.consultation,
         awaiting_rework: a.awaiting_rework,
+        sign: sign_to_pb(c.profile.sign) as i32,
+        author_categories: c.profile.author_categories.clone(),
+        social_status: c.profile.social_status.clone(),
+        sex: c.profile.sex.clone(),
+        urgency: urgency_to_pb(c.profile.urgency) as i32,
+        priority: c.profile.priority,
+        due_at: a.due_at.map(time).unwrap_or_default(),
+        incident_id: a.incident_id.unwrap_or_default(),
+        // The contact person is personal data, like the citizen.
+        contact_person: if with_citizen {
+            c.profile.contact_person.clone()
+        } else {
+            String::new()
+        },
     }
 }
 

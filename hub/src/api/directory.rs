@@ -5,6 +5,7 @@ use hotline_proto::v1::directory_server::Directory;
 use tonic::{Request, Response, Status};
 
 use super::caller;
+use super::classify::{dimension_from_pb, entry_from_pb, entry_to_pb};
 use super::convert::{
     authority_from_pb, authority_to_pb, category_from_pb, category_to_pb, district_from_pb,
     district_to_pb,
@@ -125,6 +126,35 @@ impl<S: Store> Directory for DirectoryApi<S> {
         let all = self.hotline.districts().await.map_err(status)?;
         Ok(Response::new(pb::ListDistrictsResponse {
             districts: all.iter().map(district_to_pb).collect(),
+        }))
+    }
+
+    async fn upsert_classifier_entry(
+        &self,
+        request: Request<pb::ClassifierEntry>,
+    ) -> Result<Response<pb::ClassifierEntry>, Status> {
+        let caller = caller(&request);
+        let entry = entry_from_pb(request.into_inner())?;
+        let entry = self
+            .hotline
+            .upsert_classifier_entry(entry, &caller)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(entry_to_pb(&entry)))
+    }
+
+    async fn list_classifier(
+        &self,
+        request: Request<pb::ListClassifierRequest>,
+    ) -> Result<Response<pb::ListClassifierResponse>, Status> {
+        let dimension = dimension_from_pb(request.into_inner().dimension)?;
+        let entries = self
+            .hotline
+            .classifier_entries(dimension)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListClassifierResponse {
+            entries: entries.iter().map(entry_to_pb).collect(),
         }))
     }
 }

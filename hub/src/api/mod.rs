@@ -9,16 +9,19 @@
 //! - [`agency`]: `AgencyGateway` (authorities' agency clients).
 //! - [`directory`]: `Directory` (admin).
 //! - [`reports`]: `Reports` (supervisors and analysts).
-//! - [`convert`]: wire types to and from the hub's own types.
+//! - [`incidents`]: `Incidents` (analysts; staff read).
+//! - [`convert`], [`classify`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from use-case errors to gRPC statuses.
 
 pub mod access;
 pub mod agency;
 pub mod appeals;
 pub mod auth;
+pub mod classify;
 pub mod convert;
 pub mod directory;
 pub mod error;
+pub mod incidents;
 pub mod reports;
 
 use std::future::Future;
@@ -28,6 +31,7 @@ use std::time::Duration;
 use hotline_proto::v1::agency_gateway_server::AgencyGatewayServer;
 use hotline_proto::v1::appeal_registry_server::AppealRegistryServer;
 use hotline_proto::v1::directory_server::DirectoryServer;
+use hotline_proto::v1::incidents_server::IncidentsServer;
 use hotline_proto::v1::reports_server::ReportsServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -157,6 +161,8 @@ pub async fn serve<S: Store>(
         stop_rx.clone(),
     ))
     .max_decoding_message_size(max);
+    let incidents = IncidentsServer::new(incidents::IncidentsApi::new(hotline.clone()))
+        .max_decoding_message_size(max);
     let directory = DirectoryServer::new(DirectoryApi::new(hotline)).max_decoding_message_size(max);
 
     let mut server_stop = stop_rx.clone();
@@ -172,6 +178,7 @@ pub async fn serve<S: Store>(
         .add_service(reflection_v1alpha)
         .add_service(appeals)
         .add_service(directory)
+        .add_service(incidents)
         .add_service(agency)
         .add_service(reports)
         .serve_with_incoming_shutdown(tls::incoming(listener, tls, live), async move {

@@ -32,6 +32,13 @@ impl<S: Store> ReportsApi<S> {
     }
 }
 
+/// Counts by code, in code order.
+fn counts(by: std::collections::BTreeMap<String, i64>) -> Vec<pb::LabelCount> {
+    by.into_iter()
+        .map(|(label, count)| pb::LabelCount { label, count })
+        .collect()
+}
+
 fn labels(counts: Vec<(String, i64)>) -> Vec<pb::LabelCount> {
     counts
         .into_iter()
@@ -74,6 +81,10 @@ impl<S: Store> Reports for ReportsApi<S> {
             satisfaction: r.satisfaction,
             satisfaction_count: r.satisfaction_count,
             disagreements: r.disagreements,
+            priority_received: r.dimensions.priority,
+            emergencies_received: r.dimensions.emergencies,
+            incidents_opened: r.dimensions.incidents_opened,
+            incident_appeals: r.dimensions.incident_appeals,
         }))
     }
 
@@ -108,6 +119,8 @@ impl<S: Store> Reports for ReportsApi<S> {
                     refused: r.totals.outcomes[2],
                     forwarded: r.totals.outcomes[3],
                     not_competent: r.totals.outcomes[4],
+                    priority_assigned: r.totals.priority_assigned,
+                    priority_on_time_percent: r.priority_on_time_percent,
                 })
                 .collect(),
         }))
@@ -173,9 +186,14 @@ impl<S: Store> Reports for ReportsApi<S> {
                     refused: r.refused,
                     forwarded: r.forwarded,
                     consultations: r.consultations,
+                    by_sign: counts(r.by_sign),
+                    by_author_category: counts(r.by_author_category),
+                    collective: r.collective,
+                    anonymous: r.anonymous,
                 })
                 .collect(),
             total: q.total,
+            author_category_names: q.author_names.into_iter().collect(),
         }))
     }
 

@@ -6,9 +6,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::directory::AuthorityNames;
 use super::{AppResult, Hotline, RequestId};
-use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
 use crate::domain::deadline::{self, kyiv_date};
-use crate::domain::text::{bounded_text, check_code, check_number, normalize_phone, optional_code};
+use crate::domain::text::{bounded_text, check_code, check_number, optional_code};
 use crate::domain::{
     AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CaseEvent, Change,
     CloseOutcome, DomainError, StoredEvent, Verdict,
@@ -66,7 +65,11 @@ pub struct DeclinedView {
 
 impl<S: Store> Hotline<S> {
     /// The view of `state` for a reply to a write: names and documents, no citizen, no history.
-    async fn view(&self, state: AppealState, now: DateTime<Utc>) -> AppResult<AppealView> {
+    pub(super) async fn view(
+        &self,
+        state: AppealState,
+        now: DateTime<Utc>,
+    ) -> AppResult<AppealView> {
         let case_ids: Vec<i64> = state.cases.iter().map(|c| c.id).collect();
         Ok(AppealView {
             attachments: self.store.attachments(&case_ids).await?,
@@ -80,7 +83,7 @@ impl<S: Store> Hotline<S> {
 
     /// Runs a staff transition on one appeal and returns the view of its new state. With a request
     /// id it is applied once: a retry changes nothing and gets the appeal as it is now.
-    async fn change<F>(
+    pub(super) async fn change<F>(
         &self,
         key: AppealKey,
         caller: &Caller,
@@ -106,7 +109,7 @@ impl<S: Store> Hotline<S> {
     }
 
     /// The state a write left: the new one, or for a retry the appeal as it is now.
-    async fn applied(&self, applied: Applied<AppealState>) -> AppResult<AppealState> {
+    pub(super) async fn applied(&self, applied: Applied<AppealState>) -> AppResult<AppealState> {
         match applied {
             Applied::Done(state) => Ok(state),
             Applied::Replayed(replay) => self
@@ -117,84 +120,6 @@ impl<S: Store> Hotline<S> {
                     DomainError::NotFound(format!("appeal {}", replay.appeal_number)).into()
                 }),
         }
-    }
-
-    /// What the directory and the registry say about the card's references.
-    async fn card_refs(&self, input: &CardInput, now: DateTime<Utc>) -> AppResult<CardRefs> {
-        let mut refs = CardRefs::default();
-        let place = |d: crate::domain::District| RefDistrict {
-            kind: d.kind,
-            parent_code: d.parent_code,
-        };
-        let district = optional_code("district_code", &input.district_code)?;
-        if !district.is_empty() {
-            refs.district = self.store.district(&district).await?.map(place);
-        }
-        let settlement = optional_code("settlement_code", &input.settlement_code)?;
-        if !settlement.is_empty() {
-            refs.settlement = self.store.district(&settlement).await?.map(place);
-        }
-        let category = optional_code("category_code", &input.category_code)?;
-        if !category.is_empty() {
-            refs.category_term_days = self.store.category(&category).await?.map(|c| c.term_days);
-        }
-        let complained = optional_code(
-            "complained_authority_code",
-            &input.complained_authority_code,
-        )?;
-        if !complained.is_empty() {
-            refs.complained_authority_known = self.store.authority(&complained).await?.is_some();
-        }
-        if !input.repeat_of.trim().is_empty() {
-            let number = check_number("repeat_of", &input.repeat_of)?;
-            refs.repeat_of =
-                self.store
-                    .appeal_ref(&number)
-                    .await?
-                    .map(|(id, status, phone, name)| RefAppeal {
-                        id,
-                        status,
-                        phone,
-                        name,
-                    });
-        } else if !input.anonymous
-            && let Ok(phone) = normalize_phone(&input.citizen.phone)
-        {
-            let since = input.received_at.unwrap_or(now)
-                - chrono::Days::new(self.limits.repeat_window_days);
-            refs.detected_repeat = self
-                .store
-                .find_repeat(&phone, &category, &district, since)
-                .await?;
-        }
-        Ok(refs)
-    }
-
-    /// Registers an appeal under the next number of the Kyiv year it was received in.
-    pub async fn register(
-        &self,
-        input: CardInput,
-        caller: &Caller,
-        request: &RequestId,
-    ) -> AppResult<AppealView> {
-        let now = self.now();
-        let key = self.request_key(caller, request)?;
-        let refs = self.card_refs(&input, now).await?;
-        let checked = input.check(&refs, &self.limits, now)?;
-        let year = kyiv_date(checked.received_at).year();
-        let prefix = self.number_prefix.clone();
-        let email = self.limits.email_notices;
-        let applied = self
-            .store
-            .register(year, caller, now, key.as_ref(), move |seq| {
-                let number = crate::domain::appeal::number(&prefix, year, seq);
-                let (state, events) = AppealState::register(number, checked, now);
-                let notices = crate::domain::notice::required(&state, &events, email);
-                (state, Change { events, notices })
-            })
-            .await?;
-        let state = self.applied(applied).await?;
-        self.view(state, now).await
     }
 
     /// One appeal with its citizen, cases and history; the read of its personal data is audited first.
@@ -246,7 +171,7 @@ impl<S: Store> Hotline<S> {
     }
 
     /// An authority as a transition needs it; `field` names it in errors.
-    async fn authority_ref(&self, field: &str, code: &str) -> AppResult<AuthorityRef> {
+    pub(super) async fn authority_ref(&self, field: &str, code: &str) -> AppResult<AuthorityRef> {
         let code = optional_code(field, code)?;
         if code.is_empty() {
             return Err(DomainError::invalid(field, "required").into());
@@ -261,10 +186,12 @@ impl<S: Store> Hotline<S> {
     }
 
     /// Assigns an appeal to authorities, each with a deadline (the legal one when `None`).
+    /// With several authorities, `lead` names the lead executor (empty: the first one assigned).
     pub async fn assign(
         &self,
         number: &str,
         assignments: &[(String, Option<NaiveDate>)],
+        lead: &str,
         caller: &Caller,
         request: &RequestId,
     ) -> AppResult<AppealView> {
@@ -277,8 +204,9 @@ impl<S: Store> Hotline<S> {
                 .await?;
             resolved.push((authority, *deadline));
         }
+        let lead = optional_code("lead_authority_code", lead)?;
         self.change(AppealKey::Number(number), caller, request, now, move |s| {
-            s.assign(&resolved, now)
+            s.assign(&resolved, Some(lead.as_str()), now)
         })
         .await
     }
@@ -330,10 +258,19 @@ impl<S: Store> Hotline<S> {
     ) -> AppResult<AppealView> {
         let now = self.now();
         let reason = reason.to_string();
-        self.change(AppealKey::Case(case_id), caller, request, now, move |s| {
-            s.verify(case_id, verdict, &reason, now)
-        })
-        .await
+        let view = self
+            .change(AppealKey::Case(case_id), caller, request, now, move |s| {
+                s.verify(case_id, verdict, &reason, now)
+            })
+            .await?;
+        // The answer that completes an incident's primary flows to its attached appeals now (the
+        // monitor's sweep would do it within a minute otherwise).
+        if view.state.appeal.incident_id.is_some()
+            && view.state.appeal.status == crate::domain::AppealStatus::AwaitingConfirmation
+        {
+            self.pass_incident_answers().await?;
+        }
+        Ok(view)
     }
 
     /// The operator's call-back.
@@ -404,7 +341,7 @@ impl<S: Store> Hotline<S> {
                         let number = crate::domain::appeal::number(&prefix, year, seq);
                         let authorities = original.rework_authorities(&follow_up_ids)?;
                         let (mut state, mut events) = AppealState::follow_up(number, original, now);
-                        events.extend(state.assign(&authorities, now)?);
+                        events.extend(state.assign(&authorities, None, now)?);
                         let notices = crate::domain::notice::required(&state, &events, email);
                         Ok((state, Change { events, notices }))
                     },

@@ -1,12 +1,14 @@
-//! The directory's use cases: authorities, districts and settlements, the subject classifier. Every
-//! entry passes its own checks before anything is looked up, then its relations to the entries it
-//! names.
+//! The directory's use cases: authorities, districts and settlements, the subject classifier and
+//! the classifier's other dimensions. Every entry passes its own checks before anything is looked
+//! up, then its relations to the entries it names.
 
 use std::collections::HashMap;
 
 use super::{AppError, AppResult, Hotline};
 use crate::domain::text::check_code;
-use crate::domain::{Authority, Caller, Category, District, DomainError};
+use crate::domain::{
+    Authority, Caller, Category, ClassifierEntry, Dimension, District, DomainError,
+};
 use crate::store::{Store, StoreError};
 
 /// Authority names by code, for showing cases to people.
@@ -124,5 +126,33 @@ impl<S: Store> Hotline<S> {
     /// The whole classifier.
     pub async fn categories(&self) -> AppResult<Vec<Category>> {
         Ok(self.store.list_categories().await?)
+    }
+
+    /// Adds or changes an entry of one of the classifier's other dimensions.
+    pub async fn upsert_classifier_entry(
+        &self,
+        entry: ClassifierEntry,
+        caller: &Caller,
+    ) -> AppResult<ClassifierEntry> {
+        let now = self.now();
+        let parent = entry.parent_code.trim().to_string();
+        let parent_known = parent.is_empty()
+            || self
+                .store
+                .classifier_entries(Some(entry.dimension))
+                .await?
+                .iter()
+                .any(|e| e.code == parent);
+        let entry = entry.checked(parent_known)?;
+        self.store.upsert_entry(&entry, caller, now).await?;
+        Ok(entry)
+    }
+
+    /// The entries of one dimension, or of all.
+    pub async fn classifier_entries(
+        &self,
+        dimension: Option<Dimension>,
+    ) -> AppResult<Vec<ClassifierEntry>> {
+        Ok(self.store.classifier_entries(dimension).await?)
     }
 }

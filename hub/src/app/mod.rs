@@ -6,7 +6,9 @@
 //! # Layout
 //! - this file: [`Hotline`] (the services over a store), [`AppError`], the [`Clock`].
 //! - [`directory`]: authorities, districts, the classifier.
-//! - [`appeals`]: registration, reads, search, and every staff transition.
+//! - [`registration`]: registering an appeal (the card's look-ups and checks).
+//! - [`appeals`]: reads, search, and every staff transition.
+//! - [`incidents`]: incidents (mass appeals) and the staff queues.
 //! - [`agency`]: an authority's requests, its case list, acknowledgements and deliveries.
 //! - [`feed`]: following the event log by cursor, shared by every stream.
 //! - [`monitor`]: the deadline monitor.
@@ -19,8 +21,10 @@ pub mod appeals;
 pub mod audit;
 pub mod directory;
 pub mod feed;
+pub mod incidents;
 pub mod monitor;
 pub mod notices;
+pub mod registration;
 pub mod reports;
 
 use std::collections::HashSet;
@@ -251,10 +255,29 @@ impl<S: Store> Hotline<S> {
     }
 }
 
+impl<S: Store> Hotline<S> {
+    /// [`Self::noticed`] for a transition that also takes an id the store allots in the same
+    /// transaction (an incident's).
+    pub(crate) fn noticed_with<F>(
+        &self,
+        transition: F,
+    ) -> impl FnOnce(&mut AppealState, i64) -> Result<Change, DomainError> + Send + use<F, S>
+    where
+        F: FnOnce(&mut AppealState, i64) -> Result<Vec<CaseEvent>, DomainError> + Send,
+    {
+        let email = self.limits.email_notices;
+        move |state: &mut AppealState, id: i64| {
+            let events = transition(state, id)?;
+            let notices = crate::domain::notice::required(state, &events, email);
+            Ok(Change { events, notices })
+        }
+    }
+}
+
 // What the API layer names from the store, re-exported so that handlers depend on the use cases
 // only: the bound of every service, and the filters and notices the use cases take and return as the
 // store defines them.
-pub use crate::store::{NoticeFilter, SearchFilter, Store, StoredNotice};
+pub use crate::store::{IncidentFilter, NoticeFilter, SearchFilter, Store, StoredNotice};
 
 /// Longest client-made request id.
 const MAX_REQUEST_ID: usize = 100;

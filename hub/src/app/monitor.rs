@@ -30,13 +30,14 @@ impl<S: Store> Hotline<S> {
             .cases_to_announce(today, today + chrono::Days::new(due_soon_days))
             .await?;
         let caller = Caller::system("deadline monitor");
+        let warning = chrono::Duration::hours(self.limits.emergency_warning_hours);
         for id in &ids {
             self.store
                 .transact(
                     &AppealKey::Case(*id),
                     &caller,
                     at,
-                    self.noticed(|s| Ok(s.mark_deadlines(due_soon_days, at))),
+                    self.noticed(|s| Ok(s.mark_deadlines(due_soon_days, warning, at))),
                 )
                 .await?;
         }
@@ -52,7 +53,8 @@ impl<S: Store> Hotline<S> {
                 )
                 .await?;
         }
-        Ok(ids.len() + unassigned.len())
+        let incidents = self.pass_incident_answers().await?;
+        Ok(ids.len() + unassigned.len() + incidents)
     }
 
     /// Runs the monitor every `interval` while this hub holds the cluster's lease, until `stop`

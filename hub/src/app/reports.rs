@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::directory::AuthorityNames;
 use super::{AppResult, Hotline};
 use crate::domain::deadline::{kyiv_date, kyiv_midnight};
-use crate::domain::reports::{self, Period, QuarterRow, Rating, Trend, TrendWindow};
+use crate::domain::reports::{
+    self, DimensionTotals, Period, QuarterRow, Rating, Trend, TrendWindow,
+};
 use crate::store::Store;
 
 /// How many, and how long: median and 90th percentile in hours.
@@ -71,6 +73,8 @@ pub struct DailyReport {
     pub satisfaction_count: i64,
     /// Appeals closed over the citizen's disagreement.
     pub disagreements: i64,
+    /// Priority, emergency and incident lines.
+    pub dimensions: DimensionTotals,
 }
 
 /// The quarterly summary by classifier code and kind.
@@ -84,6 +88,8 @@ pub struct Quarterly {
     pub rows: Vec<QuarterRow>,
     /// Category names by code.
     pub names: HashMap<String, String>,
+    /// Author category names by code.
+    pub author_names: HashMap<String, String>,
     /// Appeals of the quarter.
     pub total: i64,
 }
@@ -145,6 +151,7 @@ impl<S: Store> Hotline<S> {
             satisfaction: reports::average(satisfaction_sum, satisfaction_count),
             satisfaction_count,
             disagreements,
+            dimensions: store.dimension_totals(start, end).await?,
         })
     }
 
@@ -201,6 +208,13 @@ impl<S: Store> Hotline<S> {
             to: next.pred_opt().expect("a day before the next quarter"),
             rows: reports::quarter_rows(counts),
             names,
+            author_names: self
+                .store
+                .classifier_entries(Some(crate::domain::Dimension::AuthorCategory))
+                .await?
+                .into_iter()
+                .map(|e| (e.code, e.name))
+                .collect(),
             total,
         })
     }

@@ -1,8 +1,6 @@
 //! `hub appeal …`: each command parses its arguments, makes one gRPC call to a running hub as the
 //! staff role the command needs, and prints.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
@@ -11,15 +9,15 @@ use super::CliError;
 use super::args::coded;
 use super::connect::{Connection, channel, retrying};
 use super::output::Out;
-use crate::api::convert::{callback_to_pb, channel_to_pb, close_to_pb, kind_to_pb, status_to_pb};
-use crate::domain::{AppealKind, AppealStatus, CallbackOutcome, Channel, CloseOutcome};
+use crate::api::convert::{callback_to_pb, close_to_pb, status_to_pb};
+use crate::domain::{AppealStatus, CallbackOutcome, CloseOutcome, Queue};
 use crate::principal::StaffRole;
 
 /// `hub appeal …`
 #[derive(Debug, Subcommand)]
 pub enum AppealCommand {
     /// Register a new appeal.
-    Register(Box<RegisterArgs>),
+    Register(Box<super::register::RegisterArgs>),
     /// Show an appeal with its citizen, cases and history.
     Show {
         /// Appeal number.
@@ -34,6 +32,18 @@ pub enum AppealCommand {
         /// Authorities.
         #[arg(required = true)]
         authorities: Vec<String>,
+        /// With several authorities, the lead executor [default: the first].
+        #[arg(long, default_value = "")]
+        lead: String,
+    },
+    /// A work queue, priority appeals first: triage, verification, callback or rework.
+    Queue {
+        /// Which queue.
+        #[arg(value_parser = coded::<Queue>())]
+        queue: Queue,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i32,
     },
     /// Move a case to another authority.
     Reassign {
@@ -154,80 +164,6 @@ pub enum AppealCommand {
     },
 }
 
-/// `hub appeal register` arguments.
-#[derive(Debug, Args)]
-pub struct RegisterArgs {
-    /// Kind of appeal (art. 3 of the Law).
-    #[arg(long, value_parser = coded::<AppealKind>())]
-    pub kind: AppealKind,
-    /// How it came in.
-    #[arg(long, default_value = "phone", value_parser = coded::<Channel>())]
-    pub channel: Channel,
-    /// Citizen's full name.
-    #[arg(long, default_value = "")]
-    pub name: String,
-    /// Citizen's phone.
-    #[arg(long, default_value = "")]
-    pub phone: String,
-    /// Citizen's address.
-    #[arg(long, default_value = "")]
-    pub address: String,
-    /// Citizen's e-mail, for notices.
-    #[arg(long, default_value = "")]
-    pub email: String,
-    /// A consultation given on the spot: closed at once, never sent to an authority.
-    #[arg(long)]
-    pub consultation: bool,
-    /// Why --received-at lies more than 3 days (configurable) in the past.
-    #[arg(long, default_value = "")]
-    pub backdate_reason: String,
-    /// The citizen gave no name.
-    #[arg(long)]
-    pub anonymous: bool,
-    /// Signatories of a collective appeal.
-    #[arg(long, default_value_t = 1)]
-    pub signatories: i32,
-    /// The citizen holds a benefit category.
-    #[arg(long)]
-    pub benefit_holder: bool,
-    /// District code.
-    #[arg(long)]
-    pub district: String,
-    /// Settlement code.
-    #[arg(long, default_value = "")]
-    pub settlement: String,
-    /// Category code.
-    #[arg(long)]
-    pub category: String,
-    /// The appeal's text.
-    #[arg(long, required_unless_present = "text_file")]
-    pub text: Option<String>,
-    /// Read the text from a file.
-    #[arg(long)]
-    pub text_file: Option<PathBuf>,
-    /// Urgent.
-    #[arg(long)]
-    pub urgent: bool,
-    /// For a complaint: the authority complained about.
-    #[arg(long, default_value = "")]
-    pub complained_authority: String,
-    /// Needs further study (one-month term).
-    #[arg(long)]
-    pub needs_study: bool,
-    /// A shorter deadline the citizen asked for (YYYY-MM-DD).
-    #[arg(long, default_value = "")]
-    pub requested_deadline: String,
-    /// Number of an earlier appeal this one repeats.
-    #[arg(long, default_value = "")]
-    pub repeat_of: String,
-    /// The repeat brings new circumstances.
-    #[arg(long)]
-    pub new_circumstances: bool,
-    /// When it was received (RFC 3339); default now.
-    #[arg(long, default_value = "")]
-    pub received_at: String,
-}
-
 /// `hub appeal search` arguments.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -270,7 +206,12 @@ impl AppealCommand {
             | Self::NoticeDone { .. }
             | Self::Show { .. }
             | Self::Search(_)
-            | Self::Watch { .. } => StaffRole::Operator,
+            | Self::Watch { .. }
+            | Self::Queue {
+                queue: Queue::Callback,
+                ..
+            } => StaffRole::Operator,
+            Self::Queue { .. } => StaffRole::Analyst,
             Self::Assign { .. }
             | Self::Reassign { .. }
             | Self::Extend { .. }
@@ -284,44 +225,13 @@ impl AppealCommand {
     }
 }
 
-fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliError> {
-    let text = match (r.text, r.text_file) {
-        (Some(text), None) => text,
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?,
-        _ => {
-            return Err(CliError::Usage(
-                "give --text or --text-file, not both".into(),
-            ));
-        }
-    };
-    Ok(pb::RegisterAppealRequest {
-        kind: kind_to_pb(r.kind) as i32,
-        channel: channel_to_pb(r.channel) as i32,
-        citizen: Some(pb::Citizen {
-            name: r.name,
-            phone: r.phone,
-            address: r.address,
-            email: r.email,
-        }),
-        anonymous: r.anonymous,
-        signatories: r.signatories,
-        benefit_holder: r.benefit_holder,
-        district_code: r.district,
-        settlement_code: r.settlement,
-        category_code: r.category,
-        text,
-        urgent: r.urgent,
-        complained_authority_code: r.complained_authority,
-        needs_study: r.needs_study,
-        requested_deadline: r.requested_deadline,
-        repeat_of: r.repeat_of,
-        new_circumstances: r.new_circumstances,
-        received_at: r.received_at,
-        request_id: String::new(),
-        backdate_reason: r.backdate_reason,
-        consultation: r.consultation,
-    })
+fn queue_to_pb(queue: Queue) -> pb::Queue {
+    match queue {
+        Queue::Triage => pb::Queue::Triage,
+        Queue::Verification => pb::Queue::Verification,
+        Queue::Callback => pb::Queue::Callback,
+        Queue::Rework => pb::Queue::Rework,
+    }
 }
 
 /// Runs `hub appeal …`.
@@ -333,7 +243,7 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
         AppealCommand::Register(args) => {
             let request = pb::RegisterAppealRequest {
                 request_id,
-                ..register_request(*args)?
+                ..super::register::register_request(*args)?
             };
             let appeal = retrying(&client, &request, |mut c, r| async move {
                 c.register_appeal(r).await
@@ -369,9 +279,20 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
                 .into_inner();
             out.search(&page);
         }
+        AppealCommand::Queue { queue, limit } => {
+            let page = client
+                .list_queue(pb::ListQueueRequest {
+                    queue: queue_to_pb(queue) as i32,
+                    limit,
+                })
+                .await?
+                .into_inner();
+            out.search(&page);
+        }
         AppealCommand::Assign {
             number,
             authorities,
+            lead,
         } => {
             let assignments = authorities
                 .into_iter()
@@ -390,6 +311,7 @@ pub async fn run(c: Connection<AppealCommand>) -> Result<(), CliError> {
                 number,
                 assignments,
                 request_id,
+                lead_authority_code: lead,
             };
             let appeal = retrying(&client, &request, |mut c, r| async move {
                 c.assign_appeal(r).await

@@ -7,9 +7,12 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::directory_client::DirectoryClient;
 
 use super::CliError;
+use super::args::coded;
 use super::connect::{Connection, channel};
 use super::output::{self, Out};
+use crate::api::classify::{dimension_to_pb, entry_to_pb};
 use crate::api::convert::{authority_to_pb, category_to_pb};
+use crate::domain::Dimension;
 use crate::principal::StaffRole;
 use crate::starter::DirectoryFile;
 
@@ -55,6 +58,13 @@ pub enum DirectoryCommand {
     Categories,
     /// List districts and settlements.
     Districts,
+    /// List the classifier's other dimensions: author categories (priority ones marked), social
+    /// status, sex.
+    Classifier {
+        /// Only this dimension.
+        #[arg(long, value_parser = coded::<Dimension>())]
+        dimension: Option<Dimension>,
+    },
 }
 
 /// Runs `hub authority …`.
@@ -116,7 +126,10 @@ pub async fn directory(c: Connection<DirectoryCommand>) -> Result<(), CliError> 
                         .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
                 }
             };
-            let total = dir.districts.len() + dir.categories.len() + dir.authorities.len();
+            let total = dir.districts.len()
+                + dir.categories.len()
+                + dir.classifier.len()
+                + dir.authorities.len();
             let mut done = 0;
             for d in &dir.districts {
                 client
@@ -134,6 +147,14 @@ pub async fn directory(c: Connection<DirectoryCommand>) -> Result<(), CliError> 
                 client
                     .upsert_category(category_to_pb(&cat.to_category()))
                     .await?;
+                done += 1;
+                output::progress(done, total);
+            }
+            for e in &dir.classifier {
+                let entry = e
+                    .to_entry()
+                    .map_err(|err| CliError::Usage(format!("classifier `{}`: {err}", e.code)))?;
+                client.upsert_classifier_entry(entry_to_pb(&entry)).await?;
                 done += 1;
                 output::progress(done, total);
             }
@@ -162,6 +183,15 @@ pub async fn directory(c: Connection<DirectoryCommand>) -> Result<(), CliError> 
                 .await?
                 .into_inner();
             out.categories(&list.categories);
+        }
+        DirectoryCommand::Classifier { dimension } => {
+            let list = client
+                .list_classifier(pb::ListClassifierRequest {
+                    dimension: dimension.map_or(pb::Dimension::Unspecified, dimension_to_pb) as i32,
+                })
+                .await?
+                .into_inner();
+            out.classifier(&list.entries);
         }
         DirectoryCommand::Districts => {
             let list = client

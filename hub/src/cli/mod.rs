@@ -15,8 +15,10 @@ pub mod args;
 pub mod chart;
 pub mod connect;
 pub mod directory;
+pub mod incident;
 pub mod local;
 pub mod output;
+pub mod register;
 pub mod report;
 pub mod sheets;
 
@@ -100,6 +102,8 @@ pub enum Command {
     Migrate(ServeOptions),
     /// Appeals: register, show, search, assign, verify, call back, close.
     Appeal(connect::Connection<appeal::AppealCommand>),
+    /// Incidents: many appeals about one event, answered once.
+    Incident(connect::Connection<incident::IncidentCommand>),
     /// Authorities of the directory.
     Authority(connect::Connection<directory::AuthorityCommand>),
     /// The directory as a whole.
@@ -135,6 +139,7 @@ pub async fn run(
             Ok(())
         }
         Command::Appeal(c) => appeal::run(c).await,
+        Command::Incident(c) => incident::run(c).await,
         Command::Authority(c) => directory::authority(c).await,
         Command::Directory(c) => directory::directory(c).await,
         Command::Report(args) => report::report(args).await,

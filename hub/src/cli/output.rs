@@ -73,11 +73,30 @@ impl Out {
             say!("  reason:     {}", a.status_reason);
         }
         say!("  received:   {} by {}", a.received_at, channel(a.channel));
+        let urgency = render::urgency(a.urgency);
         say!(
-            "  kind:       {}{}",
+            "  kind:       {}, {}{}{}",
             kind(a.kind),
-            if a.urgent { ", urgent" } else { "" }
+            render::sign(a.sign),
+            match urgency.as_str() {
+                "" | "ordinary" => String::new(),
+                u => format!(", {}", u.to_uppercase()),
+            },
+            if a.priority { ", PRIORITY" } else { "" }
         );
+        if !a.author_categories.is_empty() {
+            say!("  author:     {}", a.author_categories.join(", "));
+        }
+        if !a.due_at.is_empty() {
+            say!("  due at:     {}", a.due_at);
+        }
+        if a.incident_id != 0 {
+            say!(
+                "  incident:   {} (hub incident show {})",
+                a.incident_id,
+                a.incident_id
+            );
+        }
         if let Some(c) = &a.citizen {
             say!("  citizen:    {}  {}  {}", c.name, c.phone, c.address);
         }
@@ -127,7 +146,10 @@ impl Out {
                 .map(|c| {
                     vec![
                         c.id.to_string(),
-                        c.authority_code.clone(),
+                        match render::role(c.role).as_str() {
+                            "lead" => format!("{} (lead)", c.authority_code),
+                            _ => c.authority_code.clone(),
+                        },
                         case_status(c.status),
                         format!(
                             "{}{}",
@@ -225,7 +247,7 @@ impl Out {
             .iter()
             .map(|a| {
                 vec![
-                    a.number.clone(),
+                    format!("{}{}", a.number, if a.priority { " !" } else { "" }),
                     appeal_status(a.status),
                     a.received_at.clone(),
                     a.district_code.clone(),
@@ -255,6 +277,9 @@ impl Out {
             ],
             &rows,
         );
+        if page.appeals.iter().any(|a| a.priority) {
+            say!("! priority (an author category the Law puts first)");
+        }
         if !page.next_page_token.is_empty() {
             say!("more: --page-token {}", page.next_page_token);
         }
@@ -392,6 +417,43 @@ impl Out {
             .map(|c| vec![c.code.clone(), c.term_days.to_string(), c.name.clone()])
             .collect();
         table(&["CODE", "DAYS", "NAME"], &rows);
+    }
+
+    /// The classifier's other dimensions.
+    pub fn classifier(&self, list: &[pb::ClassifierEntry]) {
+        let dimension = |d: i32| {
+            pb::Dimension::try_from(d)
+                .map(|d| {
+                    d.as_str_name()
+                        .trim_start_matches("DIMENSION_")
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default()
+        };
+        if self.json {
+            return print_json(&Value::Array(
+                list.iter()
+                    .map(|e| {
+                        json!({
+                            "dimension": dimension(e.dimension), "code": e.code, "name": e.name,
+                            "parent_code": e.parent_code, "priority": e.priority,
+                        })
+                    })
+                    .collect(),
+            ));
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|e| {
+                vec![
+                    dimension(e.dimension),
+                    e.code.clone(),
+                    if e.priority { "yes" } else { "" }.into(),
+                    e.name.clone(),
+                ]
+            })
+            .collect();
+        table(&["DIMENSION", "CODE", "PRIORITY", "NAME"], &rows);
     }
 
     /// Districts and settlements.

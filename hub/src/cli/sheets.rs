@@ -122,6 +122,10 @@ pub fn daily_sheets(r: &pb::DailyReportResponse) -> Vec<Sheet> {
         ("satisfaction, average 1-5", Cell::measure(r.satisfaction)),
         ("satisfaction scores given", Cell::Int(r.satisfaction_count)),
         ("closed over disagreement", Cell::Int(r.disagreements)),
+        ("priority appeals received", Cell::Int(r.priority_received)),
+        ("emergencies received", Cell::Int(r.emergencies_received)),
+        ("incidents opened", Cell::Int(r.incidents_opened)),
+        ("appeals in incidents", Cell::Int(r.incident_appeals)),
     ];
     vec![
         sheet(
@@ -161,6 +165,8 @@ pub fn ratings_sheet(r: &pb::AuthorityRatingsResponse) -> Sheet {
             "refused",
             "forwarded",
             "not competent",
+            "priority assigned",
+            "priority on time %",
         ],
         r.ratings
             .iter()
@@ -181,6 +187,8 @@ pub fn ratings_sheet(r: &pb::AuthorityRatingsResponse) -> Sheet {
                     Cell::Int(a.refused),
                     Cell::Int(a.forwarded),
                     Cell::Int(a.not_competent),
+                    Cell::Int(a.priority_assigned),
+                    Cell::measure(a.priority_on_time_percent),
                 ]
             })
             .collect(),
@@ -228,21 +236,40 @@ pub fn trends_sheets(r: &pb::TrendsResponse) -> Vec<Sheet> {
     ]
 }
 
-/// The quarterly summary as a sheet, with a total over the sections (subjects are already counted
-/// in their section).
+/// The signs in the order of the official form.
+const SIGNS: [&str; 5] = ["primary", "repeat", "duplicate", "multiple", "mass"];
+
+/// The quarterly summary as a sheet in the layout of the official quarterly form: a row per
+/// classifier code (sections, then their subjects) and a total over the sections (subjects are
+/// already counted in their section); columns by kind, by sign, by author category (those that
+/// occur, named from the classifier), collective and anonymous, then by outcome.
 pub fn quarterly_sheet(r: &pb::QuarterlySummaryResponse) -> Sheet {
-    let measures: [fn(&pb::QuarterRow) -> i64; 10] = [
-        |q| q.proposals,
-        |q| q.applications,
-        |q| q.complaints,
-        |q| q.total,
-        |q| q.resolved,
-        |q| q.explained,
-        |q| q.refused,
-        |q| q.forwarded,
-        |q| q.consultations,
-        |q| q.total - q.resolved - q.explained - q.refused - q.forwarded - q.consultations,
-    ];
+    let count = |list: &[pb::LabelCount], label: &str| {
+        list.iter()
+            .find(|c| c.label == label)
+            .map_or(0, |c| c.count)
+    };
+    let authors: std::collections::BTreeSet<&str> = r
+        .rows
+        .iter()
+        .flat_map(|q| q.by_author_category.iter().map(|c| c.label.as_str()))
+        .collect();
+    let values = |q: &pb::QuarterRow| -> Vec<i64> {
+        let mut v = vec![q.proposals, q.applications, q.complaints, q.total];
+        v.extend(SIGNS.iter().map(|s| count(&q.by_sign, s)));
+        v.extend(authors.iter().map(|a| count(&q.by_author_category, a)));
+        v.extend([
+            q.collective,
+            q.anonymous,
+            q.resolved,
+            q.explained,
+            q.refused,
+            q.forwarded,
+            q.consultations,
+            q.total - q.resolved - q.explained - q.refused - q.forwarded - q.consultations,
+        ]);
+        v
+    };
     let row = |code: String, name: String, values: Vec<i64>| {
         let mut row = vec![Cell::Text(code), Cell::Text(name)];
         row.extend(values.into_iter().map(Cell::Int));
@@ -251,37 +278,52 @@ pub fn quarterly_sheet(r: &pb::QuarterlySummaryResponse) -> Sheet {
     let mut rows: Vec<Vec<Cell>> = r
         .rows
         .iter()
-        .map(|q| {
-            let values = measures.iter().map(|m| m(q)).collect();
-            row(q.category_code.clone(), q.category_name.clone(), values)
-        })
+        .map(|q| row(q.category_code.clone(), q.category_name.clone(), values(q)))
         .collect();
-    let sections: Vec<&pb::QuarterRow> = r
+    let sections: Vec<Vec<i64>> = r
         .rows
         .iter()
         .filter(|q| !q.category_code.contains('.'))
+        .map(values)
         .collect();
-    let totals = measures
-        .iter()
-        .map(|m| sections.iter().map(|q| m(q)).sum())
+    let width = sections.first().map_or(0, Vec::len);
+    let totals = (0..width)
+        .map(|i| sections.iter().map(|v| v[i]).sum())
         .collect();
     rows.push(row("total".into(), String::new(), totals));
-    sheet(
-        &format!("Quarter {} to {}", r.from, r.to),
-        &[
-            "code",
-            "category",
-            "proposals",
-            "applications",
-            "complaints",
-            "total",
+    let mut columns: Vec<String> = [
+        "code",
+        "category",
+        "proposals",
+        "applications",
+        "complaints",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect();
+    columns.push("total".into());
+    columns.extend(SIGNS.iter().map(|s| format!("sign: {s}")));
+    columns.extend(authors.iter().map(|a| {
+        let name = r.author_category_names.get(*a).map_or("", String::as_str);
+        format!("author: {a} {name}").trim_end().to_string()
+    }));
+    columns.extend(
+        [
+            "collective",
+            "anonymous",
             "resolved",
             "explained",
             "refused",
             "forwarded",
             "consultations",
             "other or open",
-        ],
+        ]
+        .iter()
+        .map(|c| c.to_string()),
+    );
+    Sheet {
+        title: format!("Quarter {} to {}", r.from, r.to),
+        columns,
         rows,
-    )
+    }
 }

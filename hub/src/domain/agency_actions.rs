@@ -115,6 +115,7 @@ impl AppealState {
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>, DomainError> {
         let i = self.case_in(case_id, CaseAction::Resolve)?;
+        self.check_parts_in(i)?;
         let answer = required_text("answer", answer, limits.max_text_chars)?;
         let measures = bounded_text("measures", measures, limits.max_text_chars)?;
         let chars = answer.chars().count();
@@ -127,7 +128,9 @@ impl AppealState {
         case.resolved_at = Some(now);
         case.reason.clear();
         let detail = json!({ "answer_chars": chars, "outcome": outcome.outcome.code() });
-        Ok(self.refresh(now, vec![event(Some(i), EventKind::CaseResolved, detail)]))
+        let mut events = vec![event(Some(i), EventKind::CaseResolved, detail)];
+        events.extend(self.tell_lead(i, EventKind::PartSubmitted));
+        Ok(self.refresh(now, events))
     }
 
     /// The authority asks for more time, with the reason: the analyst grants or refuses it. Only a

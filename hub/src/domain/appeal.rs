@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::card::{AppealCard, CheckedCard};
-use super::case::{Case, CaseAction, CaseStatus};
+use super::case::{Case, CaseAction, CaseRole, CaseStatus};
 use super::deadline;
 use super::event::{CaseEvent, EventKind, event};
 use super::outcome::{self, Outcome};
@@ -130,6 +130,10 @@ pub struct Appeal {
     pub unassigned_announced_at: Option<DateTime<Utc>>,
     /// The number of the follow-up appeal it continues in; empty otherwise.
     pub continued_in: String,
+    /// For an emergency, the instant its cases are due (its deadline date is that instant's day).
+    pub due_at: Option<DateTime<Utc>>,
+    /// The incident (mass appeal) it is attached to, if any.
+    pub incident_id: Option<i64>,
     /// When it reached a final status (closed, not considered, closed unconfirmed).
     pub closed_at: Option<DateTime<Utc>>,
     /// Last change.
@@ -221,6 +225,8 @@ impl AppealState {
                 awaiting_rework: false,
                 unassigned_announced_at: None,
                 continued_in: String::new(),
+                due_at: checked.due_at,
+                incident_id: None,
                 closed_at: status.is_final().then_some(now),
                 updated_at: now,
             },
@@ -343,12 +349,18 @@ impl AppealState {
 
     /// The appeal's outcome as its accepted answers make it (see [`outcome::appeal_outcome`]).
     pub fn derived_outcome(&self) -> Option<Outcome> {
+        // With a lead executor, its consolidated answer speaks for the appeal.
+        if let Some(lead) = self.consolidated_answer() {
+            return self.cases[lead].outcome;
+        }
         outcome::appeal_outcome(
             self.cases
                 .iter()
                 .filter(|c| matches!(c.status, CaseStatus::Verified | CaseStatus::Closed))
                 .filter_map(|c| c.outcome),
         )
+        // An appeal answered through its incident has no cases of its own.
+        .or(self.appeal.outcome)
     }
 
     /// True once some authority answered on the merits and the answer is on record.
@@ -378,6 +390,12 @@ impl AppealState {
             measures: String::new(),
             declined_at: None,
             assigned_at: now,
+            role: CaseRole::Sole,
+            // Cases given the appeal's own deadline inherit an emergency's hour.
+            due_at: self
+                .appeal
+                .due_at
+                .filter(|_| deadline == self.appeal.deadline),
             outcome: None,
             outcome_detail: String::new(),
             resolved_at: None,
@@ -406,6 +424,10 @@ impl AppealState {
             .filter(|s| !s.is_final())
             .collect();
         if live.is_empty() {
+            // An appeal answered through its incident waits for its call-back without cases.
+            if self.appeal.incident_id.is_some() && current == AppealStatus::AwaitingConfirmation {
+                return current;
+            }
             return AppealStatus::Registered;
         }
         if self.appeal.awaiting_rework || live.contains(&CaseStatus::Returned) {

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::DomainError;
 use super::appeal::{AppealKind, AppealStatus, Channel};
+use super::classifier::{Dimension, Profile, ProfileInput};
 use super::deadline::{self, Term};
 use super::directory::DistrictKind;
 use super::limits::Limits;
@@ -66,8 +67,8 @@ pub struct CardInput {
     pub category_code: String,
     /// The appeal's text.
     pub text: String,
-    /// Marked urgent.
-    pub urgent: bool,
+    /// The classifier's dimensions and the urgency.
+    pub profile: ProfileInput,
     /// The authority a complaint is about; may be empty.
     pub complained_authority_code: String,
     /// Needs further study: one-month term.
@@ -105,6 +106,8 @@ pub struct CardRefs {
     /// configured window, found by the hub: linked as a repeat (without art. 8's consequence, which
     /// only an operator's explicit `repeat_of` carries).
     pub detected_repeat: Option<(i64, String)>,
+    /// The classifier's entries the card may name: (dimension, code, priority).
+    pub classifier: Vec<(Dimension, String, bool)>,
 }
 
 /// A district or settlement as the card needs it.
@@ -152,8 +155,8 @@ pub struct AppealCard {
     pub category_code: String,
     /// Text, trimmed.
     pub text: String,
-    /// Urgent.
-    pub urgent: bool,
+    /// The classifier's dimensions, urgency and priority.
+    pub profile: Profile,
     /// Complained-about authority code or empty.
     pub complained_authority_code: String,
     /// Needs study.
@@ -178,6 +181,8 @@ pub struct CheckedCard {
     pub received_at: DateTime<Utc>,
     /// The deadline for its cases.
     pub deadline: NaiveDate,
+    /// For an emergency, the instant its cases are due.
+    pub due_at: Option<DateTime<Utc>>,
     /// `Some(reason)` when art. 8 excludes it from consideration.
     pub not_considered: Option<String>,
 }
@@ -407,6 +412,13 @@ impl CardInput {
             }
             Some(earlier.id)
         };
+        let profile = self.profile.check(
+            &refs.classifier,
+            repeat_of.is_some(),
+            self.benefit_holder,
+            signatories > 1,
+        )?;
+        let (deadline, due_at) = profile.urgency.deadline(received_at, deadline, limits);
         // Only a written anonymous appeal is excluded (art. 8); a call may stay anonymous, and an
         // anonymous consultation is still given.
         if self.anonymous && channel.is_written() && !self.consultation {
@@ -425,7 +437,7 @@ impl CardInput {
                 settlement_code,
                 category_code,
                 text,
-                urgent: self.urgent,
+                profile,
                 complained_authority_code,
                 needs_study,
                 repeat_of,
@@ -439,6 +451,7 @@ impl CardInput {
             },
             received_at,
             deadline,
+            due_at,
             not_considered,
         })
     }
@@ -485,6 +498,11 @@ pub(crate) mod tests {
             complained_authority_known: true,
             repeat_of: None,
             detected_repeat: None,
+            classifier: vec![(
+                super::super::classifier::Dimension::AuthorCategory,
+                "ubd".into(),
+                true,
+            )],
         }
     }
 

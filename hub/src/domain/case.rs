@@ -8,6 +8,19 @@ use super::deadline;
 use super::outcome::Outcome;
 
 coded_enum! {
+    /// An authority's part in an appeal several authorities act on.
+    CaseRole {
+        /// The only authority on the appeal.
+        Sole = "sole",
+        /// The lead executor (відповідальний виконавець): gathers the co-executors' parts and
+        /// submits the consolidated answer.
+        Lead = "lead",
+        /// A co-executor: answers its part to the lead as well as to the hub.
+        CoExecutor = "co_executor",
+    }
+}
+
+coded_enum! {
     /// Where one authority's case stands.
     CaseStatus {
         /// Assigned, not yet delivered.
@@ -81,6 +94,10 @@ pub struct Case {
     pub declined_at: Option<DateTime<Utc>>,
     /// When it was assigned.
     pub assigned_at: DateTime<Utc>,
+    /// Its authority's part when several act on one appeal.
+    pub role: CaseRole,
+    /// For an emergency, the instant it is due (`deadline` is that instant's Kyiv day).
+    pub due_at: Option<DateTime<Utc>>,
     /// How the authority answered: the outcome of its latest result.
     pub outcome: Option<Outcome>,
     /// The legal reason of a refusal, or the body the appeal was forwarded to.
@@ -109,7 +126,11 @@ pub struct Case {
 impl Case {
     /// True when the authority still owes an answer and the deadline day has passed.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status.awaits_answer() && deadline::is_overdue(self.deadline, now)
+        self.status.awaits_answer()
+            && match self.due_at {
+                Some(due) => now > due,
+                None => deadline::is_overdue(self.deadline, now),
+            }
     }
 }
 

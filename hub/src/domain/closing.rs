@@ -144,6 +144,12 @@ impl AppealState {
                 ));
                 self.move_appeal(AppealStatus::Closed, "", now, &mut events);
             }
+            CallbackOutcome::NotConfirmed if self.answered_via_incident() => {
+                self.appeal.callback_attempts = 0;
+                self.appeal.first_callback_at = None;
+                self.appeal.last_callback_at = None;
+                self.detach_from_incident(&note, now, &mut events);
+            }
             CallbackOutcome::NotConfirmed => {
                 // The analyst names the cases to rework (or continues the appeal in a follow-up).
                 self.appeal.awaiting_rework = true;
@@ -322,6 +328,7 @@ impl AppealState {
             card,
             received_at: now,
             deadline: deadline::legal_deadline(now, term),
+            due_at: None,
             not_considered: None,
         };
         Self::register(number, checked, now)
@@ -374,9 +381,10 @@ mod tests {
         assert_eq!(s.cases.len(), 2);
         assert_eq!(s.cases[0].deadline, s.appeal.deadline);
 
-        resolved(&mut s, 10);
-        assert_eq!(s.appeal.status, AppealStatus::InProgress);
+        // The co-executor's part first; the lead's consolidated answer after it.
         resolved(&mut s, 11);
+        assert_eq!(s.appeal.status, AppealStatus::InProgress);
+        resolved(&mut s, 10);
         assert_eq!(s.appeal.status, AppealStatus::Answered);
 
         s.verify(10, Verdict::Accept, "", now()).unwrap();
@@ -402,7 +410,7 @@ mod tests {
     #[test]
     fn an_unsatisfied_citizen_sends_the_named_cases_back() {
         let mut s = assigned(&["vodokanal", "city-council"]);
-        for id in [10, 11] {
+        for id in [11, 10] {
             resolved(&mut s, id);
             s.verify(id, Verdict::Accept, "", now()).unwrap();
         }
@@ -578,7 +586,7 @@ mod tests {
         assert_eq!(s.appeal.status, AppealStatus::NotConsidered);
         assert!(s.cases.iter().all(|c| c.status == CaseStatus::Cancelled));
         for attempt in [
-            s.clone().assign(&[(authority("c"), None)], now()),
+            s.clone().assign(&[(authority("c"), None)], None, now()),
             s.clone().close(CloseOutcome::NotConsidered, "again", now()),
             s.clone().verify(10, Verdict::Accept, "", now()),
         ] {
@@ -626,7 +634,7 @@ mod tests {
             ),
             (
                 "assign",
-                |s| s.assign(&[(authority("new"), None)], now()),
+                |s| s.assign(&[(authority("new"), None)], None, now()),
                 &[
                     AppealStatus::Registered,
                     AppealStatus::Assigned,

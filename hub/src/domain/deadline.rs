@@ -74,24 +74,38 @@ pub fn reroute_late(declined_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 
 impl AppealState {
     /// The deadline monitor's step: announces, once per deadline, cases that still owe an answer and
-    /// are due within `due_soon_days` (Kyiv calendar days) or past their deadline. No events: nothing to do.
-    pub fn mark_deadlines(&mut self, due_soon_days: u64, now: DateTime<Utc>) -> Vec<CaseEvent> {
+    /// are due within `due_soon_days` (Kyiv calendar days) or past their deadline. An emergency case
+    /// (due at an instant) is announced `emergency_warning` before that instant and once it has
+    /// passed. No events: nothing to do.
+    pub fn mark_deadlines(
+        &mut self,
+        due_soon_days: u64,
+        emergency_warning: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Vec<CaseEvent> {
         let today = kyiv_date(now);
         let mut events = Vec::new();
         for (i, case) in self.cases.iter_mut().enumerate() {
             if !case.status.awaits_answer() || self.appeal.status.is_final() {
                 continue;
             }
-            let detail = json!({ "deadline": case.deadline.to_string() });
-            if case.overdue_at.is_none() && is_overdue(case.deadline, now) {
+            let mut detail = json!({ "deadline": case.deadline.to_string() });
+            if let Some(due) = case.due_at {
+                detail["due_at"] = json!(due.to_rfc3339());
+            }
+            let (overdue, due_soon) = match case.due_at {
+                Some(due) => (now > due, now >= due - emergency_warning),
+                None => (
+                    is_overdue(case.deadline, now),
+                    case.deadline <= today + chrono::Days::new(due_soon_days),
+                ),
+            };
+            if case.overdue_at.is_none() && overdue {
                 case.overdue_at = Some(now);
                 // An overdue case needs no "due soon" any more.
                 case.due_soon_at.get_or_insert(now);
                 events.push(event(Some(i), EventKind::CaseOverdue, detail));
-            } else if case.due_soon_at.is_none()
-                && case.overdue_at.is_none()
-                && case.deadline <= today + chrono::Days::new(due_soon_days)
-            {
+            } else if case.due_soon_at.is_none() && case.overdue_at.is_none() && due_soon {
                 case.due_soon_at = Some(now);
                 events.push(event(Some(i), EventKind::CaseDueSoon, detail));
             }
@@ -209,21 +223,41 @@ mod monitor_tests {
         let deadline = s.cases[0].deadline;
         let at = |d: NaiveDate| d.and_hms_opt(9, 0, 0).unwrap().and_utc();
         assert!(
-            s.mark_deadlines(3, at(deadline - chrono::Days::new(5)))
-                .is_empty()
+            s.mark_deadlines(
+                3,
+                chrono::Duration::hours(6),
+                at(deadline - chrono::Days::new(5))
+            )
+            .is_empty()
         );
-        let due = s.mark_deadlines(3, at(deadline - chrono::Days::new(3)));
+        let due = s.mark_deadlines(
+            3,
+            chrono::Duration::hours(6),
+            at(deadline - chrono::Days::new(3)),
+        );
         assert_eq!(kinds(&due), ["case.due_soon"]);
         assert!(
-            s.mark_deadlines(3, at(deadline - chrono::Days::new(2)))
-                .is_empty(),
+            s.mark_deadlines(
+                3,
+                chrono::Duration::hours(6),
+                at(deadline - chrono::Days::new(2))
+            )
+            .is_empty(),
             "once"
         );
-        let late = s.mark_deadlines(3, at(deadline + chrono::Days::new(1)));
+        let late = s.mark_deadlines(
+            3,
+            chrono::Duration::hours(6),
+            at(deadline + chrono::Days::new(1)),
+        );
         assert_eq!(kinds(&late), ["case.overdue"]);
         assert!(
-            s.mark_deadlines(3, at(deadline + chrono::Days::new(2)))
-                .is_empty(),
+            s.mark_deadlines(
+                3,
+                chrono::Duration::hours(6),
+                at(deadline + chrono::Days::new(2))
+            )
+            .is_empty(),
             "once"
         );
         // An extension announces the new deadline afresh.
@@ -232,16 +266,54 @@ mod monitor_tests {
         s.extend_deadline(10, new, "inspection", at(deadline + chrono::Days::new(1)))
             .unwrap();
         assert!(
-            s.mark_deadlines(3, at(deadline + chrono::Days::new(2)))
-                .is_empty()
+            s.mark_deadlines(
+                3,
+                chrono::Duration::hours(6),
+                at(deadline + chrono::Days::new(2))
+            )
+            .is_empty()
         );
-        assert_eq!(kinds(&s.mark_deadlines(3, at(new))), ["case.due_soon"]);
+        assert_eq!(
+            kinds(&s.mark_deadlines(3, chrono::Duration::hours(6), at(new))),
+            ["case.due_soon"]
+        );
         // Answered cases are not announced.
         resolved(&mut s, 10);
         assert!(
-            s.mark_deadlines(3, at(new + chrono::Days::new(1)))
-                .is_empty()
+            s.mark_deadlines(
+                3,
+                chrono::Duration::hours(6),
+                at(new + chrono::Days::new(1))
+            )
+            .is_empty()
         );
         assert!(s.cases[0].resolved_at.is_some());
+    }
+
+    #[test]
+    fn an_emergency_is_announced_hours_before_its_instant() {
+        let mut s = assigned(&["vodokanal"]);
+        let due = s.cases[0].assigned_at + chrono::Duration::hours(24);
+        s.cases[0].due_at = Some(due);
+        let warning = chrono::Duration::hours(6);
+        let hours = |h: i64| due + chrono::Duration::hours(h);
+        assert!(
+            s.mark_deadlines(3, warning, hours(-7)).is_empty(),
+            "days do not count"
+        );
+        assert_eq!(
+            kinds(&s.mark_deadlines(3, warning, hours(-6))),
+            ["case.due_soon"]
+        );
+        assert!(
+            s.mark_deadlines(3, warning, hours(0)).is_empty(),
+            "due, not yet late"
+        );
+        assert!(!s.cases[0].is_overdue(hours(0)));
+        assert_eq!(
+            kinds(&s.mark_deadlines(3, warning, hours(1))),
+            ["case.overdue"]
+        );
+        assert!(s.cases[0].is_overdue(hours(1)));
     }
 }

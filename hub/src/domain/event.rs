@@ -64,6 +64,18 @@ coded_enum! {
         CaseDueSoon = "case.due_soon",
         /// The deadline passed without an answer.
         CaseOverdue = "case.overdue",
+        /// The case's part changed: sole, lead executor or co-executor.
+        RoleChanged = "case.role_changed",
+        /// (On the lead's case.) A co-executor submitted its part.
+        PartSubmitted = "case.part_submitted",
+        /// (On the lead's case.) The analyst returned a co-executor's part.
+        PartReturned = "case.part_returned",
+        /// The appeal was attached to an incident (a mass appeal).
+        AttachedToIncident = "appeal.attached_to_incident",
+        /// The appeal was answered through its incident's answer.
+        AnsweredViaIncident = "appeal.answered_via_incident",
+        /// The appeal left its incident (not confirmed: handled on its own again).
+        DetachedFromIncident = "appeal.detached_from_incident",
     }
 }
 
@@ -86,6 +98,9 @@ impl EventKind {
                 | Self::ClarificationRequested
                 | Self::ClarificationAnswered
                 | Self::AnswerReturned
+                | Self::PartReturned
+                | Self::AnsweredViaIncident
+                | Self::DetachedFromIncident
         )
     }
 }

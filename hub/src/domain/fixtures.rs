@@ -39,7 +39,7 @@ pub fn store_ids(state: &mut AppealState) {
 pub fn assigned(codes: &[&str]) -> AppealState {
     let mut state = registered();
     let list: Vec<_> = codes.iter().map(|c| (authority(c), None)).collect();
-    state.assign(&list, now()).unwrap();
+    state.assign(&list, None, now()).unwrap();
     store_ids(&mut state);
     state
 }
@@ -48,11 +48,16 @@ pub fn kinds(events: &[CaseEvent]) -> Vec<&'static str> {
     events.iter().map(|e| e.kind.code()).collect()
 }
 
-/// Drives case `id` to resolved.
-pub fn resolved(state: &mut AppealState, id: i64) {
+/// Drives case `id` to in progress.
+pub fn working(state: &mut AppealState, id: i64) {
     state.deliver(id, now()).unwrap();
     state.accept(id, now()).unwrap();
     state.report_progress(id, "working", None, now()).unwrap();
+}
+
+/// Drives case `id` to resolved.
+pub fn resolved(state: &mut AppealState, id: i64) {
+    working(state, id);
     state
         .resolve(
             id,

@@ -1,5 +1,5 @@
 //! The configurable limits the rules apply: text lengths, call-back attempts, documents, the repeat
-//! window. Set from the hub's configuration; the defaults suit a regional hotline.
+//! window, the terms of urgent and emergency appeals. Set from the hub's configuration; the defaults suit a regional hotline.
 
 /// Configurable limits on what an appeal and its answers may contain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,12 @@ pub struct Limits {
     pub unassigned_hours: i64,
     /// Whether notices may go by e-mail (a relay is configured).
     pub email_notices: bool,
+    /// Days an urgent appeal gets by default.
+    pub urgent_days: u64,
+    /// Hours an emergency appeal gets by default.
+    pub emergency_hours: i64,
+    /// Hours before an emergency case is due when its authority is warned.
+    pub emergency_warning_hours: i64,
 }
 
 impl Default for Limits {
@@ -41,6 +47,9 @@ impl Default for Limits {
             rework_days: 5,
             unassigned_hours: 72,
             email_notices: false,
+            urgent_days: 3,
+            emergency_hours: 24,
+            emergency_warning_hours: 6,
         }
     }
 }

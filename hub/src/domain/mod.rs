@@ -8,14 +8,18 @@
 //! - [`case`]: a case, its statuses, and the table of which action each status allows.
 //! - [`staff_actions`]: assign, reassign, extend, verify, answer a question.
 //! - [`closing`]: the call-back and closing without a confirmed answer.
+//! - [`incident`]: incidents (mass appeals) answered once for all their appeals.
+//! - [`executors`]: the lead executor and co-executors of an appeal several authorities act on.
 //! - [`agency_actions`]: deliver, accept, decline, report, ask, resolve.
 //! - [`deadline`]: art. 20 terms in Europe/Kyiv calendar days, and the deadline monitor's step.
 //! - [`card`]: the registration card and its checks (arts. 3, 5, 7, 8).
+//! - [`classifier`]: the classifier's dimensions (sign, author category, …), urgency, priority.
 //! - [`directory`]: districts, the subject classifier and authorities, and their checks.
 //! - [`event`]: event kinds, positions in the log ([`Cursor`]) and who acted ([`Caller`]).
 //! - [`attachment`]: documents of a result: limits, integrity, safe names.
 //! - [`text`]: checks on any outside text (length, characters, codes, phones).
 //! - [`outcome`]: how a case and an appeal ended on the merits.
+//! - [`queue`]: the staff queues and the order they are worked in (priority first).
 //! - [`notice`]: what the citizen must be told, and by which channel.
 //! - [`limits`]: the configurable limits.
 //! - [`reports`]: report arithmetic (periods, percentiles, the Poisson test, ratings order).
@@ -25,13 +29,17 @@ pub mod appeal;
 pub mod attachment;
 pub mod card;
 pub mod case;
+pub mod classifier;
 pub mod closing;
 pub mod deadline;
 pub mod directory;
 pub mod event;
+pub mod executors;
+pub mod incident;
 pub mod limits;
 pub mod notice;
 pub mod outcome;
+pub mod queue;
 pub mod reports;
 pub mod staff_actions;
 pub mod text;
@@ -42,13 +50,16 @@ mod fixtures;
 pub use appeal::{Appeal, AppealKind, AppealState, AppealStatus, AuthorityRef, Channel};
 pub use attachment::{AttachmentInfo, NewAttachment};
 pub use card::{AppealCard, Citizen};
-pub use case::{Case, CaseAction, CaseStatus};
+pub use case::{Case, CaseAction, CaseRole, CaseStatus};
+pub use classifier::{ClassifierEntry, Dimension, Profile, Sign, Urgency};
 pub use closing::{CallbackOutcome, CloseOutcome};
 pub use directory::{Authority, Category, District, DistrictKind};
 pub use event::{Caller, CaseEvent, Cursor, EventKind, StoredEvent};
+pub use incident::{Incident, IncidentStatus};
 pub use limits::Limits;
 pub use notice::{Change, Notice, NoticeChannel, NoticeKind, NoticeStatus};
 pub use outcome::{CaseOutcome, Outcome};
+pub use queue::Queue;
 pub use staff_actions::Verdict;
 
 /// Why a request was refused. Each variant maps to one gRPC status at the API edge.

@@ -154,8 +154,16 @@ pub fn required(state: &AppealState, events: &[CaseEvent], email_enabled: bool) 
                     text_of(e, "reason")
                 ),
             ),
+            EventKind::AnsweredViaIncident => notice(
+                NoticeKind::Answer,
+                with_appeal_rights(format!(
+                    "Відповідь на ваше звернення № {number}.\n\n{}\n",
+                    text_of(e, "answer")
+                )),
+            ),
             EventKind::AppealStatusChanged
-                if text_of(e, "to") == AppealStatus::AwaitingConfirmation.code() =>
+                if text_of(e, "to") == AppealStatus::AwaitingConfirmation.code()
+                    && !state.answered_via_incident() =>
             {
                 notice(NoticeKind::Answer, answer_text(state))
             }
@@ -168,10 +176,25 @@ pub fn required(state: &AppealState, events: &[CaseEvent], email_enabled: bool) 
 /// The answer as the citizen reads it: each accepted answer with its outcome, and the right to
 /// complain to a higher body (art. 16).
 fn answer_text(state: &AppealState) -> String {
-    let mut text = format!("Відповідь на ваше звернення № {}.\n", state.appeal.number);
+    let text = format!(
+        "Відповідь на ваше звернення № {}.\n{}",
+        state.appeal.number,
+        answers_text(state)
+    );
+    with_appeal_rights(text)
+}
+
+/// The accepted answers of an appeal as the citizen reads them: a lead executor's consolidated
+/// answer, else each authority's, with a refusal's legal reason.
+pub fn answers_text(state: &AppealState) -> String {
+    let mut text = String::new();
+    let lead = state.consolidated_answer();
     for case in state
         .cases
         .iter()
+        .enumerate()
+        .filter(|(i, _)| lead.is_none_or(|l| l == *i))
+        .map(|(_, c)| c)
         .filter(|c| c.outcome.is_some() && !c.answer.is_empty())
     {
         text.push_str(&format!("\n{}\n", case.answer));
@@ -179,6 +202,11 @@ fn answer_text(state: &AppealState) -> String {
             text.push_str(&format!("Підстава відмови: {}\n", case.outcome_detail));
         }
     }
+    text
+}
+
+/// Ends an answer with the citizen's right to complain (art. 16).
+fn with_appeal_rights(mut text: String) -> String {
     text.push_str(
         "\nЯкщо ви не згодні з рішенням, ви можете оскаржити його до органу вищого рівня або до \
          суду (ст. 16 Закону України «Про звернення громадян»).",

@@ -105,6 +105,25 @@ pub struct AuthorityTotals {
     pub satisfaction_count: i64,
     /// Its accepted answers, by outcome: resolved, explained, refused, forwarded, not competent.
     pub outcomes: [i64; 5],
+    /// Its cases of priority appeals.
+    pub priority_assigned: i64,
+    /// Of those, answered (accepted).
+    pub priority_answered: i64,
+    /// Of those, on time.
+    pub priority_on_time: i64,
+}
+
+/// Who appealed and how urgently, over a period: the daily report's priority and incident lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DimensionTotals {
+    /// Priority appeals received.
+    pub priority: i64,
+    /// Emergency appeals received.
+    pub emergencies: i64,
+    /// Appeals received that are attached to an incident.
+    pub incident_appeals: i64,
+    /// Incidents opened.
+    pub incidents_opened: i64,
 }
 
 /// Appeals in one district × category × period bucket.
@@ -129,6 +148,14 @@ pub struct KindCount {
     pub kind: String,
     /// How it ended, if it has.
     pub outcome: Option<String>,
+    /// The sign.
+    pub sign: String,
+    /// Author categories (codes).
+    pub author_categories: Vec<String>,
+    /// More than one signatory.
+    pub collective: bool,
+    /// Anonymous.
+    pub anonymous: bool,
     /// How many.
     pub count: i64,
 }
@@ -150,6 +177,8 @@ pub struct Rating {
     pub confirmed_percent: Option<f64>,
     /// Average satisfaction score, 1-5; `None` when no citizen gave one.
     pub satisfaction: Option<f64>,
+    /// Share of its priority cases answered on time, in percent; `None` when none was answered.
+    pub priority_on_time_percent: Option<f64>,
 }
 
 /// Ratings of every authority with cases in the period or overdue cases now, worst first: most
@@ -175,6 +204,7 @@ pub fn ratings(totals: Vec<AuthorityTotals>, overdue: &HashMap<String, i64>) -> 
             returned_percent: percent(t.returned, t.answered),
             confirmed_percent: percent(t.confirmed, t.ended),
             satisfaction: average(t.satisfaction_sum, t.satisfaction_count),
+            priority_on_time_percent: percent(t.priority_on_time, t.priority_answered),
             authority: t.authority.clone(),
             totals: t,
         })
@@ -458,6 +488,14 @@ pub struct QuarterRow {
     pub forwarded: i64,
     /// Consultations given.
     pub consultations: i64,
+    /// By sign.
+    pub by_sign: BTreeMap<String, i64>,
+    /// By author category (an appeal with several counts in each).
+    pub by_author_category: BTreeMap<String, i64>,
+    /// Collective appeals.
+    pub collective: i64,
+    /// Anonymous appeals.
+    pub anonymous: i64,
 }
 
 /// Rows by code from (category, kind, outcome, count): each appeal counts under its own code and,
@@ -468,6 +506,10 @@ pub fn quarter_rows(counts: Vec<KindCount>) -> Vec<QuarterRow> {
         category,
         kind,
         outcome,
+        sign,
+        author_categories,
+        collective,
+        anonymous,
         count,
     } in counts
     {
@@ -486,6 +528,12 @@ pub fn quarter_rows(counts: Vec<KindCount>) -> Vec<QuarterRow> {
                 _ => row.complaints += count,
             }
             row.total += count;
+            *row.by_sign.entry(sign.clone()).or_default() += count;
+            for author in &author_categories {
+                *row.by_author_category.entry(author.clone()).or_default() += count;
+            }
+            row.collective += if collective { count } else { 0 };
+            row.anonymous += if anonymous { count } else { 0 };
             match outcome.as_deref() {
                 Some("resolved") => row.resolved += count,
                 Some("explained") => row.explained += count,
@@ -533,6 +581,14 @@ mod tests {
             category: category.into(),
             kind: kind.into(),
             outcome: outcome.map(Into::into),
+            sign: if count == 1 { "repeat" } else { "primary" }.into(),
+            author_categories: if kind == "complaint" {
+                vec!["ubd".into(), "idp".into()]
+            } else {
+                Vec::new()
+            },
+            collective: kind == "proposal",
+            anonymous: false,
             count,
         };
         let rows = quarter_rows(vec![
@@ -549,6 +605,11 @@ mod tests {
         assert_eq!(rows[0].applications, 3);
         assert_eq!((rows[2].resolved, rows[3].resolved), (2, 2));
         assert_eq!(rows[0].consultations, 3);
+        assert_eq!(rows[2].by_sign["primary"], 2);
+        assert_eq!(rows[2].by_sign["repeat"], 1);
+        assert_eq!(rows[3].by_author_category["ubd"], 2);
+        assert_eq!(rows[2].by_author_category["idp"], 2);
+        assert_eq!((rows[2].collective, rows[2].anonymous), (1, 0));
     }
 
     #[test]

@@ -27,6 +27,7 @@ impl AppealState {
     pub fn assign(
         &mut self,
         assignments: &[(AuthorityRef, Option<NaiveDate>)],
+        lead: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>, DomainError> {
         self.require_open("assign")?;
@@ -66,6 +67,7 @@ impl AppealState {
                 json!({ "authority": authority.code, "deadline": deadline.to_string() }),
             ));
         }
+        events.extend(self.settle_roles(lead, "lead_authority_code")?);
         Ok(self.refresh(now, events))
     }
 
@@ -90,7 +92,9 @@ impl AppealState {
         self.set_case(from, CaseStatus::Reassigned, now);
         self.cases[from].reason = reason.clone();
         let new = self.new_case(&to.code, deadline, now);
-        let events = vec![
+        // The successor takes over the part: a reassigned lead's successor leads.
+        self.cases[new].role = self.cases[from].role;
+        let mut events = vec![
             event(
                 Some(from),
                 EventKind::CaseReassigned,
@@ -102,6 +106,7 @@ impl AppealState {
                 json!({ "authority": to.code, "deadline": deadline.to_string(), "from": old_authority }),
             ),
         ];
+        events.extend(self.settle_roles(None, "authority_code")?);
         Ok(self.refresh(now, events))
     }
 
@@ -129,6 +134,8 @@ impl AppealState {
         let requested = self.cases[i].extension_requested_to.is_some();
         let case = &mut self.cases[i];
         case.deadline = new_deadline;
+        // An extended case counts in days again.
+        case.due_at = None;
         case.extension_reason = reason.clone();
         case.extension_requested_to = None;
         case.extension_request_reason.clear();
@@ -224,11 +231,15 @@ impl AppealState {
                 self.set_case(i, CaseStatus::Returned, now);
                 self.cases[i].reason = reason.clone();
                 self.cases[i].returned_count += 1;
-                vec![event(
+                let returned = event(
                     Some(i),
                     EventKind::AnswerReturned,
                     json!({ "reason": reason, "by": "analyst" }),
-                )]
+                );
+                // Only this part goes back; the lead hears of it.
+                std::iter::once(returned)
+                    .chain(self.tell_lead(i, EventKind::PartReturned))
+                    .collect()
             }
         };
         Ok(self.refresh(now, events))
@@ -301,13 +312,14 @@ mod tests {
         let checked = card.check(&refs(), &Limits::default(), now()).unwrap();
         let (mut s, _) = AppealState::register("DP-2026-000002".into(), checked, now());
         let err = s
-            .assign(&[(authority("city-council"), None)], now())
+            .assign(&[(authority("city-council"), None)], None, now())
             .unwrap_err();
         assert!(
             matches!(err, DomainError::Invalid { ref field, .. } if field == "assignments[0].authority_code")
         );
         assert!(s.cases.is_empty());
-        s.assign(&[(authority("vodokanal"), None)], now()).unwrap();
+        s.assign(&[(authority("vodokanal"), None)], None, now())
+            .unwrap();
         store_ids(&mut s);
         let err = s
             .reassign(10, &authority("city-council"), "wrong body", None, now())
@@ -348,7 +360,7 @@ mod tests {
         ];
         let before = s.clone();
         for (list, field) in bad {
-            let err = s.assign(&list, now()).unwrap_err();
+            let err = s.assign(&list, None, now()).unwrap_err();
             assert!(
                 matches!(err, DomainError::Invalid { field: ref f, .. } if f == field),
                 "{err:?}"
@@ -356,10 +368,13 @@ mod tests {
             assert_eq!(s, before);
         }
         let ok = s.appeal.deadline;
-        s.assign(&[(authority("a"), Some(ok))], now()).unwrap();
+        s.assign(&[(authority("a"), Some(ok))], None, now())
+            .unwrap();
         assert_eq!(s.cases[0].deadline, ok);
         store_ids(&mut s);
-        let err = s.assign(&[(authority("a"), None)], now()).unwrap_err();
+        let err = s
+            .assign(&[(authority("a"), None)], None, now())
+            .unwrap_err();
         assert!(
             matches!(err, DomainError::Invalid { .. }),
             "one open case per authority"

@@ -7,14 +7,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
 use super::backend::{Backend, Column, SqlStore, codes, non_empty};
-use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, stored};
+use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, joined_codes, stored};
 use super::{
     AppealKey, AppealStore, Applied, DeclinedCase, FollowUp, RequestKey, SearchFilter, StoreError,
     StoreResult, Transition,
 };
 use crate::domain::{
     Appeal, AppealState, AppealStatus, AttachmentInfo, Caller, Case, CaseStatus, Change,
-    DomainError,
+    DomainError, Urgency,
 };
 
 impl<DB: Backend> AppealStore for SqlStore<DB>
@@ -353,7 +353,7 @@ where
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     /// The appeals with their cases, read in one query rather than one per appeal.
-    async fn with_cases(
+    pub(super) async fn with_cases(
         conn: &mut DB::Connection,
         appeals: Vec<Appeal>,
     ) -> StoreResult<Vec<AppealState>> {
@@ -438,9 +438,11 @@ where
              citizen_address, anonymous, signatories, benefit_holder, district_code, \
              settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
              repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at, \
-             citizen_email, consultation, backdate_reason, outcome) \
+             citizen_email, consultation, backdate_reason, outcome, sign, author_categories, \
+             social_status, sex, contact_person, urgency, priority, due_at, incident_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING id",
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
+             $35, $36, $37) RETURNING id",
         )
         .bind(a.number.clone())
         .bind(a.received_at)
@@ -456,7 +458,8 @@ where
         .bind(non_empty(&c.settlement_code))
         .bind(c.category_code.clone())
         .bind(c.text.clone())
-        .bind(c.urgent)
+        // Kept for readers of the old column: anything above ordinary.
+        .bind(c.profile.urgency != Urgency::Ordinary)
         .bind(non_empty(&c.complained_authority_code))
         .bind(c.needs_study)
         .bind(c.repeat_of)
@@ -470,6 +473,15 @@ where
         .bind(c.consultation)
         .bind(c.backdate_reason.clone())
         .bind(a.outcome.map(|o| o.code().to_string()))
+        .bind(c.profile.sign.code())
+        .bind(joined_codes(&c.profile.author_categories))
+        .bind(c.profile.social_status.clone())
+        .bind(c.profile.sex.clone())
+        .bind(c.profile.contact_person.clone())
+        .bind(c.profile.urgency.code())
+        .bind(c.profile.priority)
+        .bind(a.due_at)
+        .bind(a.incident_id)
         .fetch_one(&mut *conn)
         .await?;
         Ok(())

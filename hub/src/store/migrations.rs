@@ -44,6 +44,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0006_law.sql"),
         include_str!("../../../migrations/postgres/0006_law.sql"),
     ),
+    (
+        7,
+        "dimensions",
+        include_str!("../../../migrations/sqlite/0007_dimensions.sql"),
+        include_str!("../../../migrations/postgres/0007_dimensions.sql"),
+    ),
 ];
 
 fn migrator(

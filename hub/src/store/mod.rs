@@ -17,8 +17,10 @@ mod agency;
 mod appeals;
 mod audit;
 pub mod backend;
+mod classifier;
 mod directory;
 mod events;
+mod incidents;
 mod leases;
 mod migrations;
 mod notices;
@@ -36,11 +38,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
 use crate::audit::AuditEntry;
-use crate::domain::reports::{AuthorityTotals, CellCount, KindCount, ReceivedCount};
+use crate::domain::reports::{
+    AuthorityTotals, CellCount, DimensionTotals, KindCount, ReceivedCount,
+};
 use crate::domain::{
     AppealState, AppealStatus, AttachmentInfo, Authority, Caller, Case, CaseStatus, Category,
-    Change, Cursor, District, DomainError, NewAttachment, NoticeChannel, NoticeKind, NoticeStatus,
-    StoredEvent,
+    Change, ClassifierEntry, Cursor, Dimension, District, DomainError, Incident, IncidentStatus,
+    NewAttachment, NoticeChannel, NoticeKind, NoticeStatus, Queue, StoredEvent,
 };
 
 pub use backend::{Backend, SqlStore};
@@ -492,6 +496,12 @@ pub trait ReportQueries {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Priority, emergency and incident appeals received in [from, to), and incidents opened.
+    fn dimension_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<DimensionTotals>> + Send;
     /// Of the appeals that ended in [from, to): the sum and count of satisfaction scores given,
     /// and how many closed over the citizen's disagreement.
     fn satisfaction_totals(
@@ -573,6 +583,79 @@ impl fmt::Debug for StoredNotice {
     }
 }
 
+/// The classifier's editable dimensions.
+pub trait ClassifierStore {
+    /// Adds or replaces an entry (audited).
+    fn upsert_entry(
+        &self,
+        entry: &ClassifierEntry,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The entries of one dimension, or of all, by dimension and code.
+    fn classifier_entries(
+        &self,
+        dimension: Option<Dimension>,
+    ) -> impl Future<Output = StoreResult<Vec<ClassifierEntry>>> + Send;
+}
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    /// In this status.
+    pub status: Option<IncidentStatus>,
+    /// About this category.
+    pub category_code: Option<String>,
+    /// In this district.
+    pub district_code: Option<String>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// Incidents (mass appeals) and the staff queues.
+pub trait IncidentStore {
+    /// Opens an incident around the appeal `primary` addresses, in one transaction: `make` builds
+    /// it from the appeal, `attach` attaches the appeal to it once it has its id.
+    fn open_incident<M, A>(
+        &self,
+        primary: &AppealKey,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        make: M,
+        attach: A,
+    ) -> impl Future<Output = StoreResult<(Incident, AppealState)>> + Send
+    where
+        M: FnOnce(&AppealState) -> Result<Incident, DomainError> + Send,
+        A: FnOnce(&mut AppealState, i64) -> Result<Change, DomainError> + Send;
+    /// One incident.
+    fn incident(&self, id: i64) -> impl Future<Output = StoreResult<Option<Incident>>> + Send;
+    /// Incidents matching the filter, newest first.
+    fn incidents(
+        &self,
+        filter: &IncidentFilter,
+    ) -> impl Future<Output = StoreResult<Vec<Incident>>> + Send;
+    /// The appeals attached to an incident, its primary included, oldest first.
+    fn incident_appeals(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
+    /// Moves an incident to `status`, stamping the matching time.
+    fn set_incident_status(
+        &self,
+        id: i64,
+        status: IncidentStatus,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Open incidents whose primary appeal has its answers accepted: their answer must flow.
+    fn incidents_answered_upstream(&self) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+    /// A staff queue in the order it is worked (priority first), at most `limit` appeals.
+    fn queue(
+        &self,
+        queue: Queue,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<AppealState>>> + Send;
+}
+
 /// The notices the Law requires: listed for the operators, marked done, sent by e-mail.
 pub trait NoticeStore {
     /// Notices matching the filter, oldest first.
@@ -618,6 +701,8 @@ pub trait Store:
     + AuditLog
     + ReportQueries
     + NoticeStore
+    + ClassifierStore
+    + IncidentStore
     + Leases
     + Clone
     + Send

@@ -2,11 +2,13 @@
 //! columns. Counts only, never personal data. Status lists come from the domain.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
 use super::backend::{Backend, Column, SqlStore, codes};
 use super::{ReportQueries, StoreResult};
-use crate::domain::reports::{AuthorityTotals, CellCount, KindCount, ReceivedCount};
+use crate::domain::reports::{
+    AuthorityTotals, CellCount, DimensionTotals, KindCount, ReceivedCount,
+};
 use crate::domain::{AppealStatus, CaseStatus, Outcome};
 
 /// A row of per-authority totals: code, then the counts of [`AuthorityTotals`] in field order.
@@ -228,7 +230,58 @@ where
                 t.outcomes = [resolved, explained, refused, forwarded, not_competent];
             }
         }
+        let priority: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT c.authority_code, COUNT(*), \
+             SUM(CASE WHEN c.answered_at IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN c.answered_late = FALSE THEN 1 ELSE 0 END) \
+             FROM cases c JOIN appeals a ON a.id = c.appeal_id \
+             WHERE c.assigned_at >= $1 AND c.assigned_at < $2 AND c.status <> $3 AND a.priority \
+             GROUP BY c.authority_code",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(CaseStatus::Reassigned.code())
+        .fetch_all(&self.pool)
+        .await?;
+        for (code, assigned, answered, on_time) in priority {
+            if let Some(t) = totals.iter_mut().find(|t| t.authority == code) {
+                t.priority_assigned = assigned;
+                t.priority_answered = answered;
+                t.priority_on_time = on_time;
+            }
+        }
         Ok(totals)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn dimension_totals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<DimensionTotals> {
+        let (priority, emergencies, incident_appeals): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN priority THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN urgency = 'emergency' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN incident_id IS NOT NULL THEN 1 ELSE 0 END), 0) \
+             FROM appeals WHERE received_at >= $1 AND received_at < $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        let incidents_opened: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM incidents WHERE opened_at >= $1 AND opened_at < $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DimensionTotals {
+            priority,
+            emergencies,
+            incident_appeals,
+            incidents_opened,
+        })
     }
 
     #[tracing::instrument(skip_all)]
@@ -268,23 +321,35 @@ where
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<KindCount>> {
-        let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT category_code, kind, outcome, COUNT(*) FROM appeals \
-             WHERE received_at >= $1 AND received_at < $2 GROUP BY category_code, kind, outcome",
+        let rows = sqlx::query(
+            "SELECT category_code, kind, outcome, sign, author_categories, \
+             signatories > 1 AS collective, anonymous, COUNT(*) AS n FROM appeals \
+             WHERE received_at >= $1 AND received_at < $2 GROUP BY category_code, kind, outcome, \
+             sign, author_categories, signatories > 1, anonymous",
         )
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(category, kind, outcome, count)| KindCount {
-                category,
-                kind,
-                outcome,
-                count,
+        rows.iter()
+            .map(|row| {
+                let authors: String = row.try_get("author_categories")?;
+                Ok(KindCount {
+                    category: row.try_get("category_code")?,
+                    kind: row.try_get("kind")?,
+                    outcome: row.try_get("outcome")?,
+                    sign: row.try_get("sign")?,
+                    author_categories: authors
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    collective: row.try_get("collective")?,
+                    anonymous: row.try_get("anonymous")?,
+                    count: row.try_get("n")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     #[tracing::instrument(skip_all)]

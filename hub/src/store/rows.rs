@@ -7,9 +7,23 @@ use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Row, Type};
 use super::backend::{Backend, Column, SqlStore};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    Appeal, AppealCard, AppealKind, AppealStatus, Authority, Case, CaseStatus, Category, Channel,
-    Citizen, Coded, Cursor, District, DistrictKind, Outcome, StoredEvent,
+    Appeal, AppealCard, AppealKind, AppealStatus, Authority, Case, CaseRole, CaseStatus, Category,
+    Channel, Citizen, Coded, Cursor, District, DistrictKind, Outcome, Profile, Sign, StoredEvent,
+    Urgency,
 };
+
+/// Author categories as one column: checked codes never contain a comma.
+pub(super) fn joined_codes(codes: &[String]) -> String {
+    codes.join(",")
+}
+
+fn split_codes(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
 
 /// The columns of an appeal row (`a`), with the number of the appeal it repeats.
 pub(super) const APPEAL_COLUMNS: &str = "a.id, a.number, a.received_at, a.channel, a.kind, \
@@ -19,13 +33,16 @@ pub(super) const APPEAL_COLUMNS: &str = "a.id, a.number, a.received_at, a.channe
     a.callback_attempts, a.updated_at, a.closed_at, a.citizen_email, a.consultation, \
     a.backdate_reason, a.outcome, a.satisfaction, a.satisfaction_note, a.disagreement, \
     a.awaiting_rework, a.first_callback_at, a.last_callback_at, a.unassigned_announced_at, \
-    a.continued_in, (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number";
+    a.continued_in, a.sign, a.author_categories, a.social_status, a.sex, a.contact_person, \
+    a.urgency, a.priority, a.due_at, a.incident_id, \
+    (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number";
 
 /// The columns of a case row (`c`).
 pub(super) const CASE_COLUMNS: &str = "c.id, c.appeal_id, c.authority_code, c.status, c.deadline, \
     c.extension_reason, c.reason, c.answer, c.measures, c.declined_at, c.assigned_at, c.updated_at, \
     c.answered_at, c.answered_late, c.returned_count, c.due_soon_at, c.overdue_at, c.outcome, \
-    c.outcome_detail, c.resolved_at, c.extension_requested_to, c.extension_request_reason";
+    c.outcome_detail, c.resolved_at, c.extension_requested_to, c.extension_request_reason, c.role, \
+    c.due_at";
 
 /// The columns of an event row (`e`) joined with its appeal (`a`).
 pub(super) const EVENT_COLUMNS: &str =
@@ -75,6 +92,9 @@ where
         let settlement: Option<String> = row.try_get("settlement_code")?;
         let complained: Option<String> = row.try_get("complained_authority_code")?;
         let repeat_of_number: Option<String> = row.try_get("repeat_of_number")?;
+        let sign: String = row.try_get("sign")?;
+        let urgency: String = row.try_get("urgency")?;
+        let author_categories: String = row.try_get("author_categories")?;
         Ok(Appeal {
             id: row.try_get("id")?,
             number: row.try_get("number")?,
@@ -95,7 +115,15 @@ where
                 settlement_code: settlement.unwrap_or_default(),
                 category_code: row.try_get("category_code")?,
                 text: row.try_get("text")?,
-                urgent: row.try_get("urgent")?,
+                profile: Profile {
+                    sign: stored::<Sign>(&sign, "sign")?,
+                    author_categories: split_codes(&author_categories),
+                    social_status: row.try_get("social_status")?,
+                    sex: row.try_get("sex")?,
+                    contact_person: row.try_get("contact_person")?,
+                    urgency: stored::<Urgency>(&urgency, "urgency")?,
+                    priority: row.try_get("priority")?,
+                },
                 complained_authority_code: complained.unwrap_or_default(),
                 needs_study: row.try_get("needs_study")?,
                 repeat_of: row.try_get("repeat_of")?,
@@ -116,6 +144,8 @@ where
             awaiting_rework: row.try_get("awaiting_rework")?,
             unassigned_announced_at: row.try_get("unassigned_announced_at")?,
             continued_in: row.try_get("continued_in")?,
+            due_at: row.try_get("due_at")?,
+            incident_id: row.try_get("incident_id")?,
             closed_at: row.try_get("closed_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -124,6 +154,7 @@ where
     /// A case from a row selected with [`CASE_COLUMNS`].
     pub(super) fn case_from_row(row: &DB::Row) -> StoreResult<Case> {
         let status: String = row.try_get("status")?;
+        let role: String = row.try_get("role")?;
         Ok(Case {
             id: row.try_get("id")?,
             authority_code: row.try_get("authority_code")?,
@@ -135,6 +166,8 @@ where
             measures: row.try_get("measures")?,
             declined_at: row.try_get("declined_at")?,
             assigned_at: row.try_get("assigned_at")?,
+            role: stored::<CaseRole>(&role, "case role")?,
+            due_at: row.try_get("due_at")?,
             outcome: outcome_of(row.try_get("outcome")?)?,
             outcome_detail: row.try_get("outcome_detail")?,
             resolved_at: row.try_get("resolved_at")?,

@@ -181,7 +181,7 @@ where
              updated_at = $4, closed_at = $5, deadline = $6, outcome = $7, satisfaction = $8, \
              satisfaction_note = $9, disagreement = $10, awaiting_rework = $11, \
              first_callback_at = $12, last_callback_at = $13, unassigned_announced_at = $14, \
-             continued_in = $15 WHERE id = $16",
+             continued_in = $15, sign = $16, incident_id = $17 WHERE id = $18",
         )
         .bind(a.status.code())
         .bind(a.status_reason.clone())
@@ -198,6 +198,8 @@ where
         .bind(a.last_callback_at)
         .bind(a.unassigned_announced_at)
         .bind(a.continued_in.clone())
+        .bind(a.card.profile.sign.code())
+        .bind(a.incident_id)
         .bind(a.id)
         .execute(&mut *conn)
         .await?;
@@ -220,9 +222,10 @@ where
         Ok(sqlx::query_scalar(
             "INSERT INTO cases (appeal_id, authority_code, status, deadline, extension_reason, \
              reason, answer, declined_at, assigned_at, updated_at, measures, answered_at, \
-             returned_count, due_soon_at, overdue_at, answered_late) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             RETURNING id",
+             returned_count, due_soon_at, overdue_at, answered_late, outcome, outcome_detail, \
+             resolved_at, extension_requested_to, extension_request_reason, role, due_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23) RETURNING id",
         )
         .bind(appeal_id)
         .bind(case.authority_code.clone())
@@ -245,6 +248,8 @@ where
         .bind(case.resolved_at)
         .bind(case.extension_requested_to)
         .bind(case.extension_request_reason.clone())
+        .bind(case.role.code())
+        .bind(case.due_at)
         .fetch_one(&mut *conn)
         .await?)
     }
@@ -255,7 +260,7 @@ where
              answer = $5, declined_at = $6, updated_at = $7, measures = $8, answered_at = $9, \
              returned_count = $10, due_soon_at = $11, overdue_at = $12, answered_late = $13, \
              outcome = $14, outcome_detail = $15, resolved_at = $16, extension_requested_to = $17, \
-             extension_request_reason = $18 WHERE id = $19",
+             extension_request_reason = $18, role = $19, due_at = $20 WHERE id = $21",
         )
         .bind(case.status.code())
         .bind(case.deadline)
@@ -275,6 +280,8 @@ where
         .bind(case.resolved_at)
         .bind(case.extension_requested_to)
         .bind(case.extension_request_reason.clone())
+        .bind(case.role.code())
+        .bind(case.due_at)
         .bind(case.id)
         .execute(&mut *conn)
         .await?;

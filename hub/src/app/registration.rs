@@ -1,0 +1,100 @@
+//! Registering an appeal: the directory and registry look-ups the card's rules need (places,
+//! category, complained-about authority, the classifier's entries, an earlier appeal or a repeat
+//! the hub detects), then the card's checks and one transaction under the year's next number.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::appeals::AppealView;
+use super::{AppResult, Hotline, RequestId};
+use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
+use crate::domain::deadline::kyiv_date;
+use crate::domain::text::{check_number, normalize_phone, optional_code};
+use crate::domain::{AppealState, Caller, Change};
+use crate::store::Store;
+
+impl<S: Store> Hotline<S> {
+    /// What the directory and the registry say about the card's references.
+    async fn card_refs(&self, input: &CardInput, now: DateTime<Utc>) -> AppResult<CardRefs> {
+        let mut refs = CardRefs::default();
+        let place = |d: crate::domain::District| RefDistrict {
+            kind: d.kind,
+            parent_code: d.parent_code,
+        };
+        let district = optional_code("district_code", &input.district_code)?;
+        if !district.is_empty() {
+            refs.district = self.store.district(&district).await?.map(place);
+        }
+        let settlement = optional_code("settlement_code", &input.settlement_code)?;
+        if !settlement.is_empty() {
+            refs.settlement = self.store.district(&settlement).await?.map(place);
+        }
+        let category = optional_code("category_code", &input.category_code)?;
+        if !category.is_empty() {
+            refs.category_term_days = self.store.category(&category).await?.map(|c| c.term_days);
+        }
+        refs.classifier = self
+            .store
+            .classifier_entries(None)
+            .await?
+            .into_iter()
+            .map(|e| (e.dimension, e.code, e.priority))
+            .collect();
+        let complained = optional_code(
+            "complained_authority_code",
+            &input.complained_authority_code,
+        )?;
+        if !complained.is_empty() {
+            refs.complained_authority_known = self.store.authority(&complained).await?.is_some();
+        }
+        if !input.repeat_of.trim().is_empty() {
+            let number = check_number("repeat_of", &input.repeat_of)?;
+            refs.repeat_of =
+                self.store
+                    .appeal_ref(&number)
+                    .await?
+                    .map(|(id, status, phone, name)| RefAppeal {
+                        id,
+                        status,
+                        phone,
+                        name,
+                    });
+        } else if !input.anonymous
+            && let Ok(phone) = normalize_phone(&input.citizen.phone)
+        {
+            let since = input.received_at.unwrap_or(now)
+                - chrono::Days::new(self.limits.repeat_window_days);
+            refs.detected_repeat = self
+                .store
+                .find_repeat(&phone, &category, &district, since)
+                .await?;
+        }
+        Ok(refs)
+    }
+
+    /// Registers an appeal under the next number of the Kyiv year it was received in.
+    pub async fn register(
+        &self,
+        input: CardInput,
+        caller: &Caller,
+        request: &RequestId,
+    ) -> AppResult<AppealView> {
+        let now = self.now();
+        let key = self.request_key(caller, request)?;
+        let refs = self.card_refs(&input, now).await?;
+        let checked = input.check(&refs, &self.limits, now)?;
+        let year = kyiv_date(checked.received_at).year();
+        let prefix = self.number_prefix.clone();
+        let email = self.limits.email_notices;
+        let applied = self
+            .store
+            .register(year, caller, now, key.as_ref(), move |seq| {
+                let number = crate::domain::appeal::number(&prefix, year, seq);
+                let (state, events) = AppealState::register(number, checked, now);
+                let notices = crate::domain::notice::required(&state, &events, email);
+                (state, Change { events, notices })
+            })
+            .await?;
+        let state = self.applied(applied).await?;
+        self.view(state, now).await
+    }
+}
