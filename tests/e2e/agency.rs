@@ -13,7 +13,7 @@ use hotline_hub::starter::{self, DirectoryFile};
 use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
-use hotline_tests::agency::start_agency;
+use hotline_tests::agency::{case_status, start_agency};
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 use tokio::sync::watch;
 use tonic::Code;
@@ -54,16 +54,6 @@ async fn count_events<S: Store>(hub: &TestHub<S>, case_id: i64, kind: &str) -> u
         .count()
 }
 
-async fn case_status<S: Store>(hub: &TestHub<S>, case_id: i64) -> hotline_hub::domain::CaseStatus {
-    let state = hub
-        .store
-        .load(&hotline_hub::store::AppealKey::Case(case_id))
-        .await
-        .unwrap()
-        .unwrap();
-    state.cases.iter().find(|c| c.id == case_id).unwrap().status
-}
-
 /// 120 authorities, each with its own agency client daemon: every case reaches exactly its own
 /// authority, is accepted, reported, resolved through the outbox, verified, confirmed and closed.
 async fn one_hundred_and_twenty_agency_clients<S: Store>(hub: TestHub<S>) {
@@ -92,8 +82,22 @@ async fn one_hundred_and_twenty_agency_clients<S: Store>(hub: TestHub<S>) {
         .flat_map(|a| a.cases.iter().map(|c| (c.authority_code.clone(), c.id)))
         .collect();
 
-    // Every client receives exactly its own case, then accepts, reports and resolves it.
-    for (code, client) in codes.iter().zip(&clients) {
+    // Every client receives exactly its own case, then accepts, reports and resolves it: the
+    // co-executors (second of each pair) first, the leads once their co-executor's part is in.
+    let order: Vec<usize> = (0..codes.len())
+        .filter(|i| i % 2 == 1)
+        .chain((0..codes.len()).filter(|i| i % 2 == 0))
+        .collect();
+    for i in order {
+        let (code, client) = (&codes[i], &clients[i]);
+        if i % 2 == 0 {
+            let part = case_of[&codes[i + 1]];
+            wait_for("the co-executor's part to reach the hub", WAIT, || async {
+                (case_status(&hub, part).await == hotline_hub::domain::CaseStatus::Resolved)
+                    .then_some(())
+            })
+            .await;
+        }
         let cases = wait_for(&format!("{code} to receive its case"), WAIT, || async {
             let cases = client.agency.local.cases(None).await.unwrap();
             (!cases.is_empty()).then_some(cases)

@@ -257,6 +257,7 @@ async fn staff_writes_are_safe_to_retry<S: Store>(hub: TestHub<S>) {
             deadline: String::new(),
         }],
         request_id: "assign-1".into(),
+        ..Default::default()
     };
     let once = analyst
         .assign_appeal(assign.clone())

@@ -92,7 +92,10 @@ async fn full_lifecycle<S: Store>(hub: TestHub<S>) {
     assert!(appeal.number.starts_with("DP-20"), "{}", appeal.number);
     assert_eq!(appeal.cases[0].authority_name, "КП «Дніпроводоканал»");
 
-    for case in &appeal.cases {
+    // The first authority assigned leads: the co-executor's part comes in first.
+    assert_eq!(appeal.cases[0].role, pb::CaseRole::Lead as i32);
+    assert_eq!(appeal.cases[1].role, pb::CaseRole::CoExecutor as i32);
+    for case in appeal.cases.iter().rev() {
         hotline_tests::authority_answers(&hub, case.id, "Аварію усунуто, воду подано").await;
     }
     let number = appeal.number.clone();

@@ -4,6 +4,7 @@
 mod agency;
 mod agency_client;
 mod bad_input;
+mod dimensions;
 mod event_log;
 mod grpcio;
 mod holes;

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use hotline_agency_client::Agency;
-use hotline_hub::store::Store;
+use hotline_hub::domain::CaseStatus;
+use hotline_hub::store::{AppealKey, Store};
 use tokio::sync::watch;
 
 use crate::TestHub;
@@ -46,4 +47,15 @@ impl RunningAgency {
             .expect("daemon stops")
             .unwrap();
     }
+}
+
+/// Where case `case_id` stands on the hub, read from its store.
+pub async fn case_status<S: Store>(hub: &TestHub<S>, case_id: i64) -> CaseStatus {
+    let state = hub
+        .store
+        .load(&AppealKey::Case(case_id))
+        .await
+        .unwrap()
+        .unwrap();
+    state.cases.iter().find(|c| c.id == case_id).unwrap().status
 }

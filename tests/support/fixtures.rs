@@ -7,7 +7,8 @@ use hotline_proto::v1 as pb;
 
 use crate::hub::TestHub;
 
-/// A small directory: two districts, a settlement, a section with a subject, four authorities.
+/// A small directory: two districts, a settlement, a section with a subject, four authorities,
+/// and a few entries of the classifier's other dimensions (`ubd` a priority author category).
 pub const DIRECTORY: &str = r#"
 [[districts]]
 code = "dniprovskyi"
@@ -59,6 +60,32 @@ code = "kryvyi-rih-council"
 name = "Криворізька міська рада"
 kind = "city_council"
 district = "kryvorizkyi"
+
+[[classifier]]
+dimension = "author_category"
+code = "ubd"
+name = "Учасники бойових дій"
+priority = true
+
+[[classifier]]
+dimension = "author_category"
+code = "idp"
+name = "Внутрішньо переміщені особи"
+
+[[classifier]]
+dimension = "author_category"
+code = "large-family"
+name = "Багатодітні сім'ї"
+
+[[classifier]]
+dimension = "social_status"
+code = "pensioner"
+name = "Пенсіонер"
+
+[[classifier]]
+dimension = "sex"
+code = "f"
+name = "Жіноча"
 "#;
 
 /// An authority answering case `case_id` without its agency client: deliver, accept, report,

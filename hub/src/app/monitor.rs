@@ -27,7 +27,7 @@ impl<S: Store> Hotline<S> {
         let today = kyiv_date(at);
         let ids = self
             .store
-            .cases_to_announce(today, today + chrono::Days::new(due_soon_days))
+            .cases_to_announce(today, today + chrono::Days::new(due_soon_days), at)
             .await?;
         let caller = Caller::system("deadline monitor");
         let warning = chrono::Duration::hours(self.limits.emergency_warning_hours);

@@ -521,12 +521,13 @@ pub trait ReportQueries {
         &self,
         before: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
-    /// Cases the deadline monitor must announce: overdue (deadline before `today`) or due by
-    /// `due_by`, not yet announced.
+    /// Cases the deadline monitor must announce: overdue (deadline before `today`, or an
+    /// emergency's instant before `now`) or due by `due_by`, not yet announced.
     fn cases_to_announce(
         &self,
         today: NaiveDate,
         due_by: NaiveDate,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
 }
 

@@ -431,16 +431,19 @@ where
         &self,
         today: NaiveDate,
         due_by: NaiveDate,
+        now: DateTime<Utc>,
     ) -> StoreResult<Vec<i64>> {
         let sql = AssertSqlSafe(format!(
             "SELECT id FROM cases WHERE status IN ({}) \
              AND ((overdue_at IS NULL AND deadline < $1) \
+             OR (overdue_at IS NULL AND due_at < $3) \
              OR (due_soon_at IS NULL AND overdue_at IS NULL AND deadline <= $2)) ORDER BY id",
             codes(CaseStatus::awaits_answer)
         ));
         Ok(sqlx::query_scalar(sql)
             .bind(today)
             .bind(due_by)
+            .bind(now)
             .fetch_all(&self.pool)
             .await?)
     }
