@@ -501,7 +501,7 @@ async fn an_incident_answers_thirty_appeals_once<S: Store>(hub: TestHub<S>) {
     );
     assert_eq!(
         queue(&hub, pb::Queue::Triage).await,
-        [primary.number.clone()],
+        std::slice::from_ref(&primary.number),
         "followers wait with their incident"
     );
     // An assigned appeal cannot follow; nothing changes.
@@ -590,7 +590,10 @@ async fn an_incident_answers_thirty_appeals_once<S: Store>(hub: TestHub<S>) {
         .into_inner();
     assert_eq!(left.status, pb::AppealStatus::Registered as i32);
     assert_eq!(left.incident_id, 0);
-    assert_eq!(queue(&hub, pb::Queue::Triage).await, [unhappy.clone()]);
+    assert_eq!(
+        queue(&hub, pb::Queue::Triage).await,
+        std::slice::from_ref(unhappy)
+    );
     let closed = count_rows(
         &hub,
         &format!("SELECT COUNT(*) FROM appeals WHERE incident_id = {id} AND status = 'closed'"),

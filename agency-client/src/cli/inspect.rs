@@ -2,7 +2,7 @@
 //! receipts. They need neither the hub nor the TLS files, so a clerk can look while the daemon
 //! runs, and `status` works even when the certificate is what is broken.
 
-use hotline_proto::render::{agency_case_json, case_status, clip, table};
+use hotline_proto::render::{agency_case_json, case_status, clip, outcome, role, table, urgency};
 use hotline_proto::v1 as pb;
 
 use super::{CliError, ReceiptsCommand};
@@ -20,6 +20,29 @@ fn print_case(case: &pb::AgencyCase) {
         if c.overdue { "  OVERDUE" } else { "" }
     );
     println!("  deadline:   {}", c.deadline);
+    if !c.due_at.is_empty() {
+        println!("  due at:     {} (emergency)", c.due_at);
+    }
+    if case.priority {
+        println!(
+            "  PRIORITY:   the author belongs to a category handled first ({})",
+            case.author_categories.join(", ")
+        );
+    }
+    match role(c.role).as_str() {
+        "lead" => println!("  role:       lead executor: answer for all once the parts are in"),
+        "co_executor" => println!("  role:       co-executor: your part goes to the lead too"),
+        _ => {}
+    }
+    for p in &case.parts {
+        println!(
+            "  part:       {} [{}] {} {}",
+            p.authority_code,
+            case_status(p.status),
+            outcome(p.outcome),
+            clip(&p.answer, 60)
+        );
+    }
     println!(
         "  category:   {}   where: {} {}",
         case.category_code, case.district_code, case.settlement_code
@@ -65,9 +88,20 @@ pub(super) async fn cases(
             .iter()
             .map(|case| {
                 let c = case.case.clone().unwrap_or_default();
+                let marks = [
+                    if case.priority { "!" } else { "" },
+                    match urgency(case.urgency).as_str() {
+                        "emergency" => "EMERGENCY",
+                        "urgent" => "urgent",
+                        _ => "",
+                    },
+                ]
+                .concat();
                 vec![
                     c.id.to_string(),
-                    case.appeal_number.clone(),
+                    format!("{} {marks}", case.appeal_number)
+                        .trim_end()
+                        .to_string(),
                     case_status(c.status),
                     format!(
                         "{}{}",

@@ -53,7 +53,7 @@ mod tests {
             a.deadline = a.deadline - chrono::Days::new(days as u64);
             a
         };
-        let mut appeals = vec![
+        let mut appeals = [
             make(1, false, Urgency::Ordinary, 10),
             make(2, false, Urgency::Emergency, 0),
             make(3, true, Urgency::Ordinary, 0),
