@@ -94,6 +94,7 @@ fn card_input(r: pb::RegisterAppealRequest) -> Result<CardInput, Status> {
         received_at: convert::instant("received_at", &r.received_at)?,
         backdate_reason: r.backdate_reason,
         consultation: r.consultation,
+        publishable: r.publishable,
     })
 }
 

@@ -72,6 +72,12 @@ pub fn allowed(principal: &Principal, service: &str, method: &str) -> bool {
             "OpenIncident" | "AttachToIncident" | "CloseIncident" => *role == Analyst,
             _ => false,
         },
+        (Principal::Staff { role, .. }, "hotline.v1.ExchangeAdmin") => match method {
+            "SetMapping" => *role == Admin,
+            "ListMappings" => matches!(role, Admin | Analyst),
+            "ListHeld" | "ClassifyHeld" | "ForwardToPartner" => *role == Analyst,
+            _ => false,
+        },
         (Principal::Staff { role, .. }, "hotline.v1.Reports") => {
             matches!(role, Supervisor | Analyst)
         }

@@ -409,6 +409,9 @@ pub fn appeal_state_to_pb(
         } else {
             String::new()
         },
+        publishable: c.publishable,
+        exchange_partner: a.exchange.as_ref().map(|e| e.0.clone()).unwrap_or_default(),
+        external_id: a.exchange.as_ref().map(|e| e.1.clone()).unwrap_or_default(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`directory`]: `Directory` (admin).
 //! - [`reports`]: `Reports` (supervisors and analysts).
 //! - [`incidents`]: `Incidents` (analysts; staff read).
+//! - [`exchange`]: `ContactCentreExchange` (partners) and `ExchangeAdmin` (staff).
 //! - [`convert`], [`classify`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from use-case errors to gRPC statuses.
 
@@ -21,6 +22,7 @@ pub mod classify;
 pub mod convert;
 pub mod directory;
 pub mod error;
+pub mod exchange;
 pub mod incidents;
 pub mod reports;
 
@@ -30,7 +32,9 @@ use std::time::Duration;
 
 use hotline_proto::v1::agency_gateway_server::AgencyGatewayServer;
 use hotline_proto::v1::appeal_registry_server::AppealRegistryServer;
+use hotline_proto::v1::contact_centre_exchange_server::ContactCentreExchangeServer;
 use hotline_proto::v1::directory_server::DirectoryServer;
+use hotline_proto::v1::exchange_admin_server::ExchangeAdminServer;
 use hotline_proto::v1::incidents_server::IncidentsServer;
 use hotline_proto::v1::reports_server::ReportsServer;
 use tokio::net::TcpListener;
@@ -163,6 +167,11 @@ pub async fn serve<S: Store>(
     .max_decoding_message_size(max);
     let incidents = IncidentsServer::new(incidents::IncidentsApi::new(hotline.clone()))
         .max_decoding_message_size(max);
+    let exchange_api =
+        exchange::ExchangeApi::new(hotline.clone(), settings.clone(), stop_rx.clone());
+    let exchange =
+        ContactCentreExchangeServer::new(exchange_api.clone()).max_decoding_message_size(max);
+    let exchange_admin = ExchangeAdminServer::new(exchange_api).max_decoding_message_size(max);
     let directory = DirectoryServer::new(DirectoryApi::new(hotline)).max_decoding_message_size(max);
 
     let mut server_stop = stop_rx.clone();
@@ -179,6 +188,8 @@ pub async fn serve<S: Store>(
         .add_service(appeals)
         .add_service(directory)
         .add_service(incidents)
+        .add_service(exchange)
+        .add_service(exchange_admin)
         .add_service(agency)
         .add_service(reports)
         .serve_with_incoming_shutdown(tls::incoming(listener, tls, live), async move {

@@ -265,6 +265,7 @@ impl<S: Store> Hotline<S> {
         let filter = EventFilter {
             appeal_id: None,
             authority: Some(authority.to_string()),
+            partner: None,
         };
         // The stream ends when the hub shuts down, or at once when the authority is deactivated.
         let mut inactive = self.inactive_authorities();

@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use super::directory::AuthorityNames;
 use super::{AppResult, Hotline, RequestId};
 use crate::domain::deadline::{self, kyiv_date};
+use crate::domain::exchange::ExchangeLink;
 use crate::domain::text::{bounded_text, check_code, check_number, optional_code};
 use crate::domain::{
     AppealState, AttachmentInfo, AuthorityRef, CallbackOutcome, Caller, Case, CaseEvent, Change,
@@ -94,7 +95,29 @@ impl<S: Store> Hotline<S> {
     where
         F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
     {
-        let transition = self.noticed(transition);
+        self.change_linked(key, caller, request, now, None, transition)
+            .await
+    }
+
+    /// [`Self::change`], linking the appeal to an exchange partner with the same transaction.
+    pub(super) async fn change_linked<F>(
+        &self,
+        key: AppealKey,
+        caller: &Caller,
+        request: &RequestId,
+        now: DateTime<Utc>,
+        link: Option<ExchangeLink>,
+        transition: F,
+    ) -> AppResult<AppealView>
+    where
+        F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
+    {
+        let noticed = self.noticed(transition);
+        let transition = move |s: &mut AppealState| {
+            let mut change = noticed(s)?;
+            change.link = link;
+            Ok(change)
+        };
         let state = match self.request_key(caller, request)? {
             None => self.store.transact(&key, caller, now, transition).await?,
             Some(request) => {
@@ -343,12 +366,12 @@ impl<S: Store> Hotline<S> {
                         let (mut state, mut events) = AppealState::follow_up(number, original, now);
                         events.extend(state.assign(&authorities, None, now)?);
                         let notices = crate::domain::notice::required(&state, &events, email);
-                        Ok((state, Change { events, notices }))
+                        Ok((state, Change::new(events, notices)))
                     },
                     end: move |s: &mut AppealState, follow_up: &str| {
                         let (_, events) = s.continue_in(follow_up, &ids, &reason, now)?;
                         let notices = crate::domain::notice::required(s, &events, email);
-                        Ok(Change { events, notices })
+                        Ok(Change::new(events, notices))
                     },
                 },
             )

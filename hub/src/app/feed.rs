@@ -189,6 +189,7 @@ impl<S: Store> Hotline<S> {
         let filter = EventFilter {
             appeal_id,
             authority: None,
+            partner: None,
         };
         let audited = Arc::new(Mutex::new(HashSet::new()));
         let hotline = self.clone();

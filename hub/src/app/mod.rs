@@ -10,6 +10,7 @@
 //! - [`appeals`]: reads, search, and every staff transition.
 //! - [`incidents`]: incidents (mass appeals) and the staff queues.
 //! - [`agency`]: an authority's requests, its case list, acknowledgements and deliveries.
+//! - [`exchange`]: the national contact centre's exchange, both ways.
 //! - [`feed`]: following the event log by cursor, shared by every stream.
 //! - [`monitor`]: the deadline monitor.
 //! - [`notices`]: notices to citizens: the operators' queue and the e-mail worker.
@@ -20,6 +21,7 @@ pub mod agency;
 pub mod appeals;
 pub mod audit;
 pub mod directory;
+pub mod exchange;
 pub mod feed;
 pub mod incidents;
 pub mod monitor;
@@ -250,7 +252,7 @@ impl<S: Store> Hotline<S> {
         move |state: &mut AppealState| {
             let events = transition(state)?;
             let notices = crate::domain::notice::required(state, &events, email);
-            Ok(Change { events, notices })
+            Ok(Change::new(events, notices))
         }
     }
 }
@@ -269,7 +271,7 @@ impl<S: Store> Hotline<S> {
         move |state: &mut AppealState, id: i64| {
             let events = transition(state, id)?;
             let notices = crate::domain::notice::required(state, &events, email);
-            Ok(Change { events, notices })
+            Ok(Change::new(events, notices))
         }
     }
 }

@@ -8,6 +8,7 @@ use super::appeals::AppealView;
 use super::{AppResult, Hotline, RequestId};
 use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
 use crate::domain::deadline::kyiv_date;
+use crate::domain::exchange::ExchangeLink;
 use crate::domain::text::{check_number, normalize_phone, optional_code};
 use crate::domain::{AppealState, Caller, Change};
 use crate::store::Store;
@@ -78,6 +79,17 @@ impl<S: Store> Hotline<S> {
         caller: &Caller,
         request: &RequestId,
     ) -> AppResult<AppealView> {
+        self.register_linked(input, caller, request, None).await
+    }
+
+    /// [`Self::register`], linking the new appeal to an exchange partner in the same transaction.
+    pub(super) async fn register_linked(
+        &self,
+        input: CardInput,
+        caller: &Caller,
+        request: &RequestId,
+        link: Option<ExchangeLink>,
+    ) -> AppResult<AppealView> {
         let now = self.now();
         let key = self.request_key(caller, request)?;
         let refs = self.card_refs(&input, now).await?;
@@ -91,7 +103,9 @@ impl<S: Store> Hotline<S> {
                 let number = crate::domain::appeal::number(&prefix, year, seq);
                 let (state, events) = AppealState::register(number, checked, now);
                 let notices = crate::domain::notice::required(&state, &events, email);
-                (state, Change { events, notices })
+                let mut change = Change::new(events, notices);
+                change.link = link;
+                (state, change)
             })
             .await?;
         let state = self.applied(applied).await?;

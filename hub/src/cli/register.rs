@@ -102,6 +102,9 @@ pub struct RegisterArgs {
     /// Urgency: ordinary, urgent (days) or emergency (hours).
     #[arg(long, value_parser = coded::<Urgency>())]
     pub urgency: Option<Urgency>,
+    /// The citizen agrees that the text may be published as open data.
+    #[arg(long)]
+    pub publishable: bool,
 }
 
 pub fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, CliError> {
@@ -138,6 +141,7 @@ pub fn register_request(r: RegisterArgs) -> Result<pb::RegisterAppealRequest, Cl
         sex: r.sex,
         contact_person: r.contact_person,
         urgency: r.urgency.map_or(pb::Urgency::Unspecified, urgency_to_pb) as i32,
+        publishable: r.publishable,
         complained_authority_code: r.complained_authority,
         needs_study: r.needs_study,
         requested_deadline: r.requested_deadline,

@@ -134,6 +134,9 @@ pub struct Appeal {
     pub due_at: Option<DateTime<Utc>>,
     /// The incident (mass appeal) it is attached to, if any.
     pub incident_id: Option<i64>,
+    /// The exchange partner it came from or went up to, and the partner's id of it (read-only
+    /// here: the link is written with the change that makes it).
+    pub exchange: Option<(String, String)>,
     /// When it reached a final status (closed, not considered, closed unconfirmed).
     pub closed_at: Option<DateTime<Utc>>,
     /// Last change.
@@ -227,6 +230,7 @@ impl AppealState {
                 continued_in: String::new(),
                 due_at: checked.due_at,
                 incident_id: None,
+                exchange: None,
                 closed_at: status.is_final().then_some(now),
                 updated_at: now,
             },

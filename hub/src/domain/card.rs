@@ -87,6 +87,8 @@ pub struct CardInput {
     /// A call the operator answers on the spot (information, a reference): closed at once with the
     /// outcome "consultation given", never sent to an authority.
     pub consultation: bool,
+    /// The citizen agreed that the text may be published as open data.
+    pub publishable: bool,
 }
 
 /// What the directory says about the card's references; `None` where the code is unknown.
@@ -169,6 +171,8 @@ pub struct AppealCard {
     pub backdate_reason: String,
     /// A consultation given on the spot.
     pub consultation: bool,
+    /// The text may be published as open data.
+    pub publishable: bool,
 }
 
 /// The outcome of checking a card: the card, when it was received, its legal deadline, and whether
@@ -448,6 +452,7 @@ impl CardInput {
                 },
                 backdate_reason,
                 consultation: self.consultation,
+                publishable: self.publishable,
             },
             received_at,
             deadline,

@@ -42,7 +42,7 @@ coded_enum! {
 
 impl AppealState {
     /// Ends every case still running: verified ones close, the rest are cancelled.
-    fn end_cases(&mut self, now: DateTime<Utc>, events: &mut Vec<CaseEvent>) {
+    pub(crate) fn end_cases(&mut self, now: DateTime<Utc>, events: &mut Vec<CaseEvent>) {
         for i in 0..self.cases.len() {
             let status = self.cases[i].status;
             if status.is_final() {

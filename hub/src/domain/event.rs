@@ -76,6 +76,8 @@ coded_enum! {
         AnsweredViaIncident = "appeal.answered_via_incident",
         /// The appeal left its incident (not confirmed: handled on its own again).
         DetachedFromIncident = "appeal.detached_from_incident",
+        /// Forwarded up to an exchange partner, outside the oblast's competence (art. 7).
+        ForwardedUp = "appeal.forwarded_up",
     }
 }
 
@@ -101,6 +103,7 @@ impl EventKind {
                 | Self::PartReturned
                 | Self::AnsweredViaIncident
                 | Self::DetachedFromIncident
+                | Self::ForwardedUp
         )
     }
 }

@@ -15,6 +15,7 @@
 //! - [`card`]: the registration card and its checks (arts. 3, 5, 7, 8).
 //! - [`classifier`]: the classifier's dimensions (sign, author category, …), urgency, priority.
 //! - [`directory`]: districts, the subject classifier and authorities, and their checks.
+//! - [`exchange`]: the national contact centre's exchange: mapping, links, forwarding up.
 //! - [`event`]: event kinds, positions in the log ([`Cursor`]) and who acted ([`Caller`]).
 //! - [`attachment`]: documents of a result: limits, integrity, safe names.
 //! - [`text`]: checks on any outside text (length, characters, codes, phones).
@@ -34,6 +35,7 @@ pub mod closing;
 pub mod deadline;
 pub mod directory;
 pub mod event;
+pub mod exchange;
 pub mod executors;
 pub mod incident;
 pub mod limits;

@@ -7,6 +7,7 @@
 use super::appeal::{AppealState, AppealStatus};
 use super::coded_enum;
 use super::event::{CaseEvent, EventKind};
+use super::exchange::ExchangeLink;
 use super::outcome::Outcome;
 
 coded_enum! {
@@ -74,12 +75,26 @@ pub struct Change {
     pub events: Vec<CaseEvent>,
     /// What the citizen must be told.
     pub notices: Vec<Notice>,
+    /// The appeal's link to an exchange partner, made by this change.
+    pub link: Option<ExchangeLink>,
+}
+
+impl Change {
+    /// Events and the notices they require.
+    pub fn new(events: Vec<CaseEvent>, notices: Vec<Notice>) -> Self {
+        Self {
+            events,
+            notices,
+            link: None,
+        }
+    }
 }
 
 impl From<Vec<CaseEvent>> for Change {
     fn from(events: Vec<CaseEvent>) -> Self {
         Self {
             events,
+            link: None,
             notices: Vec::new(),
         }
     }
@@ -154,6 +169,15 @@ pub fn required(state: &AppealState, events: &[CaseEvent], email_enabled: bool) 
                     text_of(e, "reason")
                 ),
             ),
+            EventKind::ForwardedUp => notice(
+                NoticeKind::Forwarded,
+                format!(
+                    "Ваше звернення № {number} направлено за належністю до {}: {}. \
+                     Про це повідомляємо відповідно до ст. 7 Закону України «Про звернення громадян».",
+                    partner_name(&text_of(e, "partner")),
+                    text_of(e, "reason")
+                ),
+            ),
             EventKind::AnsweredViaIncident => notice(
                 NoticeKind::Answer,
                 with_appeal_rights(format!(
@@ -203,6 +227,14 @@ pub fn answers_text(state: &AppealState) -> String {
         }
     }
     text
+}
+
+/// How the citizen reads a partner's name.
+fn partner_name(partner: &str) -> String {
+    match partner {
+        "ucc" | "1545" => "Урядового контактного центру".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Ends an answer with the citizen's right to complain (art. 16).

@@ -439,10 +439,11 @@ where
              settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
              repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at, \
              citizen_email, consultation, backdate_reason, outcome, sign, author_categories, \
-             social_status, sex, contact_person, urgency, priority, due_at, incident_id) \
+             social_status, sex, contact_person, urgency, priority, due_at, incident_id, \
+             publishable) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-             $35, $36, $37) RETURNING id",
+             $35, $36, $37, $38) RETURNING id",
         )
         .bind(a.number.clone())
         .bind(a.received_at)
@@ -482,6 +483,7 @@ where
         .bind(c.profile.priority)
         .bind(a.due_at)
         .bind(a.incident_id)
+        .bind(c.publishable)
         .fetch_one(&mut *conn)
         .await?;
         Ok(())

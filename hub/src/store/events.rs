@@ -44,6 +44,8 @@ where
             "SELECT {EVENT_COLUMNS} FROM events e JOIN appeals a ON a.id = e.appeal_id \
              WHERE (e.txid > $1 OR (e.txid = $1 AND e.id > $2)) AND e.txid < $3 \
              AND ($4 IS NULL OR e.appeal_id = $4) AND ($5 IS NULL OR e.authority_code = $5) \
+             AND ($7 IS NULL OR e.appeal_id IN \
+                  (SELECT l.appeal_id FROM exchange_links l WHERE l.partner = $7)) \
              ORDER BY e.txid, e.id LIMIT $6"
         ));
         let rows = sqlx::query(sql)
@@ -53,6 +55,7 @@ where
             .bind(filter.appeal_id)
             .bind(filter.authority.clone())
             .bind(limit)
+            .bind(filter.partner.clone())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(Self::event_from_row).collect()

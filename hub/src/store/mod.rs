@@ -20,6 +20,7 @@ pub mod backend;
 mod classifier;
 mod directory;
 mod events;
+mod exchange;
 mod incidents;
 mod leases;
 mod migrations;
@@ -38,6 +39,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
 use crate::audit::AuditEntry;
+use crate::domain::exchange::CodeMapping;
 use crate::domain::reports::{
     AuthorityTotals, CellCount, DimensionTotals, KindCount, ReceivedCount,
 };
@@ -145,6 +147,8 @@ pub struct EventFilter {
     pub appeal_id: Option<i64>,
     /// Only the case events of this authority.
     pub authority: Option<String>,
+    /// Only the events of appeals linked to this exchange partner.
+    pub partner: Option<String>,
 }
 
 /// A client-made request id and what the request was: a write that carries one is applied once per
@@ -584,6 +588,98 @@ impl fmt::Debug for StoredNotice {
     }
 }
 
+/// A partner's record held for classification. `record` is the JSON of an
+/// [`crate::domain::exchange::ExchangeRecord`]: personal data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HeldRecord {
+    /// Id.
+    pub id: i64,
+    /// The partner.
+    pub partner: String,
+    /// The partner's id.
+    pub external_id: String,
+    /// The record.
+    pub record: Vec<u8>,
+    /// Hex SHA-256 of the record as the partner sent it.
+    pub record_sha256: String,
+    /// What has no mapping.
+    pub missing: String,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// The appeal it became, once classified.
+    pub appeal_id: Option<i64>,
+}
+
+impl fmt::Debug for HeldRecord {
+    // The record holds the citizen: left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeldRecord({} of {})", self.external_id, self.partner)
+    }
+}
+
+/// The exchange with partners.
+pub trait ExchangeStore {
+    /// The appeal linked to (partner, external id): its id, number and record hash.
+    fn link(
+        &self,
+        partner: &str,
+        external_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<(i64, String, String)>>> + Send;
+    /// The `appeal.registered` event of an appeal.
+    fn registered_event(
+        &self,
+        appeal_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<StoredEvent>>> + Send;
+    /// Holds a record for classification (audited); `AlreadyExists` when the id is held already.
+    fn hold(
+        &self,
+        held: &HeldRecord,
+        caller: &Caller,
+    ) -> impl Future<Output = StoreResult<HeldRecord>> + Send;
+    /// A held record by (partner, external id), classified or not.
+    fn held_by_external(
+        &self,
+        partner: &str,
+        external_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<HeldRecord>>> + Send;
+    /// A held record by id.
+    fn held_record(&self, id: i64) -> impl Future<Output = StoreResult<Option<HeldRecord>>> + Send;
+    /// Records still waiting for classification, oldest first.
+    fn held_records(
+        &self,
+        partner: Option<&str>,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<HeldRecord>>> + Send;
+    /// Sets a mapping (audited).
+    fn set_mapping(
+        &self,
+        mapping: &CodeMapping,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A partner's mappings.
+    fn mappings(&self, partner: &str)
+    -> impl Future<Output = StoreResult<Vec<CodeMapping>>> + Send;
+    /// The cursor a partner acknowledged last.
+    fn partner_cursor(
+        &self,
+        partner: &str,
+    ) -> impl Future<Output = StoreResult<Option<Cursor>>> + Send;
+    /// Records a partner's acknowledgement; only ever moves forward. Returns the cursor kept.
+    fn acknowledge_partner(
+        &self,
+        partner: &str,
+        cursor: Cursor,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Cursor>> + Send;
+    /// The texts of the notices an appeal's change recorded at `at`.
+    fn notices_at(
+        &self,
+        appeal_id: i64,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+}
+
 /// The classifier's editable dimensions.
 pub trait ClassifierStore {
     /// Adds or replaces an entry (audited).
@@ -704,6 +800,7 @@ pub trait Store:
     + NoticeStore
     + ClassifierStore
     + IncidentStore
+    + ExchangeStore
     + Leases
     + Clone
     + Send

@@ -34,7 +34,9 @@ pub(super) const APPEAL_COLUMNS: &str = "a.id, a.number, a.received_at, a.channe
     a.backdate_reason, a.outcome, a.satisfaction, a.satisfaction_note, a.disagreement, \
     a.awaiting_rework, a.first_callback_at, a.last_callback_at, a.unassigned_announced_at, \
     a.continued_in, a.sign, a.author_categories, a.social_status, a.sex, a.contact_person, \
-    a.urgency, a.priority, a.due_at, a.incident_id, \
+    a.urgency, a.priority, a.due_at, a.incident_id, a.publishable, \
+    (SELECT l.partner FROM exchange_links l WHERE l.appeal_id = a.id) AS exchange_partner, \
+    (SELECT l.external_id FROM exchange_links l WHERE l.appeal_id = a.id) AS external_id, \
     (SELECT r.number FROM appeals r WHERE r.id = a.repeat_of) AS repeat_of_number";
 
 /// The columns of a case row (`c`).
@@ -95,6 +97,8 @@ where
         let sign: String = row.try_get("sign")?;
         let urgency: String = row.try_get("urgency")?;
         let author_categories: String = row.try_get("author_categories")?;
+        let partner: Option<String> = row.try_get("exchange_partner")?;
+        let external_id: Option<String> = row.try_get("external_id")?;
         Ok(Appeal {
             id: row.try_get("id")?,
             number: row.try_get("number")?,
@@ -130,6 +134,7 @@ where
                 repeat_of_number: repeat_of_number.unwrap_or_default(),
                 backdate_reason: row.try_get("backdate_reason")?,
                 consultation: row.try_get("consultation")?,
+                publishable: row.try_get("publishable")?,
             },
             status: stored::<AppealStatus>(&status, "appeal status")?,
             status_reason: row.try_get("status_reason")?,
@@ -146,6 +151,7 @@ where
             continued_in: row.try_get("continued_in")?,
             due_at: row.try_get("due_at")?,
             incident_id: row.try_get("incident_id")?,
+            exchange: partner.zip(external_id),
             closed_at: row.try_get("closed_at")?,
             updated_at: row.try_get("updated_at")?,
         })

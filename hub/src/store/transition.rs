@@ -133,6 +133,9 @@ where
     ) -> StoreResult<Vec<i64>> {
         let ids = Self::append_events(conn, state, &change.events, caller).await?;
         Self::insert_notices(conn, state.appeal.id, &change.notices, now).await?;
+        if let Some(link) = &change.link {
+            Self::insert_link(conn, state.appeal.id, link, now).await?;
+        }
         Self::audit_change(conn, caller, state, &change.events, now).await?;
         Ok(ids)
     }
