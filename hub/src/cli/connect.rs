@@ -108,10 +108,15 @@ fn read_file(path: &std::path::Path) -> Result<String, CliError> {
 
 /// A mutual-TLS channel to the hub, as `role` unless --cert names another identity.
 pub(crate) async fn channel(hub: &HubArgs, role: StaffRole) -> Result<Channel, CliError> {
+    channel_named(hub, role.code()).await
+}
+
+/// A mutual-TLS channel presenting `<pki-dir>/<stem>.pem` unless --cert names another identity.
+pub(crate) async fn channel_named(hub: &HubArgs, stem: &str) -> Result<Channel, CliError> {
     let cert = hub
         .cert
         .clone()
-        .unwrap_or_else(|| hub.pki_dir.join(format!("{}.pem", role.code())));
+        .unwrap_or_else(|| hub.pki_dir.join(format!("{stem}.pem")));
     let key = hub
         .key
         .clone()

@@ -15,11 +15,13 @@ pub mod args;
 pub mod chart;
 pub mod connect;
 pub mod directory;
+pub mod exchange;
 pub mod incident;
 pub mod local;
 pub mod output;
 pub mod register;
 pub mod report;
+pub mod schema;
 pub mod sheets;
 
 use std::path::PathBuf;
@@ -102,6 +104,9 @@ pub enum Command {
     Migrate(ServeOptions),
     /// Appeals: register, show, search, assign, verify, call back, close.
     Appeal(connect::Connection<appeal::AppealCommand>),
+    /// The exchange with the national contact centre: mappings, held records, forwarding up,
+    /// and files for partners without a live link.
+    Exchange(connect::Connection<exchange::ExchangeCommand>),
     /// Incidents: many appeals about one event, answered once.
     Incident(connect::Connection<incident::IncidentCommand>),
     /// Authorities of the directory.
@@ -140,6 +145,7 @@ pub async fn run(
         }
         Command::Appeal(c) => appeal::run(c).await,
         Command::Incident(c) => incident::run(c).await,
+        Command::Exchange(c) => exchange::run(c).await,
         Command::Authority(c) => directory::authority(c).await,
         Command::Directory(c) => directory::directory(c).await,
         Command::Report(args) => report::report(args).await,
