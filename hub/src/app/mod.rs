@@ -12,6 +12,7 @@
 //! - [`monitor`]: the deadline monitor.
 //! - [`notices`]: notices to citizens: the operators' queue and the e-mail worker.
 //! - [`reports`]: the monitoring reports.
+//! - [`operations`]: the on-duty status, the metrics collector, backup and restore.
 //! - [`audit`]: reading and checking the audit trail.
 
 pub mod agency;
@@ -21,6 +22,7 @@ pub mod directory;
 pub mod feed;
 pub mod monitor;
 pub mod notices;
+pub mod operations;
 pub mod reports;
 
 use std::collections::HashSet;

@@ -44,6 +44,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0006_law.sql"),
         include_str!("../../../migrations/postgres/0006_law.sql"),
     ),
+    (
+        8,
+        "restores",
+        include_str!("../../../migrations/sqlite/0008_restores.sql"),
+        include_str!("../../../migrations/postgres/0008_restores.sql"),
+    ),
 ];
 
 fn migrator(

@@ -1,0 +1,269 @@
+//! What operating the hub reads and writes in the database: how far each authority has
+//! acknowledged its feed and how many events it is behind, the deadline counts, the pool's use,
+//! an online backup of the SQLite file, and the marks `hub restore` leaves so that agency cursors
+//! from the replaced history are re-based rather than followed.
+
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, Type};
+
+use super::backend::{Backend, Column, SqlStore, codes};
+use super::{StoreError, StoreResult};
+use crate::domain::{CaseStatus, Cursor};
+
+/// How far one authority has acknowledged its feed, and what waits after that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPosition {
+    /// The authority.
+    pub authority: String,
+    /// The last position it acknowledged and when, if it ever did.
+    pub acked: Option<(Cursor, DateTime<Utc>)>,
+    /// Events of its cases after that position.
+    pub behind: i64,
+}
+
+/// The connection pool's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolUse {
+    /// Connections open (busy or idle).
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
+/// One restore of a backup into this database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreMark {
+    /// When.
+    pub restored_at: DateTime<Utc>,
+    /// The backup's last event id.
+    pub backup_last_event: i64,
+    /// The first event id given out after the restore; ids in between never exist here.
+    pub resumed_at_event: i64,
+}
+
+/// The operations queries.
+pub trait OperationsQueries {
+    /// Every authority that has events or has acknowledged, with its position and lag.
+    fn feed_positions(&self) -> impl Future<Output = StoreResult<Vec<FeedPosition>>> + Send;
+    /// Open cases owing an answer: (due by `due_by` but not overdue, overdue before `today`).
+    fn deadline_counts(
+        &self,
+        today: NaiveDate,
+        due_by: NaiveDate,
+    ) -> impl Future<Output = StoreResult<(i64, i64)>> + Send;
+    /// The pool's use now.
+    fn pool_use(&self) -> PoolUse;
+    /// Writes a consistent copy of the whole database to `path` while the hub runs (SQLite's
+    /// `VACUUM INTO`); PostgreSQL is backed up with `pg_dump` instead.
+    fn backup_into(&self, path: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks this database as restored from a backup: event ids continue at `resume_at` (or after
+    /// the last event, if that is higher) and the mark is recorded. Returns it.
+    fn mark_restore(
+        &self,
+        resume_at: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<RestoreMark>> + Send;
+    /// Every restore recorded, oldest first.
+    fn restore_marks(&self) -> impl Future<Output = StoreResult<Vec<RestoreMark>>> + Send;
+    /// The last position of `authority`'s events with an id at most `last_id` (the start when it
+    /// has none).
+    fn last_position_up_to(
+        &self,
+        authority: &str,
+        last_id: i64,
+    ) -> impl Future<Output = StoreResult<Cursor>> + Send;
+}
+
+impl<DB: Backend> OperationsQueries for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    i32: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    String: Column<DB>,
+    Vec<u8>: Column<DB>,
+    NaiveDate: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Option<i64>: Column<DB>,
+    Option<bool>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
+    Option<String>: Column<DB>,
+    Option<Vec<u8>>: Column<DB>,
+    Option<i32>: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
+    &'static str: Encode<'static, DB> + Type<DB>,
+{
+    #[tracing::instrument(skip_all)]
+    async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>> {
+        let acked: Vec<(String, i64, i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT authority_code, txid, event_id, acked_at FROM agency_cursors \
+             ORDER BY authority_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let behind: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT e.authority_code, COUNT(*) FROM events e \
+             LEFT JOIN agency_cursors c ON c.authority_code = e.authority_code \
+             WHERE e.authority_code IS NOT NULL AND (c.authority_code IS NULL \
+             OR e.txid > c.txid OR (e.txid = c.txid AND e.id > c.event_id)) \
+             GROUP BY e.authority_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut positions: std::collections::BTreeMap<String, FeedPosition> = acked
+            .into_iter()
+            .map(|(authority, txid, id, at)| {
+                let position = FeedPosition {
+                    authority: authority.clone(),
+                    acked: Some((Cursor { txid, id }, at)),
+                    behind: 0,
+                };
+                (authority, position)
+            })
+            .collect();
+        for (authority, count) in behind {
+            positions
+                .entry(authority.clone())
+                .or_insert(FeedPosition {
+                    authority,
+                    acked: None,
+                    behind: 0,
+                })
+                .behind = count;
+        }
+        Ok(positions.into_values().collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn deadline_counts(
+        &self,
+        today: NaiveDate,
+        due_by: NaiveDate,
+    ) -> StoreResult<(i64, i64)> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT COALESCE(SUM(CASE WHEN deadline >= $1 AND deadline <= $2 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN deadline < $1 THEN 1 ELSE 0 END), 0) \
+             FROM cases WHERE status IN ({})",
+            codes(CaseStatus::awaits_answer)
+        ));
+        let (soon, overdue): (i64, i64) = sqlx::query_as(sql)
+            .bind(today)
+            .bind(due_by)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((soon, overdue))
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        PoolUse {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn backup_into(&self, path: &str) -> StoreResult<()> {
+        if DB::NAME != "SQLite" {
+            return Err(StoreError::Internal(
+                "an online backup from the hub is for SQLite; back PostgreSQL up with pg_dump"
+                    .into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn mark_restore(&self, resume_at: i64, now: DateTime<Utc>) -> StoreResult<RestoreMark> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
+        let last = last.unwrap_or(0);
+        let resumed = resume_at.max(last + 1);
+        // The next event takes id `resumed`: both databases keep the last id given out.
+        if DB::NAME == "SQLite" {
+            sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'events'")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', $1)")
+                .bind(resumed - 1)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("SELECT setval(pg_get_serial_sequence('events', 'id'), $1, false)")
+                .bind(resumed)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO restores (restored_at, backup_last_event, resumed_at_event) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(now)
+        .bind(last)
+        .bind(resumed)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({ "backup_last_event": last, "resumed_at_event": resumed })
+            .to_string();
+        Self::append_audit(
+            &mut tx,
+            &crate::domain::Caller::system("hub restore"),
+            None,
+            "hub.restored",
+            &detail,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RestoreMark {
+            restored_at: now,
+            backup_last_event: last,
+            resumed_at_event: resumed,
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn restore_marks(&self) -> StoreResult<Vec<RestoreMark>> {
+        let rows: Vec<(DateTime<Utc>, i64, i64)> = sqlx::query_as(
+            "SELECT restored_at, backup_last_event, resumed_at_event FROM restores ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(restored_at, backup_last_event, resumed_at_event)| RestoreMark {
+                    restored_at,
+                    backup_last_event,
+                    resumed_at_event,
+                },
+            )
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn last_position_up_to(&self, authority: &str, last_id: i64) -> StoreResult<Cursor> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT txid, id FROM events WHERE authority_code = $1 AND id <= $2 \
+             ORDER BY txid DESC, id DESC LIMIT 1",
+        )
+        .bind(authority.to_string())
+        .bind(last_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or_else(Cursor::default, |(txid, id)| Cursor { txid, id }))
+    }
+}
