@@ -13,6 +13,7 @@
 //! - [`tls`], [`live`], [`pki`], [`principal`], [`audit`]: mutual TLS, live connections, the CA,
 //!   identities, the audit chain.
 //! - [`metrics`], [`presence`]: the Prometheus metrics and who is connected (for `hub status`).
+//! - [`backup`]: backup and restore of the database (`hub backup`, `hub restore`).
 //! - [`starter`]: the starter directory (districts, classifier, authorities) a new hotline loads.
 //! - [`cli`]: the `hub` binary's commands.
 
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domain;

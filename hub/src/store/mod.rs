@@ -46,7 +46,7 @@ use crate::domain::{
 };
 
 pub use backend::{Backend, SqlStore};
-pub use operations::{FeedPosition, OperationsQueries, PoolUse, RestoreMark};
+pub use operations::{FeedPosition, OperationsQueries, PoolUse, RestoreMark, postgres_is_empty};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -202,6 +202,21 @@ where
                 .execute(&mut *tx)
                 .await?;
         } else {
+            // Readers order events by (transaction id, id): new events must sort after the
+            // restored ones, which holds on the server the backup came from (transaction ids only
+            // grow) but not on a younger one.
+            let behind: bool = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(txid), 0) >= pg_current_xact_id()::text::bigint FROM events",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if behind {
+                return Err(StoreError::Internal(
+                    "the restored events carry transaction ids ahead of this server's; restore \
+                     onto the server the backup came from (or one that has run more transactions)"
+                        .into(),
+                ));
+            }
             sqlx::query("SELECT setval(pg_get_serial_sequence('events', 'id'), $1, false)")
                 .bind(resumed)
                 .execute(&mut *tx)
@@ -266,4 +281,18 @@ where
         .await?;
         Ok(row.map_or_else(Cursor::default, |(txid, id)| Cursor { txid, id }))
     }
+}
+
+/// True when the PostgreSQL database at `url` has no table in its schema: a database made for a
+/// restore (`pg_restore` then creates the tables as the backup has them). Nothing is migrated.
+pub async fn postgres_is_empty(url: &str) -> StoreResult<bool> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    let _ = conn.close().await;
+    Ok(tables == 0)
 }
