@@ -7,10 +7,11 @@
 //!   runs); [`restore`] runs `pg_restore` into an EMPTY database (made with `createdb`), so the
 //!   replaced database is never touched; point the hub at the new one.
 //!
-//! After the copy is in place the restore is marked in the database: event ids continue past
-//! every id the replaced history gave out (read from the replaced database when it can be read,
-//! else past the backup's last id plus `--id-gap`), so no agency client ever takes a new event for
-//! one it already has; and an agency cursor from the replaced history is re-based onto the
+//! After the copy is in place the restore is marked in the database: appeal, case, event, notice
+//! and attachment ids and each year's appeal numbers continue past everything the replaced history
+//! gave out (read from the replaced database when it can be read, else past the backup's plus
+//! `--id-gap`, numbers plus 10 000), so no citizen, operator or agency client ever meets a number
+//! or id again that meant something else; and an agency cursor from the replaced history is re-based onto the
 //! restored log when its client reconnects (see `Hotline::admit_agency_cursor`). The audit chain
 //! is verified before and after, and the restore itself is an audited row.
 
@@ -21,7 +22,7 @@ use crate::app::{AppError, Hotline, Store};
 use crate::audit::Finding;
 use crate::config::ServeConfig;
 use crate::server;
-use crate::store::{self, AnyStore, RestoreMark, StoreError};
+use crate::store::{self, AnyStore, IdMarks, RestoreMark, StoreError};
 
 /// Why a backup or restore did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -132,21 +133,20 @@ pub struct RestoreOptions {
     pub id_gap: i64,
 }
 
-/// The highest event id of the database at `url`, if it can be opened.
-async fn last_event_of(url: &str) -> Option<i64> {
-    let last = match store::open(url).await.ok()? {
+/// The ids and appeal numbers the database at `url` has given out, if it can be opened.
+async fn marks_of(url: &str) -> Option<IdMarks> {
+    match store::open(url).await.ok()? {
         AnyStore::Sqlite(s) => {
-            let last = Hotline::new(s.clone()).last_event_id().await.ok();
+            let marks = Hotline::new(s.clone()).id_marks().await.ok();
             s.pool().close().await;
-            last
+            marks
         }
         AnyStore::Postgres(s) => {
-            let last = Hotline::new(s.clone()).last_event_id().await.ok();
+            let marks = Hotline::new(s.clone()).id_marks().await.ok();
             s.pool().close().await;
-            last
+            marks
         }
-    };
-    last
+    }
 }
 
 async fn checked_audit<S: Store>(hotline: &Hotline<S>, when: &str) -> Result<i64, BackupError> {
@@ -160,19 +160,38 @@ async fn checked_audit<S: Store>(hotline: &Hotline<S>, when: &str) -> Result<i64
 
 async fn mark<S: Store>(
     hotline: Hotline<S>,
-    replaced_last: Option<i64>,
+    replaced: Option<IdMarks>,
     gap: i64,
 ) -> Result<(RestoreMark, i64), BackupError> {
     checked_audit(&hotline, "of the backup").await?;
-    let backup_last = hotline.last_event_id().await?;
-    let resume_at = match replaced_last {
-        Some(last) => last.max(backup_last) + 1,
-        None => backup_last + 1 + gap.max(0),
+    // What the replaced history gave out: read from it, or guessed generously past the backup.
+    let given_out = match replaced {
+        Some(marks) => marks,
+        None => {
+            let backup = hotline.id_marks().await?;
+            let gap = gap.max(0);
+            IdMarks {
+                ids: backup
+                    .ids
+                    .into_iter()
+                    .map(|(t, id)| (t, id + gap))
+                    .collect(),
+                numbers: backup
+                    .numbers
+                    .into_iter()
+                    .map(|(year, last)| (year, last + gap.min(NUMBER_GAP)))
+                    .collect(),
+            }
+        }
     };
-    let mark = hotline.mark_restore(resume_at).await?;
+    let mark = hotline.mark_restore(&given_out).await?;
     let rows = checked_audit(&hotline, "after the restore").await?;
     Ok((mark, rows))
 }
+
+/// Appeal numbers skipped in each year when the replaced database cannot be read (numbers are
+/// read by people: a smaller jump than ids).
+const NUMBER_GAP: i64 = 10_000;
 
 /// Restores the backup `options.from` into the configured database. The hub must be stopped
 /// (SQLite) or pointed at the new database afterwards (PostgreSQL).
@@ -189,9 +208,9 @@ pub async fn restore(
     if config.is_sqlite() {
         let path = sqlite_path(&config.database_url);
         let mut kept = None;
-        let mut replaced_last = None;
+        let mut replaced = None;
         if path.exists() {
-            replaced_last = last_event_of(&config.database_url).await;
+            replaced = marks_of(&config.database_url).await;
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
             let aside = PathBuf::from(format!("{}.replaced-{stamp}", path.display()));
             for suffix in ["", "-wal", "-shm"] {
@@ -218,8 +237,7 @@ pub async fn restore(
         let AnyStore::Sqlite(s) = server::open(config).await? else {
             unreachable!("the URL names SQLite")
         };
-        let (mark, audit_rows) =
-            mark(Hotline::new(s.clone()), replaced_last, options.id_gap).await?;
+        let (mark, audit_rows) = mark(Hotline::new(s.clone()), replaced, options.id_gap).await?;
         s.pool().close().await;
         Ok(Restored {
             mark,
@@ -234,8 +252,8 @@ pub async fn restore(
                     .into(),
             ));
         }
-        let replaced_last = match &options.replaced_url {
-            Some(url) => last_event_of(url).await,
+        let replaced = match &options.replaced_url {
+            Some(url) => marks_of(url).await,
             None => None,
         };
         let from = options.from.to_string_lossy();
@@ -254,8 +272,7 @@ pub async fn restore(
         let AnyStore::Postgres(s) = store::open(&config.database_url).await? else {
             unreachable!("the URL names PostgreSQL")
         };
-        let (mark, audit_rows) =
-            mark(Hotline::new(s.clone()), replaced_last, options.id_gap).await?;
+        let (mark, audit_rows) = mark(Hotline::new(s.clone()), replaced, options.id_gap).await?;
         s.pool().close().await;
         Ok(Restored {
             mark,

@@ -12,7 +12,7 @@ use crate::domain::Cursor;
 use crate::domain::deadline::kyiv_date;
 use crate::metrics::HubMetrics;
 use crate::presence::{LastError, Presence};
-use crate::store::{PoolUse, RestoreMark, Store};
+use crate::store::{IdMarks, PoolUse, RestoreMark, Store};
 
 /// One authority as this hub sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,13 +241,18 @@ impl<S: Store> Hotline<S> {
         Ok(self.store.backup_into(path).await?)
     }
 
-    /// Records that this database was just restored from a backup; event ids continue at
-    /// `resume_at` at the earliest, so no id the replaced history gave out is given again.
-    pub async fn mark_restore(&self, resume_at: i64) -> AppResult<RestoreMark> {
-        Ok(self.store.mark_restore(resume_at, self.now()).await?)
+    /// Records that this database was just restored from a backup: ids and appeal numbers
+    /// continue after `given_out`, so nothing the replaced history gave out is given again.
+    pub async fn mark_restore(&self, given_out: &IdMarks) -> AppResult<RestoreMark> {
+        Ok(self.store.mark_restore(given_out, self.now()).await?)
     }
 
-    /// The highest event id (for `hub restore`, from the database being replaced).
+    /// The highest ids and appeal numbers given out (for `hub restore`).
+    pub async fn id_marks(&self) -> AppResult<IdMarks> {
+        Ok(self.store.id_marks().await?)
+    }
+
+    /// The highest event id.
     pub async fn last_event_id(&self) -> AppResult<i64> {
         Ok(self.store.last_event_id().await?)
     }

@@ -166,6 +166,9 @@ mod tests {
             .inc();
         m.stream_lag_events.with_label_values(&["vodokanal"]).set(3);
         m.deadline_cases.with_label_values(&["overdue"]).set(2);
+        m.rpc_seconds
+            .with_label_values(&["/hotline.v1.Reports/DailyReport"])
+            .observe(0.003);
         let text = m.render();
         assert!(text.contains(
             "hotline_rpc_requests_total{code=\"OK\",rpc=\"/hotline.v1.Reports/DailyReport\"} 1"

@@ -46,7 +46,9 @@ use crate::domain::{
 };
 
 pub use backend::{Backend, SqlStore};
-pub use operations::{FeedPosition, OperationsQueries, PoolUse, RestoreMark, postgres_is_empty};
+pub use operations::{
+    FeedPosition, ID_TABLES, IdMarks, OperationsQueries, PoolUse, RestoreMark, postgres_is_empty,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -45,6 +45,19 @@ pub struct RestoreMark {
     pub resumed_at_event: i64,
 }
 
+/// The tables whose ids people or agency clients see (case ids, event ids, notice ids, …): after a
+/// restore none of them may give out an id again that the replaced history gave out.
+pub const ID_TABLES: [&str; 5] = ["appeals", "cases", "events", "attachments", "notices"];
+
+/// The highest id of each of [`ID_TABLES`] and the last appeal number of each year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMarks {
+    /// (table, highest id) for each of [`ID_TABLES`].
+    pub ids: Vec<(String, i64)>,
+    /// (year, last appeal number given out).
+    pub numbers: Vec<(i32, i64)>,
+}
+
 /// The operations queries.
 pub trait OperationsQueries {
     /// Every authority that has events or has acknowledged, with its position and lag.
@@ -60,11 +73,14 @@ pub trait OperationsQueries {
     /// Writes a consistent copy of the whole database to `path` while the hub runs (SQLite's
     /// `VACUUM INTO`); PostgreSQL is backed up with `pg_dump` instead.
     fn backup_into(&self, path: &str) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Marks this database as restored from a backup: event ids continue at `resume_at` (or after
-    /// the last event, if that is higher) and the mark is recorded. Returns it.
+    /// The highest ids and appeal numbers given out so far.
+    fn id_marks(&self) -> impl Future<Output = StoreResult<IdMarks>> + Send;
+    /// Marks this database as restored from a backup: every id of [`ID_TABLES`] and every year's
+    /// appeal numbers continue after `given_out` (or after what the database holds, if higher),
+    /// and the mark is recorded, audited. Returns it.
     fn mark_restore(
         &self,
-        resume_at: i64,
+        given_out: &IdMarks,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<RestoreMark>> + Send;
     /// Every restore recorded, oldest first.
@@ -185,23 +201,28 @@ where
     }
 
     #[tracing::instrument(skip_all)]
-    async fn mark_restore(&self, resume_at: i64, now: DateTime<Utc>) -> StoreResult<RestoreMark> {
+    async fn id_marks(&self) -> StoreResult<IdMarks> {
+        let mut ids = Vec::new();
+        for table in ID_TABLES {
+            let sql = AssertSqlSafe(format!("SELECT MAX(id) FROM {table}"));
+            let max: Option<i64> = sqlx::query_scalar(sql).fetch_one(&self.pool).await?;
+            ids.push((table.to_string(), max.unwrap_or(0)));
+        }
+        let numbers: Vec<(i32, i64)> =
+            sqlx::query_as("SELECT year, last FROM appeal_numbers ORDER BY year")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(IdMarks { ids, numbers })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn mark_restore(
+        &self,
+        given_out: &IdMarks,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RestoreMark> {
         let mut tx = DB::begin_write(&self.pool).await?;
-        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
-            .fetch_one(&mut *tx)
-            .await?;
-        let last = last.unwrap_or(0);
-        let resumed = resume_at.max(last + 1);
-        // The next event takes id `resumed`: both databases keep the last id given out.
-        if DB::NAME == "SQLite" {
-            sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'events'")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', $1)")
-                .bind(resumed - 1)
-                .execute(&mut *tx)
-                .await?;
-        } else {
+        if DB::NAME != "SQLite" {
             // Readers order events by (transaction id, id): new events must sort after the
             // restored ones, which holds on the server the backup came from (transaction ids only
             // grow) but not on a younger one.
@@ -217,22 +238,66 @@ where
                         .into(),
                 ));
             }
-            sqlx::query("SELECT setval(pg_get_serial_sequence('events', 'id'), $1, false)")
-                .bind(resumed)
-                .execute(&mut *tx)
-                .await?;
+        }
+        let mut backup_last_event = 0;
+        let mut resumed_at_event = 1;
+        for table in ID_TABLES {
+            let sql = AssertSqlSafe(format!("SELECT MAX(id) FROM {table}"));
+            let held: Option<i64> = sqlx::query_scalar(sql).fetch_one(&mut *tx).await?;
+            let held = held.unwrap_or(0);
+            let floor = given_out
+                .ids
+                .iter()
+                .find(|(t, _)| t == table)
+                .map_or(0, |(_, id)| *id);
+            // The next id this table gives out.
+            let next = held.max(floor) + 1;
+            if DB::NAME == "SQLite" {
+                sqlx::query("DELETE FROM sqlite_sequence WHERE name = $1")
+                    .bind(table.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)")
+                    .bind(table.to_string())
+                    .bind(next - 1)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("SELECT setval(pg_get_serial_sequence($1, 'id'), $2, false)")
+                    .bind(table.to_string())
+                    .bind(next)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if table == "events" {
+                (backup_last_event, resumed_at_event) = (held, next);
+            }
+        }
+        for (year, last) in &given_out.numbers {
+            sqlx::query(
+                "INSERT INTO appeal_numbers (year, last) VALUES ($1, $2) ON CONFLICT (year) \
+                 DO UPDATE SET last = CASE WHEN excluded.last > appeal_numbers.last \
+                 THEN excluded.last ELSE appeal_numbers.last END",
+            )
+            .bind(*year)
+            .bind(*last)
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query(
             "INSERT INTO restores (restored_at, backup_last_event, resumed_at_event) \
              VALUES ($1, $2, $3)",
         )
         .bind(now)
-        .bind(last)
-        .bind(resumed)
+        .bind(backup_last_event)
+        .bind(resumed_at_event)
         .execute(&mut *tx)
         .await?;
-        let detail = serde_json::json!({ "backup_last_event": last, "resumed_at_event": resumed })
-            .to_string();
+        let detail = serde_json::json!({
+            "backup_last_event": backup_last_event,
+            "resumed_at_event": resumed_at_event,
+        })
+        .to_string();
         Self::append_audit(
             &mut tx,
             &crate::domain::Caller::system("hub restore"),
@@ -245,8 +310,8 @@ where
         tx.commit().await?;
         Ok(RestoreMark {
             restored_at: now,
-            backup_last_event: last,
-            resumed_at_event: resumed,
+            backup_last_event,
+            resumed_at_event,
         })
     }
 
