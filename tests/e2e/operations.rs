@@ -261,11 +261,11 @@ fn config(url: &str) -> ServeConfig {
     .unwrap()
 }
 
-async fn a_restored_backup_lets_agency_clients_resume_without_loss_or_duplicates<S: Store>(
-    mut hub: TestHub<S>,
-) where
+async fn a_restored_backup_lets_agency_clients_resume_without_loss_or_duplicates<
     S: RestoredStore,
-{
+>(
+    mut hub: TestHub<S>,
+) {
     let running = start_agency(&hub, "vodokanal").await;
     let (_, first) = assigned(&hub, &["vodokanal"]).await;
     wait_for("the first case to be delivered", WAIT, || async {

@@ -29,11 +29,11 @@ pub struct StatusArgs {
 
 /// Runs `hub status` (as a supervisor unless --cert says otherwise).
 pub async fn status(args: StatusArgs) -> Result<(), CliError> {
-    let mut client = OperationsClient::new(channel(&args.hub, StaffRole::Supervisor).await?);
+    let client = OperationsClient::new(channel(&args.hub, StaffRole::Supervisor).await?);
     let request = pb::GetStatusRequest {
         silent_after_hours: args.silent_hours,
     };
-    let answer = retrying(&mut client, &request, |mut c, r| async move {
+    let answer = retrying(&client, &request, |mut c, r| async move {
         c.get_status(r).await
     })
     .await?;
