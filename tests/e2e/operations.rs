@@ -425,3 +425,29 @@ on_both!(
     shutdown_drops_readiness_before_streams_end,
     a_restored_backup_lets_agency_clients_resume_without_loss_or_duplicates,
 );
+
+async fn an_agency_client_serves_its_own_metrics<S: Store>(hub: TestHub<S>) {
+    let agency = start_agency(&hub, "vodokanal").await;
+    let addr = hotline_agency_client::metrics::listen(
+        "127.0.0.1:0".parse().unwrap(),
+        agency.agency.local.clone(),
+    )
+    .await
+    .unwrap();
+    assigned(&hub, &["vodokanal"]).await;
+    let text = wait_for("the client's metrics to show its case", WAIT, || async {
+        let text = scrape(addr).await;
+        (text.contains("agency_cases 1") && text.contains("agency_connected 1")).then_some(text)
+    })
+    .await;
+    assert!(text.contains("agency_outbox_pending 0"), "{text}");
+    assert!(text.contains("agency_hooks_dead 0"), "{text}");
+    assert!(!text.contains("agency_last_contact_seconds 0\n"), "{text}");
+    for private in ["Петренко", "067 123 45 67", "0671234567", "Січеславська"] {
+        assert!(!text.contains(private), "no personal data: {private}");
+    }
+    agency.stop().await;
+    hub.stop().await;
+}
+
+on_both!(an_agency_client_serves_its_own_metrics);
