@@ -115,7 +115,7 @@ pub fn render(s: &pb::OperationsStatus, all: bool) -> String {
         return out;
     }
     out.push_str(&format!(
-        "\n{:<28} {:<10} {:>7} {:>8} {:<14} {}\n",
+        "\n{:<32} {:<10} {:>7} {:>8} {:<14} {}\n",
         "AUTHORITY", "STATE", "STREAMS", "BEHIND", "LAST CONTACT", "LAST ERROR"
     ));
     for a in shown {
@@ -137,7 +137,7 @@ pub fn render(s: &pb::OperationsStatus, all: bool) -> String {
             )
         };
         out.push_str(&format!(
-            "{:<28} {:<10} {:>7} {:>8} {:<14} {}\n",
+            "{:<32} {:<10} {:>7} {:>8} {:<14} {}\n",
             a.code,
             state,
             a.streams,
