@@ -51,7 +51,7 @@ pub struct TestHub<S> {
 /// drop at shutdown (so restarts stay quick), a fresh metrics registry per hub.
 pub fn test_ops() -> api::Ops {
     api::Ops {
-        metrics_refresh: Duration::from_millis(200),
+        metrics_refresh: Duration::from_millis(500),
         readiness_delay: Duration::from_millis(100),
         health_interval: Duration::from_millis(200),
         ..api::Ops::default()
