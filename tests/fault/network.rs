@@ -99,7 +99,7 @@ async fn clients_survive_cuts_refusals_and_stalls<S: Store>(mut hub: TestHub<S>)
     .await;
     proxy.set(Mode::Stall);
     let stalled = Instant::now();
-    let bound = hub.ops.keepalive_interval * 2 + hub.ops.keepalive_timeout + Duration::from_secs(2);
+    let bound = hub.ops.keepalive_interval * 2 + hub.ops.keepalive_timeout + Duration::from_secs(4);
     wait_for(
         "keepalive to close the stalled connection",
         bound,
