@@ -50,6 +50,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0007_dimensions.sql"),
         include_str!("../../../migrations/postgres/0007_dimensions.sql"),
     ),
+    (
+        8,
+        "restores",
+        include_str!("../../../migrations/sqlite/0008_restores.sql"),
+        include_str!("../../../migrations/postgres/0008_restores.sql"),
+    ),
 ];
 
 fn migrator(
