@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "hotline/v1/agency.proto",
     "hotline/v1/exchange.proto",
     "hotline/v1/reports.proto",
+    "hotline/v1/operations.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -57,6 +57,9 @@ pub struct ClientOptions {
     /// Longest wait between reconnection attempts, in seconds [default: 30].
     #[arg(long, global = true, env = "AGENCY_MAX_BACKOFF_SECS")]
     pub max_backoff_secs: Option<u64>,
+    /// Serve Prometheus metrics on this address (`run` only; off by default).
+    #[arg(long, global = true, env = "AGENCY_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Resolved configuration every command uses.

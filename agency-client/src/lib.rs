@@ -23,6 +23,7 @@ pub mod files;
 pub mod hooks;
 pub mod identity;
 pub mod local;
+pub mod metrics;
 pub mod stream;
 
 pub use client::{Action, Agency, Sent};

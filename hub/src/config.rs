@@ -104,10 +104,39 @@ pub struct ServeOptions {
     /// Attempts to send one e-mail notice before it goes to the operators' queue [default: 5].
     #[arg(long, env = "HOTLINE_SMTP_ATTEMPTS")]
     pub smtp_attempts: Option<i32>,
+    /// Address of the Prometheus metrics listener (plain HTTP, `GET /metrics`) [default: none, off].
+    #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log format on stderr: `text` or `json` (one object per line) [default: text].
+    #[arg(long, env = "HOTLINE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// At shutdown, seconds readiness reports NOT_SERVING before streams end [default: 1].
+    #[arg(long, env = "HOTLINE_READINESS_DRAIN_SECS")]
+    pub readiness_drain_secs: Option<u64>,
+    /// At shutdown, seconds open calls may take to finish after streams end [default: 10].
+    #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Seconds between HTTP/2 pings on every connection [default: 30].
+    #[arg(long, env = "HOTLINE_KEEPALIVE_SECS")]
+    pub keepalive_secs: Option<u64>,
+    /// Seconds a ping may go unanswered before the connection is closed [default: 20].
+    #[arg(long, env = "HOTLINE_KEEPALIVE_TIMEOUT_SECS")]
+    pub keepalive_timeout_secs: Option<u64>,
     /// Do not load the starter directory into an empty database.
     #[arg(long, env = "HOTLINE_NO_STARTER")]
     #[serde(default)]
     pub no_starter: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the span of the call (RPC, principal, appeal number).
+    Json,
 }
 
 /// The file form: `[serve]` holds the same keys as the flags (with `_` for `-`).
@@ -171,6 +200,18 @@ pub struct ServeConfig {
     pub emergency_warning_hours: i64,
     /// The SMTP relay for e-mail notices, when configured.
     pub smtp: Option<Smtp>,
+    /// Where the metrics are served, when they are.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Seconds readiness is down before streams end at shutdown.
+    pub readiness_drain_secs: u64,
+    /// Seconds open calls get at shutdown.
+    pub shutdown_grace_secs: u64,
+    /// HTTP/2 ping interval, seconds.
+    pub keepalive_secs: u64,
+    /// HTTP/2 ping timeout, seconds.
+    pub keepalive_timeout_secs: u64,
 }
 
 /// Where e-mail notices go.
@@ -347,6 +388,29 @@ impl ServeConfig {
                     .unwrap_or(5)
                     .max(1),
             }),
+            metrics_listen: flags.metrics_listen.or(from_file.metrics_listen),
+            log_format: flags
+                .log_format
+                .or(from_file.log_format)
+                .unwrap_or_default(),
+            readiness_drain_secs: flags
+                .readiness_drain_secs
+                .or(from_file.readiness_drain_secs)
+                .unwrap_or(1),
+            shutdown_grace_secs: flags
+                .shutdown_grace_secs
+                .or(from_file.shutdown_grace_secs)
+                .unwrap_or(10),
+            keepalive_secs: flags
+                .keepalive_secs
+                .or(from_file.keepalive_secs)
+                .unwrap_or(30)
+                .max(1),
+            keepalive_timeout_secs: flags
+                .keepalive_timeout_secs
+                .or(from_file.keepalive_timeout_secs)
+                .unwrap_or(20)
+                .max(1),
             tls,
             tls_reload_secs: flags
                 .tls_reload_secs
@@ -461,6 +525,29 @@ mod tests {
             ServeConfig::resolve(ServeOptions::default(), Some(&path)),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn operations_settings_come_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("hub-config-ops-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hub.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nmetrics_listen = \"127.0.0.1:9545\"\nlog_format = \"json\"\nshutdown_grace_secs = 3\n",
+        )
+        .unwrap();
+        let c = ServeConfig::resolve(ServeOptions::default(), Some(&path)).unwrap();
+        assert_eq!(c.metrics_listen, Some(([127, 0, 0, 1], 9545).into()));
+        assert_eq!((c.log_format, c.shutdown_grace_secs), (LogFormat::Json, 3));
+        assert_eq!((c.readiness_drain_secs, c.keepalive_secs), (1, 30));
+        let off = ServeConfig::resolve(ServeOptions::default(), None).unwrap();
+        assert_eq!(
+            (off.metrics_listen, off.log_format),
+            (None, LogFormat::Text)
+        );
+        std::fs::write(&path, "[serve]\nlog_format = \"xml\"\n").unwrap();
+        assert!(ServeConfig::resolve(ServeOptions::default(), Some(&path)).is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`config`]: configuration by flags, environment and a TOML file.
 //! - [`tls`], [`live`], [`pki`], [`principal`], [`audit`]: mutual TLS, live connections, the CA,
 //!   identities, the audit chain.
+//! - [`metrics`], [`presence`]: the Prometheus metrics and who is connected (for `hub status`).
+//! - [`backup`]: backup and restore of the database (`hub backup`, `hub restore`).
 //! - [`starter`]: the starter directory (districts, classifier, authorities) a new hotline loads.
 //! - [`cli`]: the `hub` binary's commands.
 
@@ -20,11 +22,14 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod live;
+pub mod metrics;
 pub mod pki;
+pub mod presence;
 pub mod principal;
 pub mod server;
 pub mod starter;

@@ -3,21 +3,36 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use hotline_hub::cli::{self, Cli};
+use hotline_hub::cli::{self, Cli, Command};
+use hotline_hub::config::{LogFormat, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // One rustls crypto provider for tonic, sqlx and everything else, before any handshake.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    // `hub serve` may ask for JSON lines (flag, environment or file); every other command logs text.
+    let format = match &cli.command {
+        Command::Serve(options) => ServeConfig::resolve(options.clone(), cli.config.as_deref())
+            .map(|c| c.log_format)
+            .unwrap_or_default(),
+        _ => LogFormat::Text,
+    };
+    let filter = EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     if let Err(err) = cli::run(cli, shutdown_signal()).await {
         eprintln!("error: {err}");
         std::process::exit(1);

@@ -1,6 +1,7 @@
 //! Startup wiring, in one place: open the database, build the use cases with the configured limits
 //! and keys, load the starter directory into an empty database, prepare TLS, bind the listener, and
-//! run the API, the deadline monitor and the e-mail notice worker side by side until shutdown.
+//! run the API, the deadline monitor, the e-mail notice worker and (when configured) the metrics
+//! listener side by side until shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -148,6 +149,7 @@ async fn serve_on<S: Store>(
 
     // The deadline monitor and the e-mail worker run beside the API and stop with it.
     let (stop_workers, workers_stop) = watch::channel(false);
+    let workers_stop_metrics = workers_stop.clone();
     let mut workers = vec![tokio::spawn(hotline.clone().run_deadline_monitor(
         Duration::from_secs(config.monitor_secs),
         config.due_soon_days,
@@ -165,7 +167,27 @@ async fn serve_on<S: Store>(
             workers_stop,
         )));
     }
-    let served = api::serve(listener, tls, hotline, settings, shutdown).await;
+    let ops = api::Ops {
+        readiness_delay: Duration::from_secs(config.readiness_drain_secs),
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+        keepalive_interval: Duration::from_secs(config.keepalive_secs),
+        keepalive_timeout: Duration::from_secs(config.keepalive_timeout_secs),
+        due_soon_days: config.due_soon_days,
+        ..api::Ops::default()
+    };
+    if let Some(addr) = config.metrics_listen {
+        let metrics = ops.metrics.clone();
+        let bound = crate::metrics::http::listen(
+            addr,
+            Arc::new(move || metrics.render()),
+            workers_stop_metrics,
+        )
+        .await
+        .map_err(|e| ServeError::Io(format!("cannot serve metrics on {addr}: {e}")))?;
+        tracing::info!(%bound, "metrics at http://{bound}/metrics");
+        eprintln!("metrics on http://{bound}/metrics");
+    }
+    let served = api::serve_with_ops(listener, tls, hotline, settings, ops, shutdown).await;
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = worker.await;

@@ -7,6 +7,7 @@
 //! - `hotline/v1/agency.proto`: `AgencyGateway`, what an authority's agency client calls.
 //! - `hotline/v1/reports.proto`: `Reports`, daily monitoring for leadership.
 //! - `hotline/v1/exchange.proto`: `ContactCentreExchange`, the national contact centre's exchange.
+//! - `hotline/v1/operations.proto`: `Operations`, the hub's status for the staff on duty.
 //!
 //! - [`render`]: enum names, JSON forms and text tables for the command lines.
 //! - [`receipt`]: the canonical form of the hub's signed receipts, signing and checking.

@@ -10,6 +10,7 @@ mod grpcio;
 mod holes;
 mod law;
 mod lifecycle;
+mod operations;
 mod reports;
 mod security;
 mod service;

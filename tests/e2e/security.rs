@@ -337,6 +337,7 @@ const RPCS: &[(&str, &str)] = &[
     ("hotline.v1.Reports", "Trends"),
     ("hotline.v1.Reports", "QuarterlySummary"),
     ("hotline.v1.Reports", "AppealsPerDay"),
+    ("hotline.v1.Operations", "GetStatus"),
 ];
 
 /// Who may call what: the expected matrix, written out independently of the hub's.
@@ -356,6 +357,7 @@ fn expected(principal: &Principal, service: &str, method: &str) -> bool {
             ("hotline.v1.Directory", m) if m.starts_with("List") => true,
             ("hotline.v1.Directory", _) => *role == StaffRole::Admin,
             ("hotline.v1.Reports", _) => matches!(role, StaffRole::Analyst | StaffRole::Supervisor),
+            ("hotline.v1.Operations", _) => *role != StaffRole::Operator,
             _ => false,
         },
         Principal::Agency { .. } => service == "hotline.v1.AgencyGateway",

@@ -161,6 +161,7 @@ pub async fn settled_events<S: EventLog>(
     let filter = EventFilter {
         appeal_id: None,
         authority: authority.map(str::to_string),
+        partner: None,
     };
     wait_for(
         "the event log to settle",

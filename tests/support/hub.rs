@@ -39,10 +39,23 @@ pub struct TestHub<S> {
     pub pki: TestPki,
     /// How it serves (kept for a restart).
     pub settings: ApiSettings,
+    /// Its metrics, the authorities' presence, and how it shuts down (kept for a restart).
+    pub ops: api::Ops,
     /// The running server.
     task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     /// Ends the server.
     stop: Option<oneshot::Sender<()>>,
+}
+
+/// Operations settings the tests serve with: gauges and health refreshed often, a short readiness
+/// drop at shutdown (so restarts stay quick), a fresh metrics registry per hub.
+pub fn test_ops() -> api::Ops {
+    api::Ops {
+        metrics_refresh: Duration::from_millis(500),
+        readiness_delay: Duration::from_millis(100),
+        health_interval: Duration::from_millis(200),
+        ..api::Ops::default()
+    }
 }
 
 /// Settings the tests serve with: a short poll so nothing waits long on a missed notification, and
@@ -77,12 +90,14 @@ impl<S: Store> TestHub<S> {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let tls: Arc<ReloadingTls> = ReloadingTls::new(pki.files.clone()).expect("TLS files");
+        let ops = test_ops();
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(api::serve(
+        let task = tokio::spawn(api::serve_with_ops(
             listener,
             tls,
             hotline.clone(),
             settings.clone(),
+            ops.clone(),
             async move {
                 let _ = stopped.await;
             },
@@ -94,6 +109,7 @@ impl<S: Store> TestHub<S> {
             db,
             pki,
             settings,
+            ops,
             task: Some(task),
             stop: Some(stop),
         }
@@ -142,16 +158,32 @@ impl<S: Store> TestHub<S> {
         .await;
         let tls: Arc<ReloadingTls> = ReloadingTls::new(self.pki.files.clone()).expect("TLS files");
         let (stop, stopped) = oneshot::channel();
-        self.task = Some(tokio::spawn(api::serve(
+        self.task = Some(tokio::spawn(api::serve_with_ops(
             listener,
             tls,
             self.hotline.clone(),
             self.settings.clone(),
+            self.ops.clone(),
             async move {
                 let _ = stopped.await;
             },
         )));
         self.stop = Some(stop);
+    }
+
+    /// Stops the server and serves `store` (over `db`, e.g. a restored database) on the same
+    /// address with the same PKI and receipt key, as after a restore and a restart.
+    pub async fn reopen(&mut self, store: S, db: TestDb) {
+        self.shutdown().await;
+        self.hotline = Hotline::new(store.clone())
+            .with_limits(self.hotline.limits().clone())
+            .with_receipts(self.hotline.receipts().clone());
+        self.store = store;
+        let old = std::mem::replace(&mut self.db, db);
+        if !matches!((&old, &self.db), (TestDb::Sqlite(a), TestDb::Sqlite(b)) if a == b) {
+            old.drop_db().await;
+        }
+        self.restart().await;
     }
 
     /// Configuration for an agency client of `authority` with its own local store in a new temporary

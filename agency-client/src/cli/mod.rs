@@ -236,11 +236,18 @@ pub async fn run(
     cli: Cli,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), CliError> {
+    let metrics_listen = crate::metrics::address(cli.options.metrics_listen, cli.config.as_deref());
     let settings = Settings::resolve(cli.options, cli.config.as_deref())?;
     let json = cli.json;
     let action = match cli.command {
         Command::Run => {
             let agency = Agency::open_with(settings.client, settings.daemon).await?;
+            if let Some(addr) = metrics_listen {
+                let bound = crate::metrics::listen(addr, agency.local.clone())
+                    .await
+                    .map_err(|e| ClientError::Invalid(format!("--metrics-listen {addr}: {e}")))?;
+                eprintln!("agency-client: metrics on http://{bound}/metrics");
+            }
             eprintln!(
                 "agency-client: following {} (local store {})",
                 agency.config.hub,

@@ -78,6 +78,7 @@ fn agency_case(
     now: DateTime<Utc>,
 ) -> pb::AgencyCase {
     let a = &state.appeal;
+    super::observe::record_appeal(&a.number);
     let card = &a.card;
     let case = state.cases.iter().find(|c| c.id == case_id);
     pb::AgencyCase {

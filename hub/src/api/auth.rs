@@ -81,6 +81,9 @@ pub fn allowed(principal: &Principal, service: &str, method: &str) -> bool {
         (Principal::Staff { role, .. }, "hotline.v1.Reports") => {
             matches!(role, Supervisor | Analyst)
         }
+        (Principal::Staff { role, .. }, "hotline.v1.Operations") => {
+            matches!(role, Supervisor | Analyst | Admin)
+        }
         (Principal::Agency { .. }, "hotline.v1.AgencyGateway") => true,
         (Principal::Exchange { .. }, "hotline.v1.ContactCentreExchange") => true,
         _ => false,
@@ -124,6 +127,15 @@ pub struct Auth<S, Inner> {
     inner: Inner,
     /// The directory, for agency principals.
     hotline: Hotline<S>,
+}
+
+/// The identity the peer certificate names, if it names one (for spans and metrics; no check).
+pub fn peer_principal<B>(request: &http::Request<B>) -> Option<Principal> {
+    let certs = request
+        .extensions()
+        .get::<TlsConnectInfo<TcpConnectInfo>>()
+        .and_then(|info| info.peer_certs())?;
+    Principal::from_cert_der(certs.first()?).ok()
 }
 
 /// Reads the principal from the peer certificate and checks the matrix (no I/O).
@@ -252,6 +264,15 @@ mod tests {
         assert!(!allowed(&agency, "hotline.v1.AppealRegistry", "GetAppeal"));
         assert!(!allowed(&agency, "hotline.v1.Directory", "ListAuthorities"));
         assert!(allowed(&agency, "hotline.v1.AgencyGateway", "StreamCases"));
+        assert!(!allowed(&agency, "hotline.v1.Operations", "GetStatus"));
+        assert!(!allowed(
+            &staff(StaffRole::Operator),
+            "hotline.v1.Operations",
+            "GetStatus"
+        ));
+        for role in [StaffRole::Supervisor, StaffRole::Analyst, StaffRole::Admin] {
+            assert!(allowed(&staff(role), "hotline.v1.Operations", "GetStatus"));
+        }
         let exchange = Principal::Exchange {
             partner: "n".into(),
         };

@@ -331,6 +331,7 @@ pub fn event_to_pb(e: &StoredEvent) -> pb::AppealEvent {
 
 /// An appeal on the wire. The citizen is included only when the view allows it (an audited read).
 pub fn appeal_to_pb(view: &AppealView) -> pb::Appeal {
+    super::observe::record_appeal(&view.state.appeal.number);
     appeal_state_to_pb(
         &view.state,
         view.with_citizen,

@@ -11,6 +11,8 @@
 //! - [`reports`]: `Reports` (supervisors and analysts).
 //! - [`incidents`]: `Incidents` (analysts; staff read).
 //! - [`exchange`]: `ContactCentreExchange` (partners) and `ExchangeAdmin` (staff).
+//! - [`operations`]: `Operations`, the hub's status for the staff on duty.
+//! - [`observe`]: the outermost layer: a span, a count and a latency per call; authorities' presence.
 //! - [`convert`], [`classify`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from use-case errors to gRPC statuses.
 
@@ -24,6 +26,8 @@ pub mod directory;
 pub mod error;
 pub mod exchange;
 pub mod incidents;
+pub mod observe;
+pub mod operations;
 pub mod reports;
 
 use std::future::Future;
@@ -36,6 +40,7 @@ use hotline_proto::v1::contact_centre_exchange_server::ContactCentreExchangeServ
 use hotline_proto::v1::directory_server::DirectoryServer;
 use hotline_proto::v1::exchange_admin_server::ExchangeAdminServer;
 use hotline_proto::v1::incidents_server::IncidentsServer;
+use hotline_proto::v1::operations_server::OperationsServer;
 use hotline_proto::v1::reports_server::ReportsServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -48,6 +53,8 @@ use crate::app::Store;
 use crate::app::feed::FeedSettings;
 use crate::domain::Caller;
 use crate::live::LiveConnections;
+use crate::metrics::HubMetrics;
+use crate::presence::Presence;
 use crate::tls::{self, ReloadingTls};
 
 pub use appeals::AppealsApi;
@@ -108,13 +115,60 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Caller {
         })
 }
 
-/// How long graceful shutdown waits for open calls after the streams were told to end.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// How often the health service re-checks the database.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+/// What operating the hub adds to serving it: metrics, the authorities' presence, how shutdown
+/// drains, how dead connections are found.
+#[derive(Debug, Clone)]
+pub struct Ops {
+    /// Where the metrics are kept (served by `--metrics-listen`, when given).
+    pub metrics: Arc<HubMetrics>,
+    /// Which authorities are connected, when they last called, what failed last.
+    pub presence: Arc<Presence>,
+    /// How often the gauges that come from the database are refreshed.
+    pub metrics_refresh: Duration,
+    /// At shutdown, how long readiness reports NOT_SERVING before streams are ended, so that load
+    /// balancers and clients watching health move away first.
+    pub readiness_delay: Duration,
+    /// At shutdown, how long open calls may take to finish once streams were told to end.
+    pub shutdown_grace: Duration,
+    /// HTTP/2 pings on every connection this often; a connection whose ping goes unanswered for
+    /// `keepalive_timeout` is closed (a stalled peer is found within the sum of the two).
+    pub keepalive_interval: Duration,
+    /// See `keepalive_interval`.
+    pub keepalive_timeout: Duration,
+    /// How often health checking asks the database.
+    pub health_interval: Duration,
+    /// Days before its deadline a case counts as due soon (status and metrics).
+    pub due_soon_days: u64,
+}
 
-/// Serves the hub over mutual TLS on `listener` until `shutdown` resolves; then ends the streams
-/// and waits for open calls (at most [`SHUTDOWN_GRACE`]).
+impl Default for Ops {
+    fn default() -> Self {
+        Self {
+            metrics: Arc::new(HubMetrics::new()),
+            presence: Presence::new(),
+            metrics_refresh: Duration::from_secs(15),
+            readiness_delay: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(20),
+            health_interval: Duration::from_secs(5),
+            due_soon_days: 3,
+        }
+    }
+}
+
+/// Every service health checking reports on.
+const HEALTH_SERVICES: [&str; 6] = [
+    "",
+    "hotline.v1.AppealRegistry",
+    "hotline.v1.Directory",
+    "hotline.v1.AgencyGateway",
+    "hotline.v1.Reports",
+    "hotline.v1.Operations",
+];
+
+/// Serves the hub over mutual TLS on `listener` until `shutdown` resolves, with the default
+/// [`Ops`]; see [`serve_with_ops`].
 pub async fn serve<S: Store>(
     listener: TcpListener,
     tls: Arc<ReloadingTls>,
@@ -122,7 +176,22 @@ pub async fn serve<S: Store>(
     settings: ApiSettings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_with_ops(listener, tls, hotline, settings, Ops::default(), shutdown).await
+}
+
+/// Serves the hub over mutual TLS on `listener` until `shutdown` resolves. Then, in order:
+/// readiness (grpc.health) turns NOT_SERVING; after `ops.readiness_delay` the streams end and the
+/// listener closes; open calls get `ops.shutdown_grace` to finish.
+pub async fn serve_with_ops<S: Store>(
+    listener: TcpListener,
+    tls: Arc<ReloadingTls>,
+    hotline: Hotline<S>,
+    settings: ApiSettings,
+    ops: Ops,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (drain_tx, drain_rx) = watch::channel(false);
 
     tls.spawn_watcher(settings.tls_reload_interval, stop_rx.clone());
     let live = LiveConnections::new();
@@ -134,7 +203,19 @@ pub async fn serve<S: Store>(
         stop_rx.clone(),
     ));
     let (health, health_service) = tonic_health::server::health_reporter();
-    let health_task = tokio::spawn(watch_database(hotline.clone(), health, stop_rx.clone()));
+    let health_task = tokio::spawn(watch_database(
+        hotline.clone(),
+        health.clone(),
+        ops.health_interval,
+        stop_rx.clone(),
+    ));
+    tokio::spawn(hotline.clone().run_metrics_collector(
+        ops.metrics.clone(),
+        ops.presence.clone(),
+        ops.metrics_refresh,
+        ops.due_soon_days,
+        stop_rx.clone(),
+    ));
 
     // Reflection in both versions: grpcurl and grpcio's tools of some releases speak only v1alpha.
     let reflection = || {
@@ -159,6 +240,12 @@ pub async fn serve<S: Store>(
     let auth = auth::AuthLayer::new(hotline.clone());
     let reports = ReportsServer::new(reports::ReportsApi::new(hotline.clone()))
         .max_decoding_message_size(max);
+    let operations = OperationsServer::new(operations::OperationsApi::new(
+        hotline.clone(),
+        ops.presence.clone(),
+        ops.due_soon_days,
+        drain_rx,
+    ));
     let agency = AgencyGatewayServer::new(agency::AgencyApi::new(
         hotline.clone(),
         settings.clone(),
@@ -176,9 +263,14 @@ pub async fn serve<S: Store>(
 
     let mut server_stop = stop_rx.clone();
     let server = Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_interval(Some(ops.keepalive_interval))
+        .http2_keepalive_timeout(Some(ops.keepalive_timeout))
         .layer(
             tower::ServiceBuilder::new()
+                .layer(observe::ObserveLayer::new(
+                    ops.metrics.clone(),
+                    ops.presence.clone(),
+                ))
                 .layer(auth)
                 .map_response(size_limit_is_resource_exhausted),
         )
@@ -192,6 +284,7 @@ pub async fn serve<S: Store>(
         .add_service(exchange_admin)
         .add_service(agency)
         .add_service(reports)
+        .add_service(operations)
         .serve_with_incoming_shutdown(tls::incoming(listener, tls, live), async move {
             let _ = server_stop.wait_for(|down| *down).await;
         });
@@ -200,13 +293,30 @@ pub async fn serve<S: Store>(
     let result = tokio::select! {
         result = &mut server => result,
         () = shutdown => {
-            tracing::info!("shutting down: ending streams and draining calls");
-            let _ = stop_tx.send(true);
-            match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::warn!("calls still open after {SHUTDOWN_GRACE:?}; stopping anyway");
-                    Ok(())
+            // Readiness first: whoever watches health moves away before anything ends.
+            tracing::info!("shutting down: readiness is NOT_SERVING");
+            let _ = drain_tx.send(true);
+            ops.metrics.draining.set(1);
+            health_task.abort();
+            for service in HEALTH_SERVICES {
+                health.set_service_status(service, ServingStatus::NotServing).await;
+            }
+            let early = tokio::select! {
+                result = &mut server => Some(result),
+                () = tokio::time::sleep(ops.readiness_delay) => None,
+            };
+            match early {
+                Some(result) => result,
+                None => {
+                    tracing::info!("shutting down: ending streams and draining calls");
+                    let _ = stop_tx.send(true);
+                    match tokio::time::timeout(ops.shutdown_grace, &mut server).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            tracing::warn!(grace = ?ops.shutdown_grace, "calls still open after the grace time; stopping anyway");
+                            Ok(())
+                        }
+                    }
                 }
             }
         }
@@ -238,15 +348,9 @@ fn size_limit_is_resource_exhausted<B>(mut response: http::Response<B>) -> http:
 async fn watch_database<S: Store>(
     hotline: Hotline<S>,
     health: tonic_health::server::HealthReporter,
+    every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let services = [
-        "",
-        "hotline.v1.AppealRegistry",
-        "hotline.v1.Directory",
-        "hotline.v1.AgencyGateway",
-        "hotline.v1.Reports",
-    ];
     let mut last = None;
     loop {
         let now = if hotline.ping().await.is_ok() {
@@ -257,14 +361,16 @@ async fn watch_database<S: Store>(
         if last != Some(now) {
             if now == ServingStatus::NotServing {
                 tracing::warn!("database does not answer; health is NOT_SERVING");
+            } else if last.is_some() {
+                tracing::info!("database answers again; health is SERVING");
             }
-            for service in services {
+            for service in HEALTH_SERVICES {
                 health.set_service_status(service, now).await;
             }
             last = Some(now);
         }
         tokio::select! {
-            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|down| *down) => return,
         }
     }

@@ -216,8 +216,9 @@ impl<S: Store> Hotline<S> {
         caller: &Caller,
     ) -> AppResult<usize> {
         let now = self.now();
-        // An acknowledgement covers only events of this authority's own cases.
-        self.check_cursor(cursor, Some(authority)).await?;
+        // An acknowledgement covers only events of this authority's own cases (a cursor from
+        // before a restore is re-based onto the restored log).
+        let cursor = self.admit_agency_cursor(cursor, authority).await?;
         let mut delivered = 0;
         for case_id in self.store.assigned_cases_up_to(authority, cursor).await? {
             let state = self
@@ -261,7 +262,7 @@ impl<S: Store> Hotline<S> {
         settings: &FeedSettings,
         shutdown: watch::Receiver<bool>,
     ) -> AppResult<mpsc::Receiver<AppResult<FeedItem<Delivery>>>> {
-        self.check_cursor(cursor, Some(authority)).await?;
+        let cursor = self.admit_agency_cursor(cursor, authority).await?;
         let filter = EventFilter {
             appeal_id: None,
             authority: Some(authority.to_string()),

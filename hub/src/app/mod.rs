@@ -15,6 +15,7 @@
 //! - [`monitor`]: the deadline monitor.
 //! - [`notices`]: notices to citizens: the operators' queue and the e-mail worker.
 //! - [`reports`]: the monitoring reports.
+//! - [`operations`]: the on-duty status, the metrics collector, backup and restore.
 //! - [`audit`]: reading and checking the audit trail.
 
 pub mod agency;
@@ -26,6 +27,7 @@ pub mod feed;
 pub mod incidents;
 pub mod monitor;
 pub mod notices;
+pub mod operations;
 pub mod registration;
 pub mod reports;
 

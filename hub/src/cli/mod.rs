@@ -8,10 +8,12 @@
 //! - [`connect`]: which hub, which certificate, how to print; [`args`]: domain values on the command line.
 //! - [`report`], [`chart`]: `hub report …`, as tables, CSV, JSON, XLSX and SVG charts.
 //! - [`local`]: `pki` and `audit`, which work on files and the database on the hub's host.
+//! - [`status`]: `hub status`, the on-duty view; [`backup`]: `hub backup` and `hub restore`.
 //! - [`output`]: tables and JSON.
 
 pub mod appeal;
 pub mod args;
+pub mod backup;
 pub mod chart;
 pub mod connect;
 pub mod directory;
@@ -23,6 +25,7 @@ pub mod register;
 pub mod report;
 pub mod schema;
 pub mod sheets;
+pub mod status;
 
 use std::path::PathBuf;
 
@@ -66,6 +69,9 @@ pub enum CliError {
     /// The TLS material does not load.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// A backup or restore did not happen.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     /// `hub audit verify` or `hub receipt verify` found something altered.
     #[error("{0}")]
     AuditBroken(String),
@@ -121,6 +127,13 @@ pub enum Command {
     Audit(local::AuditArgs),
     /// Signed receipts given to authorities.
     Receipt(local::ReceiptArgs),
+    /// For the staff on duty: connected and silent authorities, lagging streams, failed calls,
+    /// deadlines, the database.
+    Status(status::StatusArgs),
+    /// Write a consistent backup of the database while the hub runs.
+    Backup(backup::BackupArgs),
+    /// Restore a backup (SQLite: with the hub stopped; PostgreSQL: into a new, empty database).
+    Restore(backup::RestoreArgs),
 }
 
 /// Runs a parsed command line; `shutdown` ends `serve`.
@@ -152,6 +165,9 @@ pub async fn run(
         Command::Pki(args) => local::pki(args),
         Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
         Command::Receipt(args) => local::receipt(args),
+        Command::Status(args) => status::status(args).await,
+        Command::Backup(args) => backup::backup(args, cli.config.as_deref()).await,
+        Command::Restore(args) => backup::restore(args, cli.config.as_deref()).await,
     }
 }
 

@@ -52,9 +52,15 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         8,
+        "restores",
+        include_str!("../../../migrations/sqlite/0008_restores.sql"),
+        include_str!("../../../migrations/postgres/0008_restores.sql"),
+    ),
+    (
+        9,
         "exchange",
-        include_str!("../../../migrations/sqlite/0008_exchange.sql"),
-        include_str!("../../../migrations/postgres/0008_exchange.sql"),
+        include_str!("../../../migrations/sqlite/0009_exchange.sql"),
+        include_str!("../../../migrations/postgres/0009_exchange.sql"),
     ),
 ];
 

@@ -11,7 +11,8 @@
 //! - [`backend`]: [`SqlStore`] and what differs per database ([`Backend`]).
 //! - `sqlite`, `postgres`: the two backends: connecting, migrations, notifications.
 //! - `rows`: rows back into domain types; `transition`: the locked read-modify-write of an appeal.
-//! - `appeals`, `agency`, `directory`, `events`, `audit`, `reports`, `leases`: one trait each.
+//! - `appeals`, `agency`, `directory`, `events`, `audit`, `reports`, `leases`, `operations`: one
+//!   trait each.
 
 mod agency;
 mod appeals;
@@ -25,6 +26,7 @@ mod incidents;
 mod leases;
 mod migrations;
 mod notices;
+mod operations;
 mod postgres;
 mod reports;
 mod requests;
@@ -50,6 +52,9 @@ use crate::domain::{
 };
 
 pub use backend::{Backend, SqlStore};
+pub use operations::{
+    FeedPosition, ID_TABLES, IdMarks, OperationsQueries, PoolUse, RestoreMark, postgres_is_empty,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -85,9 +90,22 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.message().contains("database is locked") => {
                 Self::Unavailable(db.message().to_string())
             }
+            // A full disk or a database that became read-only heals when space or the
+            // permission returns: retryable, like a database that does not answer.
+            sqlx::Error::Database(db) if cannot_write(db.message(), db.code().as_deref()) => {
+                Self::Unavailable(db.message().to_string())
+            }
             _ => Self::Internal(err.to_string()),
         }
     }
+}
+
+/// True for a database that cannot write now: SQLite's full disk or read-only file, PostgreSQL's
+/// `disk_full` (53100), `read_only_sql_transaction` (25006) and an administrator's shutdown (57P01).
+fn cannot_write(message: &str, code: Option<&str>) -> bool {
+    message.contains("database or disk is full")
+        || message.contains("readonly database")
+        || matches!(code, Some("53100" | "25006" | "57P01" | "57P02" | "57P03"))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -802,6 +820,7 @@ pub trait Store:
     + IncidentStore
     + ExchangeStore
     + Leases
+    + OperationsQueries
     + Clone
     + Send
     + Sync
