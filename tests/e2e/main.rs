@@ -5,6 +5,7 @@ mod agency;
 mod agency_client;
 mod bad_input;
 mod dimensions;
+mod exchange;
 mod event_log;
 mod grpcio;
 mod holes;

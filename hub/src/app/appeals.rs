@@ -112,13 +112,16 @@ impl<S: Store> Hotline<S> {
     where
         F: FnOnce(&mut AppealState) -> Result<Vec<CaseEvent>, DomainError> + Send,
     {
+        let linked = link
+            .as_ref()
+            .map(|l| (l.partner.clone(), l.external_id.clone()));
         let noticed = self.noticed(transition);
         let transition = move |s: &mut AppealState| {
             let mut change = noticed(s)?;
             change.link = link;
             Ok(change)
         };
-        let state = match self.request_key(caller, request)? {
+        let mut state = match self.request_key(caller, request)? {
             None => self.store.transact(&key, caller, now, transition).await?,
             Some(request) => {
                 let applied = self
@@ -128,6 +131,7 @@ impl<S: Store> Hotline<S> {
                 self.applied(applied).await?
             }
         };
+        state.appeal.exchange = state.appeal.exchange.or(linked);
         self.view(state, now).await
     }
 

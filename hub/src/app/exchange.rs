@@ -188,7 +188,9 @@ impl<S: Store> Hotline<S> {
                     .register_linked(card, caller, &RequestId::default(), Some(link))
                     .await;
                 match registered {
-                    Ok(view) => Ok(self.accepted(&view.state, sha, Fate::Accepted).await?),
+                    Ok(view) => Ok(self
+                        .accepted(&view.state, &external_id, sha, Fate::Accepted)
+                        .await?),
                     Err(AppError::Domain(e)) => {
                         Ok(Submitted::rejected(&external_id, e.to_string()))
                     }
@@ -231,7 +233,7 @@ impl<S: Store> Hotline<S> {
                 .await?
                 .ok_or_else(|| DomainError::NotFound(format!("appeal {appeal_id}")))?;
             return Ok(Some(
-                self.accepted(&state, sha.to_string(), Fate::Duplicate)
+                self.accepted(&state, external_id, sha.to_string(), Fate::Duplicate)
                     .await?,
             ));
         }
@@ -244,19 +246,20 @@ impl<S: Store> Hotline<S> {
         Ok(None)
     }
 
-    async fn accepted(&self, state: &AppealState, sha: String, fate: Fate) -> AppResult<Submitted> {
+    async fn accepted(
+        &self,
+        state: &AppealState,
+        external_id: &str,
+        sha: String,
+        fate: Fate,
+    ) -> AppResult<Submitted> {
         let event = self
             .store
             .registered_event(state.appeal.id)
             .await?
             .ok_or_else(|| AppError::Internal("an appeal without its registration".into()))?;
         Ok(Submitted {
-            external_id: state
-                .appeal
-                .exchange
-                .as_ref()
-                .map(|e| e.1.clone())
-                .unwrap_or_default(),
+            external_id: external_id.to_string(),
             fate,
             appeal_number: state.appeal.number.clone(),
             reason: String::new(),

@@ -91,6 +91,9 @@ impl<S: Store> Hotline<S> {
         link: Option<ExchangeLink>,
     ) -> AppResult<AppealView> {
         let now = self.now();
+        let linked = link
+            .as_ref()
+            .map(|l| (l.partner.clone(), l.external_id.clone()));
         let key = self.request_key(caller, request)?;
         let refs = self.card_refs(&input, now).await?;
         let checked = input.check(&refs, &self.limits, now)?;
@@ -108,7 +111,9 @@ impl<S: Store> Hotline<S> {
                 (state, change)
             })
             .await?;
-        let state = self.applied(applied).await?;
+        let mut state = self.applied(applied).await?;
+        // The link was written with the appeal; the state in hand was made before it.
+        state.appeal.exchange = state.appeal.exchange.or(linked);
         self.view(state, now).await
     }
 }
