@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{PgPool, Pool, Postgres, Transaction};
+use sqlx::{Connection, PgPool, Pool, Postgres, Transaction};
 use tokio::sync::watch;
 
 use super::backend::{Backend, SqlStore};
@@ -66,6 +66,9 @@ pub(super) async fn open(url: &str) -> StoreResult<PgStore> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
+        // A commit cut short (the server went away) can leave a connection that still counts
+        // itself inside a transaction: close it instead of lending it out again.
+        .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .connect(url)
         .await?;
     migrations::postgres().run(&pool).await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Sqlite, Transaction};
+use sqlx::{Connection, Pool, Sqlite, Transaction};
 use tokio::sync::watch;
 
 use super::backend::{Backend, SqlStore};
@@ -53,6 +53,9 @@ pub(super) async fn open(url: &str) -> StoreResult<SqliteStore> {
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
+        // A commit that failed (disk full, say) can leave a connection that still counts itself
+        // inside a transaction: close it instead of lending it out again.
+        .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .connect_with(options)
         .await?;
     migrations::sqlite().run(&pool).await?;
