@@ -107,6 +107,15 @@ pub struct ServeOptions {
     /// Address of the Prometheus metrics listener (plain HTTP, `GET /metrics`) [default: none, off].
     #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Address of the public open-data listener (Open311 GeoReport v2 and the monthly export)
+    /// [default: none, off].
+    #[arg(long, env = "HOTLINE_OPEN_DATA_LISTEN")]
+    pub open_data_listen: Option<SocketAddr>,
+    /// Serve the open data over TLS with the hub's server certificate (otherwise plain HTTP, for a
+    /// proxy in front).
+    #[arg(long, env = "HOTLINE_OPEN_DATA_TLS")]
+    #[serde(default)]
+    pub open_data_tls: bool,
     /// Log format on stderr: `text` or `json` (one object per line) [default: text].
     #[arg(long, env = "HOTLINE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -202,6 +211,10 @@ pub struct ServeConfig {
     pub smtp: Option<Smtp>,
     /// Where the metrics are served, when they are.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the open data is served, when it is.
+    pub open_data_listen: Option<SocketAddr>,
+    /// Over TLS.
+    pub open_data_tls: bool,
     /// Log format.
     pub log_format: LogFormat,
     /// Seconds readiness is down before streams end at shutdown.
@@ -389,6 +402,8 @@ impl ServeConfig {
                     .max(1),
             }),
             metrics_listen: flags.metrics_listen.or(from_file.metrics_listen),
+            open_data_listen: flags.open_data_listen.or(from_file.open_data_listen),
+            open_data_tls: flags.open_data_tls || from_file.open_data_tls,
             log_format: flags
                 .log_format
                 .or(from_file.log_format)

@@ -150,6 +150,7 @@ async fn serve_on<S: Store>(
     // The deadline monitor and the e-mail worker run beside the API and stop with it.
     let (stop_workers, workers_stop) = watch::channel(false);
     let workers_stop_metrics = workers_stop.clone();
+    let workers_stop_open_data = workers_stop.clone();
     let mut workers = vec![tokio::spawn(hotline.clone().run_deadline_monitor(
         Duration::from_secs(config.monitor_secs),
         config.due_soon_days,
@@ -186,6 +187,32 @@ async fn serve_on<S: Store>(
         .map_err(|e| ServeError::Io(format!("cannot serve metrics on {addr}: {e}")))?;
         tracing::info!(%bound, "metrics at http://{bound}/metrics");
         eprintln!("metrics on http://{bound}/metrics");
+    }
+    if let Some(addr) = config.open_data_listen {
+        let public = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| ServeError::Io(format!("cannot serve open data on {addr}: {e}")))?;
+        let bound = public
+            .local_addr()
+            .map_err(|e| ServeError::Io(e.to_string()))?;
+        let public_tls = if config.open_data_tls {
+            Some(Arc::new(tls_files(&config)?.public_server_config()?))
+        } else {
+            None
+        };
+        let scheme = if public_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tokio::spawn(api::opendata::serve(
+            public,
+            hotline.clone(),
+            public_tls,
+            workers_stop_open_data,
+        ));
+        tracing::info!(%bound, "open data at {scheme}://{bound}/open311/v2/services.json");
+        eprintln!("open data on {scheme}://{bound}/open311/v2/ and /open-data/");
     }
     let served = api::serve_with_ops(listener, tls, hotline, settings, ops, shutdown).await;
     let _ = stop_workers.send(true);

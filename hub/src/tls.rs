@@ -132,6 +132,27 @@ impl TlsFiles {
     }
 }
 
+impl TlsFiles {
+    /// A configuration for the public listener: the hub's server certificate, no client
+    /// certificate asked for (the data is public), ALPN `http/1.1`.
+    pub fn public_server_config(&self) -> Result<ServerConfig, TlsError> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
+            .map_err(|e| file_error(&self.cert, e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| file_error(&self.cert, e))?;
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| file_error(&self.key, e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
 /// The current TLS configuration, replaced when the files change.
 #[derive(Debug)]
 pub struct ReloadingTls {

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use clap::Parser as _;
 use hotline_agency_client::Action;
 use hotline_hub::principal::{Principal, StaffRole};
 use hotline_hub::store::Store;
@@ -16,7 +17,6 @@ use hotline_proto::v1::contact_centre_exchange_client::ContactCentreExchangeClie
 use hotline_proto::v1::exchange_admin_client::ExchangeAdminClient;
 use hotline_tests::agency::{case_status, start_agency};
 use hotline_tests::{TestHub, count_rows, on_both, wait_for};
-use clap::Parser as _;
 use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -92,9 +92,24 @@ fn record(i: usize) -> pb::ExchangeAppeal {
             phone: format!("+38050{i:07}"),
             ..Default::default()
         }),
-        category_code: if i % 97 == 3 { "UCC-99.01" } else { "UCC-07.01" }.into(),
-        district_code: if i % 2 == 0 { "UA1210000000" } else { "UA1211000000" }.into(),
-        settlement_code: if i % 2 == 0 { "UA1210100000" } else { "" }.into(),
+        category_code: if i % 97 == 3 {
+            "UCC-99.01"
+        } else {
+            "UCC-07.01"
+        }
+        .into(),
+        district_code: if i.is_multiple_of(2) {
+            "UA1210000000"
+        } else {
+            "UA1211000000"
+        }
+        .into(),
+        settlement_code: if i.is_multiple_of(2) {
+            "UA1210100000"
+        } else {
+            ""
+        }
+        .into(),
         text: format!("Звернення {i} через Урядовий контактний центр"),
         received_at: String::new(),
         ..Default::default()
@@ -399,8 +414,15 @@ async fn a_national_centre_exchanges_thousands_of_appeals<S: Store>(hub: TestHub
         .expect("the forwarded appeal");
     assert_eq!(forwarded.external_id, ours.number);
     let whole = forwarded.appeal.as_ref().expect("the whole appeal");
-    assert!(whole.citizen.is_some(), "the centre gets the citizen to act");
-    assert!(forwarded.notice.contains("Урядового контактного центру"), "{}", forwarded.notice);
+    assert!(
+        whole.citizen.is_some(),
+        "the centre gets the citizen to act"
+    );
+    assert!(
+        forwarded.notice.contains("Урядового контактного центру"),
+        "{}",
+        forwarded.notice
+    );
 
     // A resent record with other content under the same id is refused; nothing changes.
     let before = count_rows(&hub, "SELECT COUNT(*) FROM appeals").await;
@@ -417,13 +439,23 @@ async fn a_national_centre_exchanges_thousands_of_appeals<S: Store>(hub: TestHub
         .into_inner()
         .results;
     assert_eq!(outcome(&result[0]), pb::ExchangeOutcome::Rejected);
-    assert!(result[0].reason.contains("other content"), "{}", result[0].reason);
-    assert_eq!(count_rows(&hub, "SELECT COUNT(*) FROM appeals").await, before);
+    assert!(
+        result[0].reason.contains("other content"),
+        "{}",
+        result[0].reason
+    );
+    assert_eq!(
+        count_rows(&hub, "SELECT COUNT(*) FROM appeals").await,
+        before
+    );
     // Staff cannot speak for the partner; a partner cannot map codes.
-    let err = ContactCentreExchangeClient::new(hub.channel_as(&hotline_tests::staff(StaffRole::Admin)).await)
-        .submit_appeals(pb::SubmitAppealsRequest::default())
-        .await
-        .unwrap_err();
+    let err = ContactCentreExchangeClient::new(
+        hub.channel_as(&hotline_tests::staff(StaffRole::Admin))
+            .await,
+    )
+    .submit_appeals(pb::SubmitAppealsRequest::default())
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     hub.stop().await;
 }
@@ -460,7 +492,15 @@ async fn a_jsonl_file_imports_once_and_exports<S: Store>(hub: TestHub<S>) {
     let hub_url = format!("https://{}", hub.addr);
     let pki_dir = hub.pki.dir.display().to_string();
     let cli = |args: &[&str]| {
-        let mut all = vec!["hub", "exchange", "--hub", &hub_url, "--pki-dir", &pki_dir, "--json"];
+        let mut all = vec![
+            "hub",
+            "exchange",
+            "--hub",
+            &hub_url,
+            "--pki-dir",
+            &pki_dir,
+            "--json",
+        ];
         all.extend_from_slice(args);
         hotline_hub::cli::Cli::try_parse_from(all).expect("arguments parse")
     };
@@ -472,8 +512,15 @@ async fn a_jsonl_file_imports_once_and_exports<S: Store>(hub: TestHub<S>) {
         )
         .await
         .unwrap_or_else(|e| panic!("round {round}: {e}"));
-        assert_eq!(count_rows(&hub, "SELECT COUNT(*) FROM appeals").await, 40, "round {round}");
-        assert_eq!(count_rows(&hub, "SELECT COUNT(*) FROM exchange_held").await, 1);
+        assert_eq!(
+            count_rows(&hub, "SELECT COUNT(*) FROM appeals").await,
+            40,
+            "round {round}"
+        );
+        assert_eq!(
+            count_rows(&hub, "SELECT COUNT(*) FROM exchange_held").await,
+            1
+        );
         let refused = std::fs::read_to_string(&rejects).unwrap();
         let numbers: Vec<&str> = refused
             .lines()

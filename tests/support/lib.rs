@@ -10,6 +10,7 @@
 //! - [`agency`]: an agency client daemon in the test process.
 //! - [`db`]: a database per test, and direct SQL on it.
 //! - [`pki`]: a CA per test, client certificates, TLS channels.
+//! - [`http`]: a minimal HTTP GET for the plain-HTTP listeners.
 //! - [`hub`]: a hub serving over its database and CA; restart, shutdown, agency client configuration.
 //! - [`fixtures`]: the small directory and a valid card.
 //! - [`smtp`]: a local SMTP sink that keeps what the hub mails.
@@ -19,6 +20,7 @@
 pub mod agency;
 pub mod db;
 pub mod fixtures;
+pub mod http;
 pub mod hub;
 pub mod pki;
 pub mod smtp;

@@ -11,6 +11,7 @@
 //! - [`reports`]: `Reports` (supervisors and analysts).
 //! - [`incidents`]: `Incidents` (analysts; staff read).
 //! - [`exchange`]: `ContactCentreExchange` (partners) and `ExchangeAdmin` (staff).
+//! - [`opendata`]: the public HTTP listener: Open311 GeoReport v2 and the monthly export.
 //! - [`operations`]: `Operations`, the hub's status for the staff on duty.
 //! - [`observe`]: the outermost layer: a span, a count and a latency per call; authorities' presence.
 //! - [`convert`], [`classify`]: wire types to and from the hub's own types.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod exchange;
 pub mod incidents;
 pub mod observe;
+pub mod opendata;
 pub mod operations;
 pub mod reports;
 

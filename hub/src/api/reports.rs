@@ -6,8 +6,8 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::reports_server::Reports;
 use tonic::{Request, Response, Status};
 
-use super::convert::date;
-use super::error::status;
+use super::convert::{self, date};
+use super::error::{invalid, status};
 use crate::app::reports::Durations;
 use crate::app::{Hotline, Store};
 use crate::domain::reports::Period;
@@ -210,6 +210,40 @@ impl<S: Store> Reports for ReportsApi<S> {
                     day: day.to_string(),
                     section,
                     count,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn open_data_month(
+        &self,
+        request: Request<pb::OpenDataMonthRequest>,
+    ) -> Result<Response<pb::OpenDataMonthResponse>, Status> {
+        let month = request.into_inner().month;
+        let (year, m) = month
+            .trim()
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+            .ok_or_else(|| invalid("month", format!("`{month}` is not YYYY-MM")))?;
+        let rows = self
+            .hotline
+            .open_data_month(year, m)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::OpenDataMonthResponse {
+            rows: rows
+                .into_iter()
+                .map(|r| pb::OpenDataRow {
+                    id: r.number,
+                    received_at: convert::time(r.requested),
+                    section: r.section_code,
+                    subject: r.category_code,
+                    subject_name: r.category_name,
+                    settlement: r.settlement,
+                    district: r.district,
+                    channel: r.channel,
+                    outcome: r.outcome,
+                    closed_at: r.closed.map(convert::time).unwrap_or_default(),
                 })
                 .collect(),
         }))

@@ -13,6 +13,7 @@
 //! - [`exchange`]: the national contact centre's exchange, both ways.
 //! - [`feed`]: following the event log by cursor, shared by every stream.
 //! - [`monitor`]: the deadline monitor.
+//! - [`opendata`]: what the public may see: Open311 and the monthly export.
 //! - [`notices`]: notices to citizens: the operators' queue and the e-mail worker.
 //! - [`reports`]: the monitoring reports.
 //! - [`operations`]: the on-duty status, the metrics collector, backup and restore.
@@ -27,6 +28,7 @@ pub mod feed;
 pub mod incidents;
 pub mod monitor;
 pub mod notices;
+pub mod opendata;
 pub mod operations;
 pub mod registration;
 pub mod reports;

@@ -83,6 +83,13 @@ pub enum ReportCommand {
         #[arg(long)]
         quarter: i32,
     },
+    /// The month's open data (nothing personal): one row per appeal, as published at
+    /// /open-data/YYYY/MM.json on the public listener.
+    OpenData {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+    },
     /// Draw a chart as SVG (--out FILE.svg).
     Chart {
         /// Which chart.
@@ -297,6 +304,16 @@ pub async fn report(args: ReportArgs) -> Result<(), CliError> {
                     .await?
                     .into_inner(),
             )]
+        }
+        ReportCommand::OpenData { month } => {
+            let rows = client
+                .open_data_month(pb::OpenDataMonthRequest {
+                    month: month.clone(),
+                })
+                .await?
+                .into_inner()
+                .rows;
+            vec![super::sheets::open_data_sheet(month, &rows)]
         }
         ReportCommand::Chart { chart, period: p } => {
             let svg = match chart {

@@ -327,3 +327,41 @@ pub fn quarterly_sheet(r: &pb::QuarterlySummaryResponse) -> Sheet {
         rows,
     }
 }
+
+/// The month's open data as a sheet.
+pub fn open_data_sheet(month: &str, rows: &[pb::OpenDataRow]) -> Sheet {
+    sheet(
+        &format!("Open data {month}"),
+        &[
+            "id",
+            "received_at",
+            "section",
+            "subject",
+            "subject_name",
+            "settlement",
+            "district",
+            "channel",
+            "outcome",
+            "closed_at",
+        ],
+        rows.iter()
+            .map(|r| {
+                [
+                    &r.id,
+                    &r.received_at,
+                    &r.section,
+                    &r.subject,
+                    &r.subject_name,
+                    &r.settlement,
+                    &r.district,
+                    &r.channel,
+                    &r.outcome,
+                    &r.closed_at,
+                ]
+                .into_iter()
+                .map(|v| Cell::Text(v.clone()))
+                .collect()
+            })
+            .collect(),
+    )
+}

@@ -21,6 +21,7 @@
 //! - [`text`]: checks on any outside text (length, characters, codes, phones).
 //! - [`outcome`]: how a case and an appeal ended on the merits.
 //! - [`queue`]: the staff queues and the order they are worked in (priority first).
+//! - [`opendata`]: what the public may see (Open311, the monthly export).
 //! - [`notice`]: what the citizen must be told, and by which channel.
 //! - [`limits`]: the configurable limits.
 //! - [`reports`]: report arithmetic (periods, percentiles, the Poisson test, ratings order).
@@ -40,6 +41,7 @@ pub mod executors;
 pub mod incident;
 pub mod limits;
 pub mod notice;
+pub mod opendata;
 pub mod outcome;
 pub mod queue;
 pub mod reports;

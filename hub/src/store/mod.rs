@@ -26,6 +26,7 @@ mod incidents;
 mod leases;
 mod migrations;
 mod notices;
+mod opendata;
 mod operations;
 mod postgres;
 mod reports;
@@ -698,6 +699,66 @@ pub trait ExchangeStore {
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }
 
+/// Which appeals the public asks for.
+#[derive(Debug, Clone, Default)]
+pub struct PublicFilter {
+    /// These numbers only (then the window does not apply).
+    pub numbers: Vec<String>,
+    /// These categories only.
+    pub categories: Vec<String>,
+    /// Open ones (`Some(true)`) or ended ones (`Some(false)`).
+    pub open: Option<bool>,
+    /// Received at or after.
+    pub from: DateTime<Utc>,
+    /// Received before.
+    pub to: DateTime<Utc>,
+    /// At most this many, oldest first.
+    pub limit: i64,
+    /// Consultations given on the spot too (the monthly export has them; Open311 does not: no
+    /// service was requested).
+    pub with_consultations: bool,
+}
+
+/// An appeal's public columns (nothing personal is selected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicRow {
+    /// Number.
+    pub number: String,
+    /// Status code.
+    pub status: String,
+    /// Outcome code, once it ended.
+    pub outcome: Option<String>,
+    /// Category.
+    pub category_code: String,
+    /// Channel code.
+    pub channel: String,
+    /// The text if publishable, else empty.
+    pub text: String,
+    /// Received.
+    pub received_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Deadline.
+    pub deadline: NaiveDate,
+    /// Ended.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// District code.
+    pub district_code: String,
+    /// Settlement code or empty.
+    pub settlement_code: String,
+    /// Codes of the authorities acting on it.
+    pub authorities: Vec<String>,
+}
+
+/// The public's reads.
+pub trait OpenDataQueries {
+    /// Appeals matching the filter (consultations excluded), oldest first.
+    fn public_rows(
+        &self,
+        filter: &PublicFilter,
+    ) -> impl Future<Output = StoreResult<Vec<PublicRow>>> + Send;
+}
+
 /// The classifier's editable dimensions.
 pub trait ClassifierStore {
     /// Adds or replaces an entry (audited).
@@ -819,6 +880,7 @@ pub trait Store:
     + ClassifierStore
     + IncidentStore
     + ExchangeStore
+    + OpenDataQueries
     + Leases
     + OperationsQueries
     + Clone
