@@ -107,6 +107,18 @@ pub struct ServeOptions {
     /// Address of the Prometheus metrics listener (plain HTTP, `GET /metrics`) [default: none, off].
     #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Requests per second one client (certificate) may make on average [default: 100].
+    #[arg(long, env = "HOTLINE_RATE_PER_SECOND")]
+    pub rate_per_second: Option<f64>,
+    /// Requests one client may make at once after a quiet spell [default: 400].
+    #[arg(long, env = "HOTLINE_RATE_BURST")]
+    pub rate_burst: Option<f64>,
+    /// Unary calls in flight in the whole hub; more are refused [default: 512].
+    #[arg(long, env = "HOTLINE_MAX_CONCURRENT_CALLS")]
+    pub max_concurrent_calls: Option<usize>,
+    /// Case streams one authority may hold open [default: 4].
+    #[arg(long, env = "HOTLINE_MAX_STREAMS_PER_AUTHORITY")]
+    pub max_streams_per_authority: Option<u32>,
     /// Address of the public open-data listener (Open311 GeoReport v2 and the monthly export)
     /// [default: none, off].
     #[arg(long, env = "HOTLINE_OPEN_DATA_LISTEN")]
@@ -213,6 +225,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Where the open data is served, when it is.
     pub open_data_listen: Option<SocketAddr>,
+    /// What one client may ask.
+    pub limits: crate::api::limits::Limits,
     /// Over TLS.
     pub open_data_tls: bool,
     /// Log format.
@@ -403,6 +417,24 @@ impl ServeConfig {
             }),
             metrics_listen: flags.metrics_listen.or(from_file.metrics_listen),
             open_data_listen: flags.open_data_listen.or(from_file.open_data_listen),
+            limits: {
+                let d = crate::api::limits::Limits::default();
+                crate::api::limits::Limits {
+                    per_second: flags
+                        .rate_per_second
+                        .or(from_file.rate_per_second)
+                        .unwrap_or(d.per_second),
+                    burst: flags.rate_burst.or(from_file.rate_burst).unwrap_or(d.burst),
+                    concurrent_calls: flags
+                        .max_concurrent_calls
+                        .or(from_file.max_concurrent_calls)
+                        .unwrap_or(d.concurrent_calls),
+                    streams_per_authority: flags
+                        .max_streams_per_authority
+                        .or(from_file.max_streams_per_authority)
+                        .unwrap_or(d.streams_per_authority),
+                }
+            },
             open_data_tls: flags.open_data_tls || from_file.open_data_tls,
             log_format: flags
                 .log_format
@@ -459,6 +491,17 @@ impl ServeConfig {
                 "unassigned-hours {}: 1 to 120 (art. 7 gives at most 5 days)",
                 config.unassigned_hours
             )));
+        }
+        let l = &config.limits;
+        if !(l.per_second > 0.0 && l.burst >= 1.0)
+            || l.concurrent_calls == 0
+            || l.streams_per_authority == 0
+        {
+            return Err(ConfigError::Invalid(
+                "rate-per-second > 0, rate-burst ≥ 1, max-concurrent-calls ≥ 1, \
+                 max-streams-per-authority ≥ 1"
+                    .into(),
+            ));
         }
         if !(1..=15).contains(&config.urgent_days)
             || !(1..=72).contains(&config.emergency_hours)

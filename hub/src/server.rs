@@ -174,6 +174,7 @@ async fn serve_on<S: Store>(
         keepalive_interval: Duration::from_secs(config.keepalive_secs),
         keepalive_timeout: Duration::from_secs(config.keepalive_timeout_secs),
         due_soon_days: config.due_soon_days,
+        limits: config.limits,
         ..api::Ops::default()
     };
     if let Some(addr) = config.metrics_listen {

@@ -14,5 +14,6 @@ mod lifecycle;
 mod opendata;
 mod operations;
 mod reports;
+mod scale;
 mod security;
 mod service;

@@ -85,12 +85,23 @@ impl<S: Store> TestHub<S> {
         pki: TestPki,
         settings: ApiSettings,
     ) -> Self {
+        Self::serve_with_ops(store, hotline, db, pki, settings, test_ops()).await
+    }
+
+    /// Serves `hotline` over mutual TLS on 127.0.0.1:0 with `settings` and `ops` (limits, say).
+    pub async fn serve_with_ops(
+        store: S,
+        hotline: Hotline<S>,
+        db: TestDb,
+        pki: TestPki,
+        settings: ApiSettings,
+        ops: api::Ops,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let tls: Arc<ReloadingTls> = ReloadingTls::new(pki.files.clone()).expect("TLS files");
-        let ops = test_ops();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(api::serve_with_ops(
             listener,
@@ -304,6 +315,16 @@ macro_rules! on_both_with_clock {
             }
         }
     )+};
+}
+
+/// A hub over `store` with the small directory loaded, served with `ops`.
+pub async fn hub_with_ops<S: Store>(store: S, db: TestDb, ops: api::Ops) -> TestHub<S> {
+    let hotline = Hotline::new(store.clone());
+    let directory = DirectoryFile::parse(DIRECTORY).expect("test directory");
+    starter::load(&hotline, &directory, &Caller::system("test set-up"))
+        .await
+        .expect("load directory");
+    TestHub::serve_with_ops(store, hotline, db, TestPki::new(), settings(), ops).await
 }
 
 /// A fresh SQLite database and its store (for [`hub_with`]).

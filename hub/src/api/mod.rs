@@ -13,6 +13,7 @@
 //! - [`exchange`]: `ContactCentreExchange` (partners) and `ExchangeAdmin` (staff).
 //! - [`opendata`]: the public HTTP listener: Open311 GeoReport v2 and the monthly export.
 //! - [`operations`]: `Operations`, the hub's status for the staff on duty.
+//! - [`limits`]: requests per second per client, calls at once, streams per authority.
 //! - [`observe`]: the outermost layer: a span, a count and a latency per call; authorities' presence.
 //! - [`convert`], [`classify`]: wire types to and from the hub's own types.
 //! - [`error`]: the one mapping from use-case errors to gRPC statuses.
@@ -27,6 +28,7 @@ pub mod directory;
 pub mod error;
 pub mod exchange;
 pub mod incidents;
+pub mod limits;
 pub mod observe;
 pub mod opendata;
 pub mod operations;
@@ -141,6 +143,8 @@ pub struct Ops {
     pub health_interval: Duration,
     /// Days before its deadline a case counts as due soon (status and metrics).
     pub due_soon_days: u64,
+    /// What one client may ask at once and per second.
+    pub limits: limits::Limits,
 }
 
 impl Default for Ops {
@@ -155,6 +159,7 @@ impl Default for Ops {
             keepalive_timeout: Duration::from_secs(20),
             health_interval: Duration::from_secs(5),
             due_soon_days: 3,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -273,6 +278,7 @@ pub async fn serve_with_ops<S: Store>(
                     ops.metrics.clone(),
                     ops.presence.clone(),
                 ))
+                .layer(limits::LimitsLayer::new(ops.limits, ops.presence.clone()))
                 .layer(auth)
                 .map_response(size_limit_is_resource_exhausted),
         )

@@ -78,8 +78,18 @@ impl<S: Store> Hotline<S> {
         let (tx, rx) = mpsc::channel(settings.buffer);
         let store = self.store.clone();
         let settings = settings.clone();
-        let mut commits = store.commits();
+        let hotline = self.clone();
         tokio::spawn(async move {
+            // Live streams read the hub's shared tail of the log; the database answers what the
+            // tail cannot (a cursor behind it, a filter it does not apply).
+            let tail = match hotline.log_tail().await {
+                Ok(tail) => tail,
+                Err(err) => {
+                    let _ = tx.send(Err(err)).await;
+                    return;
+                }
+            };
+            let mut commits = tail.changes();
             let mut stop = Box::pin(stop);
             let mut last_sent = tokio::time::Instant::now();
             loop {
@@ -96,12 +106,16 @@ impl<S: Store> Hotline<S> {
                 }
                 // Mark the commits seen so far before reading, so a commit during the read wakes us.
                 commits.borrow_and_update();
-                let batch = match store.events_after(cursor, &filter, settings.batch).await {
-                    Ok(batch) => batch,
-                    Err(err) => {
-                        let _ = tx.send(Err(AppError::from(err))).await;
-                        return;
-                    }
+                let kept = tail.events_after(cursor, &filter, settings.batch);
+                let batch = match kept {
+                    Some(batch) => batch,
+                    None => match store.events_after(cursor, &filter, settings.batch).await {
+                        Ok(batch) => batch,
+                        Err(err) => {
+                            let _ = tx.send(Err(AppError::from(err))).await;
+                            return;
+                        }
+                    },
                 };
                 let full = batch.len() as i64 == settings.batch;
                 for event in batch {

@@ -11,6 +11,7 @@
 //! - [`incidents`]: incidents (mass appeals) and the staff queues.
 //! - [`agency`]: an authority's requests, its case list, acknowledgements and deliveries.
 //! - [`exchange`]: the national contact centre's exchange, both ways.
+//! - [`log_tail`]: the log's tail read once per hub for every live stream.
 //! - [`feed`]: following the event log by cursor, shared by every stream.
 //! - [`monitor`]: the deadline monitor.
 //! - [`opendata`]: what the public may see: Open311 and the monthly export.
@@ -26,6 +27,7 @@ pub mod directory;
 pub mod exchange;
 pub mod feed;
 pub mod incidents;
+pub mod log_tail;
 pub mod monitor;
 pub mod notices;
 pub mod opendata;
@@ -150,6 +152,10 @@ pub struct Hotline<S> {
     /// The deactivated authorities: their case streams end. Set at once by a deactivation in this
     /// hub, and from the database every interval (for deactivations in other hubs).
     inactive: Arc<watch::Sender<Arc<HashSet<String>>>>,
+    /// The registrations waiting for the next group commit (started on first use).
+    registrar: Arc<std::sync::OnceLock<registration::Registrar>>,
+    /// The log's tail, read once for every live stream (started on first use).
+    tail: Arc<tokio::sync::OnceCell<Arc<log_tail::LogTail>>>,
 }
 
 impl<S: Store> Hotline<S> {
@@ -164,6 +170,8 @@ impl<S: Store> Hotline<S> {
             receipts: Arc::new(ReceiptSigner::from_pkcs8(&key).expect("a freshly generated key")),
             clock: Arc::new(SystemClock),
             inactive: Arc::new(watch::channel(Arc::default()).0),
+            registrar: Arc::default(),
+            tail: Arc::default(),
         }
     }
 
@@ -262,6 +270,16 @@ impl<S: Store> Hotline<S> {
 }
 
 impl<S: Store> Hotline<S> {
+    /// The log's tail shared by this hub's live streams (started on first use).
+    pub(crate) async fn log_tail(&self) -> AppResult<Arc<log_tail::LogTail>> {
+        let store = self.store.clone();
+        Ok(self
+            .tail
+            .get_or_try_init(|| log_tail::LogTail::start(store))
+            .await?
+            .clone())
+    }
+
     /// [`Self::noticed`] for a transition that also takes an id the store allots in the same
     /// transaction (an incident's).
     pub(crate) fn noticed_with<F>(

@@ -2,16 +2,19 @@
 //! category, complained-about authority, the classifier's entries, an earlier appeal or a repeat
 //! the hub detects), then the card's checks and one transaction under the year's next number.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, Utc};
+use tokio::sync::{mpsc, oneshot};
 
 use super::appeals::AppealView;
-use super::{AppResult, Hotline, RequestId};
+use super::{AppError, AppResult, Hotline, RequestId};
 use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
 use crate::domain::deadline::kyiv_date;
 use crate::domain::exchange::ExchangeLink;
 use crate::domain::text::{check_number, normalize_phone, optional_code};
 use crate::domain::{AppealState, Caller, Change};
-use crate::store::Store;
+use crate::store::{Applied, MakeAppeal, RegisterJob, Store};
 
 impl<S: Store> Hotline<S> {
     /// What the directory and the registry say about the card's references.
@@ -100,20 +103,114 @@ impl<S: Store> Hotline<S> {
         let year = kyiv_date(checked.received_at).year();
         let prefix = self.number_prefix.clone();
         let email = self.limits.email_notices;
-        let applied = self
-            .store
-            .register(year, caller, now, key.as_ref(), move |seq| {
-                let number = crate::domain::appeal::number(&prefix, year, seq);
-                let (state, events) = AppealState::register(number, checked, now);
-                let notices = crate::domain::notice::required(&state, &events, email);
-                let mut change = Change::new(events, notices);
-                change.link = link;
-                (state, change)
-            })
-            .await?;
+        let make: MakeAppeal = Arc::new(move |seq| {
+            let number = crate::domain::appeal::number(&prefix, year, seq);
+            let (state, events) = AppealState::register(number, checked.clone(), now);
+            let notices = crate::domain::notice::required(&state, &events, email);
+            let mut change = Change::new(events, notices);
+            change.link = link.clone();
+            (state, change)
+        });
+        let job = RegisterJob {
+            year,
+            caller: caller.clone(),
+            now,
+            request: key,
+            make,
+        };
+        let applied = self.registrar().register(job).await?;
         let mut state = self.applied(applied).await?;
         // The link was written with the appeal; the state in hand was made before it.
         state.appeal.exchange = state.appeal.exchange.or(linked);
         self.view(state, now).await
+    }
+}
+
+/// Most registrations in one group commit.
+const MAX_GROUP: usize = 64;
+
+/// A registration waiting for its group commit, and where its answer goes.
+struct Pending {
+    job: RegisterJob,
+    reply: oneshot::Sender<AppResult<Applied<AppealState>>>,
+}
+
+/// Group commit of registrations: a task takes the registrations that arrived while the previous
+/// group was being written and writes them in one transaction — one durable commit for many
+/// callers (a lone caller waits for nothing: its group is itself). When a group fails, each of its
+/// registrations is written on its own, so one bad registration never sinks the others.
+#[derive(Debug, Clone)]
+pub struct Registrar {
+    queue: mpsc::Sender<PendingBox>,
+}
+
+/// [`Pending`] behind a box, so the queue's type says nothing of the store.
+struct PendingBox(Pending);
+
+impl std::fmt::Debug for PendingBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.job.fmt(f)
+    }
+}
+
+impl Registrar {
+    fn start<S: Store>(store: S) -> Self {
+        let (queue, mut incoming) = mpsc::channel::<PendingBox>(4 * MAX_GROUP);
+        tokio::spawn(async move {
+            while let Some(first) = incoming.recv().await {
+                let mut group = vec![first.0];
+                while group.len() < MAX_GROUP {
+                    match incoming.try_recv() {
+                        Ok(next) => group.push(next.0),
+                        Err(_) => break,
+                    }
+                }
+                let jobs: Vec<RegisterJob> = group.iter().map(|p| p.job.clone()).collect();
+                match store.register_batch(&jobs).await {
+                    Ok(results) => {
+                        for (pending, result) in group.into_iter().zip(results) {
+                            let _ = pending.reply.send(Ok(result));
+                        }
+                    }
+                    Err(_) => {
+                        for pending in group {
+                            let job = &pending.job;
+                            let make = job.make.clone();
+                            let result = store
+                                .register(
+                                    job.year,
+                                    &job.caller,
+                                    job.now,
+                                    job.request.as_ref(),
+                                    move |seq| make(seq),
+                                )
+                                .await
+                                .map_err(AppError::from);
+                            let _ = pending.reply.send(result);
+                        }
+                    }
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Writes `job` in the next group and waits for it.
+    async fn register(&self, job: RegisterJob) -> AppResult<Applied<AppealState>> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(PendingBox(Pending { job, reply }))
+            .await
+            .map_err(|_| AppError::Internal("the registrar stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal("the registrar dropped a registration".into()))?
+    }
+}
+
+impl<S: Store> Hotline<S> {
+    fn registrar(&self) -> &Registrar {
+        self.registrar
+            .get_or_init(|| Registrar::start(self.store.clone()))
     }
 }

@@ -9,8 +9,8 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBui
 use super::backend::{Backend, Column, SqlStore, codes, non_empty};
 use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, joined_codes, stored};
 use super::{
-    AppealKey, AppealStore, Applied, DeclinedCase, FollowUp, RequestKey, SearchFilter, StoreError,
-    StoreResult, Transition,
+    AppealKey, AppealStore, Applied, DeclinedCase, FollowUp, RegisterJob, RequestKey, SearchFilter,
+    StoreError, StoreResult, Transition,
 };
 use crate::domain::{
     Appeal, AppealState, AppealStatus, AttachmentInfo, Caller, Case, CaseStatus, Change,
@@ -156,6 +156,31 @@ where
             Some(id) => Self::load_in(&mut conn, id).await,
             None => Ok(None),
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(jobs = jobs.len()))]
+    async fn register_batch(&self, jobs: &[RegisterJob]) -> StoreResult<Vec<Applied<AppealState>>> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Some(request) = &job.request
+                && let Some(replay) = Self::earlier(&mut tx, request).await?
+            {
+                out.push(Applied::Replayed(replay));
+                continue;
+            }
+            let seq = Self::next_number(&mut tx, job.year).await?;
+            let (mut state, change) = (job.make)(seq);
+            Self::insert_appeal(&mut tx, &mut state).await?;
+            Self::record(&mut tx, &state, &change, &job.caller, job.now).await?;
+            if let Some(request) = &job.request {
+                Self::remember(&mut tx, request, &state.appeal.number, None, job.now).await?;
+            }
+            out.push(Applied::Done(state));
+        }
+        tx.commit().await?;
+        self.committed();
+        Ok(out)
     }
 
     #[tracing::instrument(skip_all)]

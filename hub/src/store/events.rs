@@ -100,6 +100,20 @@ where
         Ok(id.unwrap_or(0))
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn settled_cursor(&self) -> StoreResult<Cursor> {
+        let horizon = DB::read_horizon(&self.pool).await?;
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT txid, id FROM events WHERE txid < $1 ORDER BY txid DESC, id DESC LIMIT 1",
+        )
+        .bind(horizon)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|(txid, id)| Cursor { txid, id })
+            .unwrap_or_default())
+    }
+
     fn commits(&self) -> watch::Receiver<u64> {
         self.commits.subscribe()
     }

@@ -37,6 +37,7 @@ mod transition;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
@@ -276,6 +277,31 @@ pub struct FollowUp<M, F> {
     pub end: F,
 }
 
+/// How an appeal is built from its sequence number (callable again: a failed batch is retried
+/// one by one).
+pub type MakeAppeal = Arc<dyn Fn(i64) -> (AppealState, Change) + Send + Sync>;
+
+/// One registration of a batch.
+#[derive(Clone)]
+pub struct RegisterJob {
+    /// The year whose numbering it takes.
+    pub year: i32,
+    /// Who registers it.
+    pub caller: Caller,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// Its request key, if it carries one.
+    pub request: Option<RequestKey>,
+    /// Builds it.
+    pub make: MakeAppeal,
+}
+
+impl fmt::Debug for RegisterJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegisterJob({} by {})", self.year, self.caller.principal)
+    }
+}
+
 /// Appeals and their cases.
 pub trait AppealStore {
     /// Registers an appeal under the next number of `year`: `make` builds it (and its events) from
@@ -291,6 +317,13 @@ pub trait AppealStore {
     ) -> impl Future<Output = StoreResult<Applied<AppealState>>> + Send
     where
         F: FnOnce(i64) -> (AppealState, Change) + Send;
+    /// Registers several appeals in one transaction (group commit: one durable write for all),
+    /// each as [`Self::register`] would. All or nothing: on an error none is written, and the
+    /// caller registers them one by one (each `make` may be called again).
+    fn register_batch(
+        &self,
+        jobs: &[RegisterJob],
+    ) -> impl Future<Output = StoreResult<Vec<Applied<AppealState>>>> + Send;
     /// Ends the appeal `key` addresses and registers, in the same transaction, its follow-up (see
     /// [`FollowUp`]).
     fn continue_appeal<F, M>(
@@ -428,6 +461,9 @@ pub trait EventLog {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The highest event id written so far (0 for an empty log).
     fn last_event_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// The position of the last event no transaction in flight can come before: a reader that
+    /// starts there misses nothing that [`EventLog::events_after`] will return later.
+    fn settled_cursor(&self) -> impl Future<Output = StoreResult<Cursor>> + Send;
     /// A receiver that changes after every commit that appended events (in this process, and on
     /// PostgreSQL in every hub sharing the database).
     fn commits(&self) -> watch::Receiver<u64>;

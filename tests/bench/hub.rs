@@ -1,0 +1,453 @@
+//! `hub-bench`: the hub's speed against floors measured in the same run on the same machine.
+//!
+//! 1. Registration throughput and latency (1 and 64 callers) against the database's own floor:
+//!    durable transactions of three inserts each, as many callers, on the same backend.
+//! 2. Fan-out: agency streams connected, appeals assigned at a steady rate; commit → arrival at the
+//!    authority's stream, p50/p99/max.
+//! 3. Layer overhead: `grpc.health.v1.Health/Check` through every layer of the hub against a bare
+//!    tonic server over the same mutual TLS; `GetAppeal` against the same floor.
+//!
+//! The hub runs in this process over a real listener and mutual TLS (two cores are shared by the
+//! hub and the load either way); every figure is printed with its floor, the ratio and the command
+//! that reproduces it. `--quick` is the seconds-long form CI runs so the suite cannot rot.
+//!
+//! Reproduce: `cargo run --release -p hotline-tests --bin hub-bench -- [--seconds 10]
+//! [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--streams 480]`
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hotline_hub::domain::Caller;
+use hotline_hub::principal::{Principal, StaffRole};
+use hotline_hub::starter::{self, DirectoryFile};
+use hotline_hub::store::Store;
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
+use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
+use hotline_tests::{TestDb, TestHub, staff, water_complaint};
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+
+#[derive(Debug, Clone)]
+struct Args {
+    seconds: u64,
+    postgres: Option<String>,
+    streams: usize,
+    rate: u64,
+    quick: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        seconds: 10,
+        postgres: std::env::var("HOTLINE_TEST_POSTGRES")
+            .ok()
+            .filter(|u| !u.is_empty()),
+        streams: 480,
+        rate: 200,
+        quick: false,
+    };
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < raw.len() {
+        let value = || raw.get(i + 1).cloned().unwrap_or_default();
+        if raw[i] == "--quick" {
+            a.quick = true;
+            a.seconds = 1;
+            a.streams = 24;
+            a.rate = 20;
+            i += 1;
+            continue;
+        }
+        match raw[i].as_str() {
+            "--seconds" => a.seconds = value().parse().expect("--seconds N"),
+            "--postgres" => a.postgres = Some(value()),
+            "--streams" => a.streams = value().parse().expect("--streams N"),
+            "--rate" => a.rate = value().parse().expect("--rate N"),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+/// Calls `call` from `callers` tasks for `seconds`; returns (calls per second, p50, p99).
+async fn drive<F, Fut>(callers: usize, seconds: u64, call: F) -> (f64, Duration, Duration)
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let call = Arc::new(call);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..callers {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let t = Instant::now();
+                call(c, n).await;
+                times.push(t.elapsed());
+                n += 1;
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for t in tasks {
+        times.extend(t.await.expect("a caller"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort();
+    let pick = |q: f64| {
+        times
+            .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    (times.len() as f64 / elapsed, pick(0.5), pick(0.99))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The database's floor: `callers` tasks each committing transactions of three inserts.
+async fn floor(db: &TestDb, callers: usize, seconds: u64) -> (f64, Duration, Duration) {
+    let url = db.url();
+    let sqlite = url.starts_with("sqlite");
+    let ddl = [
+        "CREATE TABLE IF NOT EXISTS floor_a (id BIGINT, body TEXT)",
+        "CREATE TABLE IF NOT EXISTS floor_b (id BIGINT, body TEXT)",
+        "CREATE TABLE IF NOT EXISTS floor_c (id BIGINT, body TEXT)",
+    ];
+    if sqlite {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("sqlite url");
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(
+                options
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30)),
+            )
+            .await
+            .expect("floor pool");
+        for statement in ddl {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        drive(callers, seconds, move |c, n| {
+            let pool = pool.clone();
+            async move {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+                for table in ["floor_a", "floor_b", "floor_c"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO {table} (id, body) VALUES ($1, $2)"
+                    )))
+                    .bind((c as i64) << 32 | n as i64)
+                    .bind("Третій день немає холодної води в будинку")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        })
+        .await
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(callers.clamp(1, 64) as u32)
+            .connect(&url)
+            .await
+            .expect("floor pool");
+        for statement in ddl {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        drive(callers, seconds, move |c, n| {
+            let pool = pool.clone();
+            async move {
+                let mut tx = pool.begin().await.unwrap();
+                for table in ["floor_a", "floor_b", "floor_c"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO {table} (id, body) VALUES ($1, $2)"
+                    )))
+                    .bind((c as i64) << 32 | n as i64)
+                    .bind("Третій день немає холодної води в будинку")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        })
+        .await
+    }
+}
+
+/// A hub with the starter directory and no limit in the way of the load.
+async fn hub<S: Store>(store: S, db: TestDb) -> TestHub<S> {
+    let ops = hotline_hub::api::Ops {
+        limits: hotline_hub::api::limits::Limits {
+            per_second: 1e9,
+            burst: 1e9,
+            concurrent_calls: 100_000,
+            streams_per_authority: 1_000,
+        },
+        ..hotline_tests::hub::test_ops()
+    };
+    let hub = hotline_tests::hub_with_ops(store, db, ops).await;
+    starter::load(
+        &hub.hotline,
+        &DirectoryFile::starter(),
+        &Caller::system("bench"),
+    )
+    .await
+    .expect("starter directory");
+    hub
+}
+
+async fn channels<S: Store>(hub: &TestHub<S>, role: StaffRole, n: usize) -> Vec<Channel> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(hub.channel_as(&staff(role)).await);
+    }
+    out
+}
+
+fn card(c: usize, n: u64) -> pb::RegisterAppealRequest {
+    let mut card = water_complaint();
+    card.citizen.as_mut().unwrap().phone = format!("+380{:02}{:07}", 50 + c % 49, n % 10_000_000);
+    card
+}
+
+async fn registration<S: Store>(hub: &TestHub<S>, label: &str, a: &Args) {
+    for callers in [1usize, 64] {
+        let channels = channels(hub, StaffRole::Operator, callers.min(8)).await;
+        let (rate, p50, p99) = drive(callers, a.seconds, move |c, n| {
+            let mut client = AppealRegistryClient::new(channels[c % channels.len()].clone());
+            async move {
+                client
+                    .register_appeal(card(c, n))
+                    .await
+                    .expect("registered");
+            }
+        })
+        .await;
+        let floor_db = match &hub.db {
+            TestDb::Sqlite(_) => TestDb::sqlite(),
+            TestDb::Postgres { admin_url, .. } => TestDb::postgres_at(admin_url).await,
+        };
+        let (floor_rate, floor_p50, _) = floor(&floor_db, callers, a.seconds).await;
+        floor_db.drop_db().await;
+        println!(
+            "RegisterAppeal {label}, {callers:>2} callers: {rate:>7.0}/s p50 {} p99 {} | floor {floor_rate:>7.0} tps p50 {} | {:>4.0}% of the floor",
+            ms(p50),
+            ms(p99),
+            ms(floor_p50),
+            100.0 * rate / floor_rate
+        );
+    }
+}
+
+/// Fan-out: `streams` agency streams; appeals assigned at `rate` per second; commit → arrival.
+async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
+    let codes: Vec<String> = DirectoryFile::starter()
+        .authorities
+        .iter()
+        .map(|x| x.code.clone())
+        .collect();
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    for i in 0..a.streams {
+        let code = codes[i % codes.len()].clone();
+        let channel = hub.channel_as(&Principal::Agency { authority: code }).await;
+        let mut stream = AgencyGatewayClient::new(channel)
+            .stream_cases(pb::StreamCasesRequest::default())
+            .await
+            .expect("a stream")
+            .into_inner();
+        let (sent, latencies) = (sent.clone(), latencies.clone());
+        readers.push(tokio::spawn(async move {
+            while let Ok(Some(d)) = stream.message().await {
+                if let Some(e) = d.event.filter(|e| e.kind == "case.assigned")
+                    && let Some(t) = sent.lock().unwrap().get(&e.appeal_number)
+                {
+                    latencies.lock().unwrap().push(t.elapsed());
+                }
+            }
+        }));
+    }
+    let mut operator = AppealRegistryClient::new(hub.channel_as(&staff(StaffRole::Operator)).await);
+    let total = (a.rate * a.seconds) as usize;
+    let mut numbers = Vec::with_capacity(total);
+    for n in 0..total {
+        numbers.push(
+            operator
+                .register_appeal(card(1, n as u64))
+                .await
+                .unwrap()
+                .into_inner()
+                .number,
+        );
+    }
+    let analyst = AppealRegistryClient::new(hub.channel_as(&staff(StaffRole::Analyst)).await);
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate as f64));
+    let mut calls = Vec::new();
+    for (n, number) in numbers.into_iter().enumerate() {
+        tick.tick().await;
+        let mut analyst = analyst.clone();
+        let sent = sent.clone();
+        let authority = codes[n % a.streams.min(codes.len())].clone();
+        calls.push(tokio::spawn(async move {
+            sent.lock().unwrap().insert(number.clone(), Instant::now());
+            analyst
+                .assign_appeal(pb::AssignAppealRequest {
+                    number,
+                    assignments: vec![pb::Assignment {
+                        authority_code: authority,
+                        deadline: String::new(),
+                    }],
+                    ..Default::default()
+                })
+                .await
+                .expect("assigned");
+        }));
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    // Every assignment reaches each stream of its authority.
+    let per_authority = a.streams.div_ceil(codes.len()).max(1);
+    let want = total * per_authority.min(a.streams);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latencies.lock().unwrap().len() < want.min(total) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for r in readers {
+        r.abort();
+    }
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort();
+    let pick = |q: f64| {
+        l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "Fan-out, {} streams, {}/s assigned: commit → arrival p50 {} p99 {} max {} ({} arrivals) | target p99 < 20 ms",
+        a.streams,
+        a.rate,
+        ms(pick(0.5)),
+        ms(pick(0.99)),
+        ms(l.last().copied().unwrap_or_default()),
+        l.len()
+    );
+}
+
+/// Health through every layer, and GetAppeal, against a bare tonic server over the same mTLS.
+async fn layers<S: Store>(hub: &TestHub<S>, a: &Args) {
+    let pki = &hub.pki;
+    let bare = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_addr = bare.local_addr().unwrap();
+    let tls = tonic::transport::ServerTlsConfig::new()
+        .identity(tonic::transport::Identity::from_pem(
+            std::fs::read_to_string(&pki.files.cert).unwrap(),
+            std::fs::read_to_string(&pki.files.key).unwrap(),
+        ))
+        .client_ca_root(tonic::transport::Certificate::from_pem(pki.ca.cert_pem()));
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .tls_config(tls)
+            .unwrap()
+            .add_service(health)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(bare)),
+    );
+    let operator = pki.client(&staff(StaffRole::Operator));
+    let bare_channel = hotline_tests::tls_channel(bare_addr, pki.ca.cert_pem(), Some(&operator))
+        .await
+        .unwrap();
+    let hub_channel = hub.channel_as(&staff(StaffRole::Operator)).await;
+    let check = |channel: Channel| {
+        move |_c: usize, _n: u64| {
+            let mut client = HealthClient::new(channel.clone());
+            async move {
+                client
+                    .check(tonic_health::pb::HealthCheckRequest::default())
+                    .await
+                    .expect("health");
+            }
+        }
+    };
+    let (floor, floor_p50, _) = drive(16, a.seconds, check(bare_channel)).await;
+    let (through, p50, _) = drive(16, a.seconds, check(hub_channel.clone())).await;
+    println!(
+        "Health/Check through every layer: {through:>7.0}/s p50 {} | bare tonic over the same mTLS {floor:>7.0}/s p50 {} | {:>4.0}% (target ≥ 90%)",
+        ms(p50),
+        ms(floor_p50),
+        100.0 * through / floor
+    );
+    let number = AppealRegistryClient::new(hub_channel.clone())
+        .register_appeal(water_complaint())
+        .await
+        .unwrap()
+        .into_inner()
+        .number;
+    let (get, p50, _) = drive(16, a.seconds, move |_c, _n| {
+        let mut client = AppealRegistryClient::new(hub_channel.clone());
+        let number = number.clone();
+        async move {
+            client
+                .get_appeal(pb::GetAppealRequest { number })
+                .await
+                .expect("an appeal");
+        }
+    })
+    .await;
+    println!(
+        "GetAppeal (audited read, history): {get:>7.0}/s p50 {} | {:>4.0}% of bare health (target ≥ 60%)",
+        ms(p50),
+        100.0 * get / floor
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    hotline_tests::install_crypto();
+    let a = args();
+    println!(
+        "hub-bench: {} s per figure{} — reproduce: cargo run --release -p hotline-tests --bin hub-bench -- --seconds {}{}",
+        a.seconds,
+        if a.quick {
+            " (quick form: figures are not meaningful)"
+        } else {
+            ""
+        },
+        a.seconds,
+        a.postgres
+            .as_ref()
+            .map(|u| format!(" --postgres {u}"))
+            .unwrap_or_default()
+    );
+    let (store, db) = hotline_tests::sqlite_store().await;
+    let sqlite = hub(store, db).await;
+    registration(&sqlite, "SQLite", &a).await;
+    fan_out(&sqlite, &a).await;
+    layers(&sqlite, &a).await;
+    sqlite.stop().await;
+    if let Some(url) = &a.postgres {
+        let db = TestDb::postgres_at(url).await;
+        let store = hotline_hub::store::PgStore::open(&db.url())
+            .await
+            .expect("postgres");
+        let pg = hub(store, db).await;
+        registration(&pg, "PostgreSQL", &a).await;
+        fan_out(&pg, &a).await;
+        pg.stop().await;
+    }
+}
