@@ -60,6 +60,23 @@ pub struct ClientOptions {
     /// Serve Prometheus metrics on this address (`run` only; off by default).
     #[arg(long, global = true, env = "AGENCY_METRICS_LISTEN")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve the desk, the clerks' web page, on this address (`run` only; off by default), e.g.
+    /// `127.0.0.1:7600`, or an address of the authority's network to share it there.
+    #[arg(long = "desk", global = true, env = "AGENCY_DESK")]
+    pub desk_listen: Option<std::net::SocketAddr>,
+    /// How long a clerk's session at the desk lasts, in minutes [default: 480].
+    #[arg(long, global = true, env = "AGENCY_DESK_SESSION_MINUTES")]
+    pub desk_session_minutes: Option<u64>,
+    /// Failed sign-ins in a row that lock a clerk's login [default: 5].
+    #[arg(long, global = true, env = "AGENCY_DESK_MAX_FAILED_SIGN_INS")]
+    pub desk_max_failed_sign_ins: Option<u32>,
+    /// How long a locked login stays locked, in minutes [default: 15].
+    #[arg(long, global = true, env = "AGENCY_DESK_LOCKOUT_MINUTES")]
+    pub desk_lockout_minutes: Option<u64>,
+    /// Mark the desk's session cookie `Secure`: set it when clerks reach the desk over HTTPS
+    /// (through a reverse proxy) [default: false].
+    #[arg(long, global = true, env = "AGENCY_DESK_SECURE_COOKIE")]
+    pub desk_secure_cookie: Option<bool>,
 }
 
 /// Resolved configuration every command uses.
@@ -141,6 +158,10 @@ pub struct Settings {
     pub client: ClientConfig,
     /// What the daemon uses.
     pub daemon: DaemonConfig,
+    /// Where the desk listens (`run` only); `None`: no desk.
+    pub desk_listen: Option<std::net::SocketAddr>,
+    /// How the desk behaves.
+    pub desk: crate::desk::DeskConfig,
 }
 
 impl Settings {
@@ -187,6 +208,28 @@ impl Settings {
             dead_letter_dir: flags.dead_letter_dir.or(from_file.dead_letter_dir),
             cert_reload: cert_reload.map_or(defaults.cert_reload, Duration::from_secs),
         };
+        let desk_defaults = crate::desk::DeskConfig::default();
+        let minutes = |m: u64| Duration::from_secs(m.max(1) * 60);
+        let desk = crate::desk::DeskConfig {
+            session: flags
+                .desk_session_minutes
+                .or(from_file.desk_session_minutes)
+                .map_or(desk_defaults.session, minutes),
+            max_failed_sign_ins: flags
+                .desk_max_failed_sign_ins
+                .or(from_file.desk_max_failed_sign_ins)
+                .unwrap_or(desk_defaults.max_failed_sign_ins)
+                .max(1),
+            lockout: flags
+                .desk_lockout_minutes
+                .or(from_file.desk_lockout_minutes)
+                .map_or(desk_defaults.lockout, minutes),
+            secure_cookie: flags
+                .desk_secure_cookie
+                .or(from_file.desk_secure_cookie)
+                .unwrap_or(desk_defaults.secure_cookie),
+        };
+        let desk_listen = flags.desk_listen.or(from_file.desk_listen);
         let client = ClientConfig {
             hub: flags
                 .hub
@@ -220,7 +263,12 @@ impl Settings {
             outbox_poll: Duration::from_secs(1),
             data_dir,
         };
-        Ok(Self { client, daemon })
+        Ok(Self {
+            client,
+            daemon,
+            desk_listen,
+            desk,
+        })
     }
 }
 

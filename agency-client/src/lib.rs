@@ -10,6 +10,7 @@
 //! - [`stream`]: the case stream into the local store, acknowledged in batches.
 //! - [`hooks`]: handing new and changed cases to the authority's own systems, apart from the stream.
 //! - [`daemon`]: [`Agency::run`], every task of the daemon and its graceful stop.
+//! - [`desk`]: the clerks' web page (`run --desk`), over the local store and the outbox.
 //! - [`files`]: safe names and confined, atomic writes for files named from hub data.
 //! - [`cli`]: the command line.
 
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod desk;
 pub mod files;
 pub mod hooks;
 pub mod identity;

@@ -15,6 +15,9 @@ use crate::config::{ClientOptions, ConfigError, Settings};
 use crate::local::LocalStore;
 
 mod inspect;
+mod users;
+
+pub use users::UserCommand;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +181,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ReceiptsCommand,
     },
+    /// The clerks who may sign in to the desk (`run --desk`).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The hooks' queue.
     Hooks {
         /// What to do.
@@ -248,12 +257,42 @@ pub async fn run(
                     .map_err(|e| ClientError::Invalid(format!("--metrics-listen {addr}: {e}")))?;
                 eprintln!("agency-client: metrics on http://{bound}/metrics");
             }
+            // The desk stops with the daemon: the shutdown future is shared through a channel.
+            let (stopping, stopped) = tokio::sync::watch::channel(false);
+            let shutdown = async move {
+                shutdown.await;
+                let _ = stopping.send(true);
+            };
+            let desk = match settings.desk_listen {
+                Some(addr) => {
+                    let mut stopped = stopped.clone();
+                    let (bound, task) = crate::desk::spawn(
+                        addr,
+                        agency.clone(),
+                        settings.desk.clone(),
+                        async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        },
+                    )
+                    .await
+                    .map_err(|e| ClientError::Invalid(format!("--desk {addr}: {e}")))?;
+                    eprintln!("agency-client: the desk on http://{bound}/");
+                    Some(task)
+                }
+                None => None,
+            };
             eprintln!(
                 "agency-client: following {} (local store {})",
                 agency.config.hub,
                 agency.config.data_dir.display()
             );
             let result = agency.run(shutdown).await;
+            drop(stopped);
+            if let Some(desk) = desk
+                && let Ok(Err(err)) = desk.await
+            {
+                tracing::error!(error = %err, "the desk stopped with an error");
+            }
             agency.local.close().await;
             result?;
             return Ok(());
@@ -275,6 +314,10 @@ pub async fn run(
         Command::Receipts { command } => {
             let local = LocalStore::open(&settings.client.data_dir).await?;
             return inspect::receipts(&local, &settings.client, command).await;
+        }
+        Command::User { command } => {
+            let local = LocalStore::open(&settings.client.data_dir).await?;
+            return users::run(&local, command).await;
         }
         Command::Hooks {
             command: HooksCommand::Retry,

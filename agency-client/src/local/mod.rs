@@ -5,8 +5,13 @@
 //!   (cursor, connection, last error) and the `status` summary;
 //! - [`inbox`]: deliveries from the hub (each event stored once), the cases, the hub's receipts;
 //! - [`outbox`]: reports written before they are sent, until the hub confirms each one;
-//! - [`hook_queue`]: the hooks still owed for stored events, their retries and dead letters.
+//! - [`hook_queue`]: the hooks still owed for stored events, their retries and dead letters;
+//! - [`clerks`]: the desk's clerks, their sign-in failures and sessions;
+//! - [`desk_log`]: what the desk records and reads besides: contact views, who wrote which outbox
+//!   entry, a case's history, outbox entries and receipts.
 
+mod clerks;
+mod desk_log;
 mod hook_queue;
 mod inbox;
 mod outbox;
@@ -22,6 +27,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 
+pub use clerks::{Clerk, SessionRow};
+pub use desk_log::{CaseEntry, ContactView, DeskOutgoing};
 pub use hook_queue::HookJob;
 pub use outbox::Outgoing;
 
@@ -105,6 +112,7 @@ fn migrator() -> Migrator {
             "hook queue",
             include_str!("../../migrations/0002_hook_queue.sql"),
         ),
+        migration(3, "desk", include_str!("../../migrations/0003_desk.sql")),
     ])
 }
 

@@ -1,0 +1,188 @@
+//! The desk's clerks as the local store keeps them: their argon2id hashes (never a password), the
+//! failed sign-ins that lock a login for a while, and their sessions (kept by the hash of the
+//! cookie's token, with the session's anti-forgery token and its expiry).
+
+use super::{LocalResult, LocalStore, now};
+
+/// A clerk as sign-in needs it.
+#[derive(Debug, Clone)]
+pub struct Clerk {
+    /// The login.
+    pub login: String,
+    /// The argon2id hash (PHC string).
+    pub password_hash: String,
+    /// Failed sign-ins in a row.
+    pub failed_attempts: i64,
+    /// Locked until then (ms since the epoch; 0: not locked).
+    pub locked_until: i64,
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// Whose it is.
+    pub login: String,
+    /// Its anti-forgery token.
+    pub csrf: String,
+    /// When it ends (ms since the epoch).
+    pub expires_at: i64,
+}
+
+impl LocalStore {
+    /// Adds a clerk; false when the login is taken.
+    pub async fn add_clerk(&self, login: &str, password_hash: &str) -> LocalResult<bool> {
+        let at = now();
+        let added = sqlx::query(
+            "INSERT INTO clerks (login, password_hash, created_at, password_set_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (login) DO NOTHING",
+        )
+        .bind(login)
+        .bind(password_hash)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(added == 1)
+    }
+
+    /// Removes a clerk and signs them out everywhere; false when there was none.
+    pub async fn remove_clerk(&self, login: &str) -> LocalResult<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM desk_sessions WHERE login = $1")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query("DELETE FROM clerks WHERE login = $1")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(removed == 1)
+    }
+
+    /// Sets a new password hash, lifts a lockout and ends the clerk's sessions; false when there is
+    /// no such clerk.
+    pub async fn reset_clerk(&self, login: &str, password_hash: &str) -> LocalResult<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let updated = sqlx::query(
+            "UPDATE clerks SET password_hash = $1, password_set_at = $2, failed_attempts = 0, locked_until = 0 \
+             WHERE login = $3",
+        )
+        .bind(password_hash)
+        .bind(now())
+        .bind(login)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM desk_sessions WHERE login = $1")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(updated == 1)
+    }
+
+    /// The clerks' logins, sorted.
+    pub async fn clerk_logins(&self) -> LocalResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT login FROM clerks ORDER BY login")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// One clerk, for signing in.
+    pub async fn clerk(&self, login: &str) -> LocalResult<Option<Clerk>> {
+        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT login, password_hash, failed_attempts, locked_until FROM clerks WHERE login = $1",
+        )
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(login, password_hash, failed_attempts, locked_until)| Clerk {
+                login,
+                password_hash,
+                failed_attempts,
+                locked_until,
+            },
+        ))
+    }
+
+    /// Counts a failed sign-in; the `max_failures`-th in a row locks the login until `lock_until`.
+    pub async fn sign_in_failed(
+        &self,
+        login: &str,
+        max_failures: u32,
+        lock_until: i64,
+    ) -> LocalResult<()> {
+        sqlx::query(
+            "UPDATE clerks SET failed_attempts = failed_attempts + 1, \
+             locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END \
+             WHERE login = $3",
+        )
+        .bind(i64::from(max_failures))
+        .bind(lock_until)
+        .bind(login)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A successful sign-in: the failure count starts again, and the session is stored.
+    pub async fn open_session(
+        &self,
+        login: &str,
+        token_sha256: &str,
+        csrf: &str,
+        expires_at: i64,
+    ) -> LocalResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE clerks SET failed_attempts = 0, locked_until = 0 WHERE login = $1")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO desk_sessions (token_sha256, login, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_sha256)
+        .bind(login)
+        .bind(csrf)
+        .bind(now())
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The session behind a token's hash, if it has not expired at `now_ms`. Expired sessions are
+    /// deleted on the way.
+    pub async fn session(&self, token_sha256: &str, now_ms: i64) -> LocalResult<Option<SessionRow>> {
+        sqlx::query("DELETE FROM desk_sessions WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT login, csrf, expires_at FROM desk_sessions WHERE token_sha256 = $1",
+        )
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(login, csrf, expires_at)| SessionRow {
+            login,
+            csrf,
+            expires_at,
+        }))
+    }
+
+    /// Ends a session (signing out).
+    pub async fn end_session(&self, token_sha256: &str) -> LocalResult<()> {
+        sqlx::query("DELETE FROM desk_sessions WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
