@@ -4,6 +4,7 @@
 mod agency;
 mod agency_client;
 mod bad_input;
+mod desk;
 mod dimensions;
 mod event_log;
 mod exchange;

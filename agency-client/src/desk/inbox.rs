@@ -385,7 +385,10 @@ mod tests {
         assert_eq!(due_mark(&case(1, "2026-03-01", false, false), now), DueMark::DueSoon);
         assert_eq!(due_mark(&case(1, "2026-03-04", false, false), now), DueMark::DueSoon);
         assert_eq!(due_mark(&case(1, "2026-03-05", false, false), now), DueMark::None);
-        assert_eq!(due_mark(&case(1, "2026-03-20", false, true), now), DueMark::Overdue);
+        let emergency = case(1, "2026-03-20", false, true);
+        assert_eq!(due_mark(&emergency, now), DueMark::DueSoon, "due within hours");
+        let later = now + chrono::Duration::days(2);
+        assert_eq!(due_mark(&emergency, later), DueMark::Overdue);
         let mut done = case(1, "2026-02-01", false, false);
         done.case.as_mut().unwrap().status = pb::CaseStatus::Resolved as i32;
         assert_eq!(due_mark(&done, now), DueMark::None, "answered: not overdue");

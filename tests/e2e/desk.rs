@@ -1,0 +1,396 @@
+//! The desk (`agency-client run --desk`) in a real browser (headless Chromium), against a real hub
+//! over mutual TLS and a real agency client daemon, on SQLite and PostgreSQL: a clerk signs in,
+//! accepts a case assigned through the hub, reports progress and submits the result with a
+//! document uploaded from the browser, and the analyst sees the answer with the document; the
+//! same with the hub stopped mid-way (the action shows queued, then confirmed once the hub is
+//! back); a wrong password is refused, and repeated ones lock the login; a clerk of another
+//! authority cannot get into this authority's desk. Screenshots of each page go to
+//! `target/screenshots/desk-*.png`.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use hotline_agency_client::desk::{self, DeskConfig, password};
+use hotline_hub::store::Store;
+use hotline_proto::v1 as pb;
+use hotline_tests::agency::{RunningAgency, case_status, start_agency};
+use hotline_tests::browser::Browser;
+use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
+use hotline_hub::domain::CaseStatus;
+use tokio::sync::watch;
+
+const WAIT: Duration = Duration::from_secs(60);
+const PASSWORD: &str = "сонячний-ранок-2026";
+
+/// An authority's daemon with its desk on a free port and one clerk.
+struct Desk {
+    url: String,
+    daemon: RunningAgency,
+    stop: watch::Sender<bool>,
+}
+
+async fn open_desk<S: Store>(hub: &TestHub<S>, authority: &str, clerk: &str, config: DeskConfig) -> Desk {
+    let daemon = start_agency(hub, authority).await;
+    let hash = password::hash(PASSWORD).unwrap();
+    assert!(daemon.agency.local.add_clerk(clerk, &hash).await.unwrap());
+    let (stop, mut stopped) = watch::channel(false);
+    let (addr, _task) = desk::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        daemon.agency.clone(),
+        config,
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        },
+    )
+    .await
+    .expect("desk listens");
+    Desk {
+        url: format!("http://{addr}"),
+        daemon,
+        stop,
+    }
+}
+
+impl Desk {
+    async fn close(self) {
+        let _ = self.stop.send(true);
+        self.daemon.stop().await;
+    }
+}
+
+/// Registers the water complaint and assigns it to `authority`: (appeal number, case id).
+async fn assign<S: Store>(hub: &TestHub<S>, authority: &str) -> (String, i64) {
+    let appeal = hub
+        .operator()
+        .await
+        .register_appeal(water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
+    let assigned = hub
+        .analyst()
+        .await
+        .assign_appeal(pb::AssignAppealRequest {
+            number: appeal.number.clone(),
+            assignments: vec![pb::Assignment {
+                authority_code: authority.into(),
+                deadline: String::new(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (appeal.number, assigned.cases[0].id)
+}
+
+async fn css(browser: &Browser, selector: &str) -> fantoccini::elements::Element {
+    browser
+        .client()
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("no `{selector}` on the page: {e}"))
+}
+
+async fn sign_in(browser: &Browser, desk: &Desk, login: &str, password: &str) {
+    let client = browser.client();
+    client.goto(&format!("{}/login", desk.url)).await.unwrap();
+    css(browser, "#login").await.send_keys(login).await.unwrap();
+    css(browser, "#password").await.send_keys(password).await.unwrap();
+    css(browser, "#sign-in").await.click().await.unwrap();
+}
+
+/// Polls the case page (reloading it) until `count` actions show `state` in its outbox.
+async fn wait_outbox(browser: &Browser, state: &str, count: usize) {
+    let client = browser.client();
+    let selector = format!("#outbox li[data-state='{state}']");
+    wait_for(&format!("{count} {state} action(s) on the page"), WAIT, || async {
+        let found = client.find_all(Locator::Css(&selector)).await.ok()?.len();
+        if found >= count {
+            Some(())
+        } else {
+            let _ = client.refresh().await;
+            None
+        }
+    })
+    .await;
+}
+
+async fn set_date(browser: &Browser, id: &str, date: &str) {
+    browser
+        .client()
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![serde_json::json!(id), serde_json::json!(date)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The page's HTML, in one WebDriver command (the case page reloads itself while an action is
+/// queued, so an element found a moment ago may be gone).
+async fn page_text(browser: &Browser) -> String {
+    browser.client().source().await.unwrap()
+}
+
+/// A clerk signs in, finds the case in the inbox, accepts it, reports progress and submits the
+/// result with a document from the browser; the analyst sees the answer with the document.
+async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
+    let (number, case_id) = assign(&hub, "vodokanal").await;
+    let desk = open_desk(&hub, "vodokanal", "olena", DeskConfig::default()).await;
+    wait_for("the case in the local store", WAIT, || async {
+        desk.daemon.agency.local.case(case_id).await.unwrap()
+    })
+    .await;
+    let browser = Browser::start().await.expect("headless Chromium");
+    let client = browser.client();
+
+    // Nothing is shown without signing in.
+    client.goto(&format!("{}/inbox", desk.url)).await.unwrap();
+    css(&browser, "#sign-in").await;
+    assert!(client.current_url().await.unwrap().path().ends_with("/login"));
+    browser.screenshot("desk-login").await.unwrap();
+
+    sign_in(&browser, &desk, "olena", PASSWORD).await;
+    let line = css(&browser, &format!("#inbox tr[data-case='{case_id}']")).await;
+    assert!(line.text().await.unwrap().contains(&number));
+    // The inbox does not show the citizen's contact.
+    assert!(!page_text(&browser).await.contains("067 123 45 67"));
+    // Search by address finds it; another word does not.
+    client
+        .goto(&format!("{}/inbox?q=Січеславська", desk.url))
+        .await
+        .unwrap();
+    css(&browser, &format!("#inbox tr[data-case='{case_id}']")).await;
+    client.goto(&format!("{}/inbox?q=газ", desk.url)).await.unwrap();
+    css(&browser, "#inbox-empty").await;
+    client.goto(&format!("{}/inbox", desk.url)).await.unwrap();
+    browser.screenshot("desk-inbox").await.unwrap();
+
+    // The case page shows the contact, and the showing is recorded.
+    css(&browser, &format!("tr[data-case='{case_id}'] a.case-link"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&browser, "#do-accept").await;
+    assert!(css(&browser, "#citizen").await.text().await.unwrap().contains("067 123 45 67"));
+    let views = desk.daemon.agency.local.contact_views(case_id).await.unwrap();
+    assert_eq!(views[0].login, "olena");
+    browser.screenshot("desk-case").await.unwrap();
+
+    css(&browser, "#do-accept").await.click().await.unwrap();
+    wait_outbox(&browser, "confirmed", 1).await;
+    assert!(page_text(&browser).await.contains("Квитанція хабу"));
+    assert_eq!(case_status(&hub, case_id).await, CaseStatus::Accepted);
+
+    // A report without its comment is refused by the desk itself, with the reason.
+    css(&browser, "#do-report").await;
+    client
+        .execute("document.getElementById('report-text').removeAttribute('required');", vec![])
+        .await
+        .unwrap();
+    css(&browser, "#do-report").await.click().await.unwrap();
+    let invalid = css(&browser, "#report-text[aria-invalid='true']").await;
+    assert_eq!(invalid.text().await.unwrap(), "");
+    css(&browser, "#report-text")
+        .await
+        .send_keys("Бригаду направлено, заміна засувки")
+        .await
+        .unwrap();
+    let planned = (chrono::Utc::now() + chrono::Duration::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    set_date(&browser, "report-date", &planned).await;
+    css(&browser, "#do-report").await.click().await.unwrap();
+    wait_outbox(&browser, "confirmed", 2).await;
+    assert_eq!(case_status(&hub, case_id).await, CaseStatus::InProgress);
+
+    // The result, with a document uploaded from the browser.
+    let document = std::env::temp_dir().join(format!("akt-{}.txt", uuid::Uuid::new_v4()));
+    std::fs::write(&document, "Акт виконаних робіт: засувку замінено.").unwrap();
+    css(&browser, "#resolve-outcome")
+        .await
+        .select_by_value("resolved")
+        .await
+        .unwrap();
+    css(&browser, "#resolve-answer")
+        .await
+        .send_keys("Водопостачання відновлено 12 березня.")
+        .await
+        .unwrap();
+    css(&browser, "#resolve-documents")
+        .await
+        .send_keys(&document.display().to_string())
+        .await
+        .unwrap();
+    browser.screenshot("desk-result-form").await.unwrap();
+    css(&browser, "#do-resolve").await.click().await.unwrap();
+    wait_outbox(&browser, "confirmed", 3).await;
+    assert_eq!(case_status(&hub, case_id).await, CaseStatus::Resolved);
+    client
+        .goto(&format!("{}/cases/{case_id}#outbox", desk.url))
+        .await
+        .unwrap();
+    css(&browser, "#outbox").await;
+    browser.screenshot("desk-confirmed").await.unwrap();
+
+    // The analyst on the hub sees the answer with the document.
+    let appeal = hub
+        .analyst()
+        .await
+        .get_appeal(pb::GetAppealRequest {
+            number: number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let case = appeal.cases.iter().find(|c| c.id == case_id).unwrap();
+    assert_eq!(case.answer, "Водопостачання відновлено 12 березня.");
+    let file_name = document.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        case.attachments.iter().any(|a| a.name == file_name && a.size > 0),
+        "{:?}",
+        case.attachments
+    );
+    // The clerk who acted is recorded beside each outbox entry.
+    let outbox = desk.daemon.agency.local.case_outbox(case_id).await.unwrap();
+    assert!(outbox.iter().all(|o| o.login == "olena" && o.receipt.is_some()));
+
+    browser.close().await;
+    desk.close().await;
+    let _ = std::fs::remove_file(document);
+    hub.stop().await;
+}
+
+/// With the hub stopped, the clerk's report shows queued; once the hub is back it is sent and the
+/// page shows it confirmed with the hub's receipt.
+async fn an_action_waits_in_the_outbox_while_the_hub_is_down<S: Store>(mut hub: TestHub<S>) {
+    let (_, case_id) = assign(&hub, "vodokanal").await;
+    let desk = open_desk(&hub, "vodokanal", "olena", DeskConfig::default()).await;
+    wait_for("the case in the local store", WAIT, || async {
+        desk.daemon.agency.local.case(case_id).await.unwrap()
+    })
+    .await;
+    let browser = Browser::start().await.expect("headless Chromium");
+    sign_in(&browser, &desk, "olena", PASSWORD).await;
+    css(&browser, "#inbox").await;
+    browser
+        .client()
+        .goto(&format!("{}/cases/{case_id}", desk.url))
+        .await
+        .unwrap();
+    css(&browser, "#do-accept").await.click().await.unwrap();
+    wait_outbox(&browser, "confirmed", 1).await;
+
+    hub.shutdown().await;
+    css(&browser, "#report-text")
+        .await
+        .send_keys("Чекаємо на матеріали")
+        .await
+        .unwrap();
+    css(&browser, "#do-report").await.click().await.unwrap();
+    // Written at once, shown queued: the hub is down.
+    css(&browser, "#outbox li[data-state='queued']").await;
+    assert!(page_text(&browser).await.contains("У черзі"));
+    css(&browser, "#expected").await;
+    browser.screenshot("desk-queued").await.unwrap();
+
+    hub.restart().await;
+    wait_outbox(&browser, "confirmed", 2).await;
+    assert!(
+        browser
+            .client()
+            .find_all(Locator::Css("#outbox li[data-state='queued']"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(case_status(&hub, case_id).await, CaseStatus::InProgress);
+
+    browser.close().await;
+    desk.close().await;
+    hub.stop().await;
+}
+
+/// A wrong password is refused (and a missing login the same way); repeated failures lock the
+/// login, even against the right password, until an administrator resets it.
+async fn a_wrong_password_is_refused<S: Store>(hub: TestHub<S>) {
+    let config = DeskConfig {
+        max_failed_sign_ins: 3,
+        ..DeskConfig::default()
+    };
+    let desk = open_desk(&hub, "vodokanal", "olena", config).await;
+    let browser = Browser::start().await.expect("headless Chromium");
+    sign_in(&browser, &desk, "olena", "не той пароль").await;
+    let error = css(&browser, "#login-error").await.text().await.unwrap();
+    assert!(error.contains("Невірне"), "{error}");
+    browser.screenshot("desk-refused").await.unwrap();
+    sign_in(&browser, &desk, "nobody", PASSWORD).await;
+    assert_eq!(css(&browser, "#login-error").await.text().await.unwrap(), error);
+    browser
+        .client()
+        .goto(&format!("{}/inbox", desk.url))
+        .await
+        .unwrap();
+    css(&browser, "#sign-in").await;
+
+    // Two more failures lock the login: the right password is refused too.
+    for _ in 0..2 {
+        sign_in(&browser, &desk, "olena", "ще не той").await;
+        css(&browser, "#login-error").await;
+    }
+    sign_in(&browser, &desk, "olena", PASSWORD).await;
+    let locked = css(&browser, "#login-error").await.text().await.unwrap();
+    assert!(locked.contains("заблоковано"), "{locked}");
+    // A reset lifts the lock.
+    let hash = password::hash(PASSWORD).unwrap();
+    assert!(desk.daemon.agency.local.reset_clerk("olena", &hash).await.unwrap());
+    sign_in(&browser, &desk, "olena", PASSWORD).await;
+    css(&browser, "#q").await;
+
+    browser.close().await;
+    desk.close().await;
+    hub.stop().await;
+}
+
+/// Each authority's desk has its own clerks: a clerk of the heating company is refused at the
+/// water company's desk, and their session there does not open it either.
+async fn another_authoritys_clerk_cannot_open_this_desk<S: Store>(hub: TestHub<S>) {
+    let (_, case_id) = assign(&hub, "vodokanal").await;
+    let water = open_desk(&hub, "vodokanal", "olena", DeskConfig::default()).await;
+    let heating = open_desk(&hub, "heating", "petro", DeskConfig::default()).await;
+    let browser = Browser::start().await.expect("headless Chromium");
+    let client = browser.client();
+
+    // Petro works at his own desk (both desks are on 127.0.0.1, so the browser sends his cookie
+    // to either).
+    sign_in(&browser, &heating, "petro", PASSWORD).await;
+    css(&browser, "#q").await;
+    // His session means nothing at the water company's desk.
+    client
+        .goto(&format!("{}/cases/{case_id}", water.url))
+        .await
+        .unwrap();
+    css(&browser, "#sign-in").await;
+    assert!(!page_text(&browser).await.contains("067 123 45 67"));
+    // Nor do his login and password.
+    sign_in(&browser, &water, "petro", PASSWORD).await;
+    assert!(css(&browser, "#login-error").await.text().await.unwrap().contains("Невірне"));
+    client.goto(&format!("{}/inbox", water.url)).await.unwrap();
+    css(&browser, "#sign-in").await;
+
+    browser.close().await;
+    water.close().await;
+    heating.close().await;
+    hub.stop().await;
+}
+
+on_both!(
+    a_clerk_answers_a_case_at_the_desk,
+    an_action_waits_in_the_outbox_while_the_hub_is_down,
+    a_wrong_password_is_refused,
+    another_authoritys_clerk_cannot_open_this_desk,
+);
