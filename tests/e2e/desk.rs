@@ -60,10 +60,20 @@ impl Desk {
 
 /// Registers the water complaint and assigns it to `authority`: (appeal number, case id).
 async fn assign<S: Store>(hub: &TestHub<S>, authority: &str) -> (String, i64) {
+    assign_card(hub, authority, water_complaint(), "").await
+}
+
+/// Registers `card` and assigns it to `authority` with `deadline` (empty: the legal one).
+async fn assign_card<S: Store>(
+    hub: &TestHub<S>,
+    authority: &str,
+    card: pb::RegisterAppealRequest,
+    deadline: &str,
+) -> (String, i64) {
     let appeal = hub
         .operator()
         .await
-        .register_appeal(water_complaint())
+        .register_appeal(card)
         .await
         .unwrap()
         .into_inner();
@@ -74,7 +84,7 @@ async fn assign<S: Store>(hub: &TestHub<S>, authority: &str) -> (String, i64) {
             number: appeal.number.clone(),
             assignments: vec![pb::Assignment {
                 authority_code: authority.into(),
-                deadline: String::new(),
+                deadline: deadline.into(),
             }],
             ..Default::default()
         })
@@ -139,11 +149,25 @@ async fn page_text(browser: &Browser) -> String {
 /// result with a document from the browser; the analyst sees the answer with the document.
 async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     let (number, case_id) = assign(&hub, "vodokanal").await;
+    // Two more, to be sorted before it: an emergency, and a veteran's appeal due in two days.
+    let mut burst = water_complaint();
+    burst.urgency = pb::Urgency::Emergency as i32;
+    burst.text = "Прорив водогону на перехресті, вода затоплює підвали".into();
+    let (_, emergency) = assign_card(&hub, "vodokanal", burst, "").await;
+    let mut veteran = water_complaint();
+    veteran.author_categories = vec!["ubd".into()];
+    veteran.text = "Тиск води слабкий, на п'ятий поверх вода не доходить".into();
+    let soon = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, priority) = assign_card(&hub, "vodokanal", veteran, &soon).await;
     let desk = open_desk(&hub, "vodokanal", "olena", DeskConfig::default()).await;
-    wait_for("the case in the local store", WAIT, || async {
-        desk.daemon.agency.local.case(case_id).await.unwrap()
-    })
-    .await;
+    for id in [case_id, emergency, priority] {
+        wait_for("the cases in the local store", WAIT, || async {
+            desk.daemon.agency.local.case(id).await.unwrap()
+        })
+        .await;
+    }
     let browser = Browser::start().await.expect("headless Chromium");
     let client = browser.client();
 
@@ -156,6 +180,19 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     sign_in(&browser, &desk, "olena", PASSWORD).await;
     let line = css(&browser, &format!("#inbox tr[data-case='{case_id}']")).await;
     assert!(line.text().await.unwrap().contains(&number));
+    // Emergency first, then priority, then by deadline; the near deadline is marked.
+    let mut order = Vec::new();
+    for row in browser
+        .client()
+        .find_all(Locator::Css("#inbox tbody tr"))
+        .await
+        .unwrap()
+    {
+        order.push(row.attr("data-case").await.unwrap().unwrap_or_default());
+    }
+    let expected: Vec<String> = [emergency, priority, case_id].iter().map(i64::to_string).collect();
+    assert_eq!(order, expected);
+    css(&browser, &format!("#inbox tr.due-soon[data-case='{priority}']")).await;
     // The inbox does not show the citizen's contact.
     assert!(!page_text(&browser).await.contains("Петренко Ганна"));
     // Search by address finds it; another word does not.

@@ -312,7 +312,7 @@ pub async fn page(
                     DueMark::None => "",
                 },
                 emergency: is_emergency(case),
-                priority: case.priority || case.urgent,
+                priority: case.priority || (case.urgent && !is_emergency(case)),
                 excerpt: clip(&case.text, 110),
                 queued: queued.contains(&c.id),
                 answered: Shelf::Answered.holds(&status, &kind_of(case)),
