@@ -84,7 +84,9 @@ fn http(addr: &str, request: &str) -> String {
 fn get(addr: &str, path: &str, cookie: &str) -> String {
     http(
         addr,
-        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ),
     )
 }
 
@@ -125,7 +127,11 @@ fn clerks_are_managed_from_the_command_line_and_the_desk_serves_beside_the_daemo
     let dir = temp_dir("desk-cli");
     let data = dir.join("data");
 
-    let short = cli(&data, &["user", "add", "olena", "--password-stdin"], "short\n");
+    let short = cli(
+        &data,
+        &["user", "add", "olena", "--password-stdin"],
+        "short\n",
+    );
     assert!(!short.status.success());
     assert!(text(&short).contains("too short"), "{}", text(&short));
     let added = cli(
@@ -134,16 +140,27 @@ fn clerks_are_managed_from_the_command_line_and_the_desk_serves_beside_the_daemo
         "довгий пароль клерка\n",
     );
     assert!(added.status.success(), "{}", text(&added));
-    let again = cli(&data, &["user", "add", "olena", "--password-stdin"], "інший пароль клерка\n");
+    let again = cli(
+        &data,
+        &["user", "add", "olena", "--password-stdin"],
+        "інший пароль клерка\n",
+    );
     assert!(text(&again).contains("already exists"), "{}", text(&again));
-    let bad_login = cli(&data, &["user", "add", "a b", "--password-stdin"], "довгий пароль клерка\n");
+    let bad_login = cli(
+        &data,
+        &["user", "add", "a b", "--password-stdin"],
+        "довгий пароль клерка\n",
+    );
     assert!(!bad_login.status.success());
     // Without --password-stdin a password is generated and shown once.
     let generated = cli(&data, &["user", "add", "petro"], "");
     assert!(generated.status.success(), "{}", text(&generated));
     let petro_password = text(&generated)
         .lines()
-        .find_map(|l| l.split_once("shown again): ").map(|(_, p)| p.trim().to_string()))
+        .find_map(|l| {
+            l.split_once("shown again): ")
+                .map(|(_, p)| p.trim().to_string())
+        })
         .expect("a generated password");
     let list = cli(&data, &["user", "list"], "");
     assert_eq!(String::from_utf8_lossy(&list.stdout), "olena\npetro\n");
@@ -183,7 +200,11 @@ fn clerks_are_managed_from_the_command_line_and_the_desk_serves_beside_the_daemo
     );
     assert!(signed_in.starts_with("HTTP/1.1 303"), "{signed_in}");
     let cookie = header(&signed_in, "set-cookie").unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"));
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/")
+    );
     let session = cookie.split(';').next().unwrap().to_string();
     let inbox = get(&addr, "/inbox", &session);
     assert!(inbox.starts_with("HTTP/1.1 200"), "{inbox}");

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use hotline_agency_client::desk::{self, DeskConfig, password};
+use hotline_hub::domain::CaseStatus;
 use hotline_hub::store::Store;
 use hotline_proto::v1 as pb;
 use hotline_tests::agency::{RunningAgency, case_status, start_agency};
 use hotline_tests::browser::Browser;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
-use hotline_hub::domain::CaseStatus;
 use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -29,7 +29,12 @@ struct Desk {
     stop: watch::Sender<bool>,
 }
 
-async fn open_desk<S: Store>(hub: &TestHub<S>, authority: &str, clerk: &str, config: DeskConfig) -> Desk {
+async fn open_desk<S: Store>(
+    hub: &TestHub<S>,
+    authority: &str,
+    clerk: &str,
+    config: DeskConfig,
+) -> Desk {
     let daemon = start_agency(hub, authority).await;
     let hash = password::hash(PASSWORD).unwrap();
     assert!(daemon.agency.local.add_clerk(clerk, &hash).await.unwrap());
@@ -108,7 +113,11 @@ async fn sign_in(browser: &Browser, desk: &Desk, login: &str, password: &str) {
     let client = browser.client();
     client.goto(&format!("{}/login", desk.url)).await.unwrap();
     css(browser, "#login").await.send_keys(login).await.unwrap();
-    css(browser, "#password").await.send_keys(password).await.unwrap();
+    css(browser, "#password")
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
     css(browser, "#sign-in").await.click().await.unwrap();
 }
 
@@ -116,15 +125,19 @@ async fn sign_in(browser: &Browser, desk: &Desk, login: &str, password: &str) {
 async fn wait_outbox(browser: &Browser, state: &str, count: usize) {
     let client = browser.client();
     let selector = format!("#outbox li[data-state='{state}']");
-    wait_for(&format!("{count} {state} action(s) on the page"), WAIT, || async {
-        let found = client.find_all(Locator::Css(&selector)).await.ok()?.len();
-        if found >= count {
-            Some(())
-        } else {
-            let _ = client.refresh().await;
-            None
-        }
-    })
+    wait_for(
+        &format!("{count} {state} action(s) on the page"),
+        WAIT,
+        || async {
+            let found = client.find_all(Locator::Css(&selector)).await.ok()?.len();
+            if found >= count {
+                Some(())
+            } else {
+                let _ = client.refresh().await;
+                None
+            }
+        },
+    )
     .await;
 }
 
@@ -174,7 +187,14 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     // Nothing is shown without signing in.
     client.goto(&format!("{}/inbox", desk.url)).await.unwrap();
     css(&browser, "#sign-in").await;
-    assert!(client.current_url().await.unwrap().path().ends_with("/login"));
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/login")
+    );
     browser.screenshot("desk-login").await.unwrap();
 
     sign_in(&browser, &desk, "olena", PASSWORD).await;
@@ -190,9 +210,16 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     {
         order.push(row.attr("data-case").await.unwrap().unwrap_or_default());
     }
-    let expected: Vec<String> = [emergency, priority, case_id].iter().map(i64::to_string).collect();
+    let expected: Vec<String> = [emergency, priority, case_id]
+        .iter()
+        .map(i64::to_string)
+        .collect();
     assert_eq!(order, expected);
-    css(&browser, &format!("#inbox tr.due-soon[data-case='{priority}']")).await;
+    css(
+        &browser,
+        &format!("#inbox tr.due-soon[data-case='{priority}']"),
+    )
+    .await;
     // The inbox does not show the citizen's contact.
     assert!(!page_text(&browser).await.contains("Петренко Ганна"));
     // Search by address finds it; another word does not.
@@ -201,7 +228,10 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
         .await
         .unwrap();
     css(&browser, &format!("#inbox tr[data-case='{case_id}']")).await;
-    client.goto(&format!("{}/inbox?q=газ", desk.url)).await.unwrap();
+    client
+        .goto(&format!("{}/inbox?q=газ", desk.url))
+        .await
+        .unwrap();
     css(&browser, "#inbox-empty").await;
     client.goto(&format!("{}/inbox", desk.url)).await.unwrap();
     browser.screenshot("desk-inbox").await.unwrap();
@@ -213,8 +243,21 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
         .await
         .unwrap();
     css(&browser, "#do-accept").await;
-    assert!(css(&browser, "#citizen").await.text().await.unwrap().contains("Петренко Ганна"));
-    let views = desk.daemon.agency.local.contact_views(case_id).await.unwrap();
+    assert!(
+        css(&browser, "#citizen")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Петренко Ганна")
+    );
+    let views = desk
+        .daemon
+        .agency
+        .local
+        .contact_views(case_id)
+        .await
+        .unwrap();
     assert_eq!(views[0].login, "olena");
     browser.screenshot("desk-case").await.unwrap();
 
@@ -226,7 +269,10 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     // A report without its comment is refused by the desk itself, with the reason.
     css(&browser, "#do-report").await;
     client
-        .execute("document.getElementById('report-text').removeAttribute('required');", vec![])
+        .execute(
+            "document.getElementById('report-text').removeAttribute('required');",
+            vec![],
+        )
         .await
         .unwrap();
     css(&browser, "#do-report").await.click().await.unwrap();
@@ -263,6 +309,13 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
         .send_keys(&document.display().to_string())
         .await
         .unwrap();
+    client
+        .execute(
+            "document.getElementById('form-resolve').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
     browser.screenshot("desk-result-form").await.unwrap();
     css(&browser, "#do-resolve").await.click().await.unwrap();
     wait_outbox(&browser, "confirmed", 3).await;
@@ -288,13 +341,19 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     assert_eq!(case.answer, "Водопостачання відновлено 12 березня.");
     let file_name = document.file_name().unwrap().to_string_lossy().to_string();
     assert!(
-        case.attachments.iter().any(|a| a.name == file_name && a.size > 0),
+        case.attachments
+            .iter()
+            .any(|a| a.name == file_name && a.size > 0),
         "{:?}",
         case.attachments
     );
     // The clerk who acted is recorded beside each outbox entry.
     let outbox = desk.daemon.agency.local.case_outbox(case_id).await.unwrap();
-    assert!(outbox.iter().all(|o| o.login == "olena" && o.receipt.is_some()));
+    assert!(
+        outbox
+            .iter()
+            .all(|o| o.login == "olena" && o.receipt.is_some())
+    );
 
     browser.close().await;
     desk.close().await;
@@ -366,7 +425,10 @@ async fn a_wrong_password_is_refused<S: Store>(hub: TestHub<S>) {
     assert!(error.contains("Невірне"), "{error}");
     browser.screenshot("desk-refused").await.unwrap();
     sign_in(&browser, &desk, "nobody", PASSWORD).await;
-    assert_eq!(css(&browser, "#login-error").await.text().await.unwrap(), error);
+    assert_eq!(
+        css(&browser, "#login-error").await.text().await.unwrap(),
+        error
+    );
     browser
         .client()
         .goto(&format!("{}/inbox", desk.url))
@@ -384,7 +446,14 @@ async fn a_wrong_password_is_refused<S: Store>(hub: TestHub<S>) {
     assert!(locked.contains("заблоковано"), "{locked}");
     // A reset lifts the lock.
     let hash = password::hash(PASSWORD).unwrap();
-    assert!(desk.daemon.agency.local.reset_clerk("olena", &hash).await.unwrap());
+    assert!(
+        desk.daemon
+            .agency
+            .local
+            .reset_clerk("olena", &hash)
+            .await
+            .unwrap()
+    );
     sign_in(&browser, &desk, "olena", PASSWORD).await;
     css(&browser, "#q").await;
 
@@ -415,7 +484,14 @@ async fn another_authoritys_clerk_cannot_open_this_desk<S: Store>(hub: TestHub<S
     assert!(!page_text(&browser).await.contains("Петренко Ганна"));
     // Nor do his login and password.
     sign_in(&browser, &water, "petro", PASSWORD).await;
-    assert!(css(&browser, "#login-error").await.text().await.unwrap().contains("Невірне"));
+    assert!(
+        css(&browser, "#login-error")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Невірне")
+    );
     client.goto(&format!("{}/inbox", water.url)).await.unwrap();
     css(&browser, "#sign-in").await;
 

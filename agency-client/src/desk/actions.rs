@@ -138,7 +138,9 @@ pub fn bounded_text(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
     let chars = value.chars().count();
     if chars > max {
-        return Err(format!("задовге: {chars} символів, можна щонайбільше {max}"));
+        return Err(format!(
+            "задовге: {chars} символів, можна щонайбільше {max}"
+        ));
     }
     if let Some(c) = value
         .chars()
@@ -300,9 +302,14 @@ pub async fn accept(
     Form(form): Form<PlainForm>,
 ) -> Result<Response, DeskError> {
     clerk.check(&form.csrf)?;
-    act(&state, &clerk, case_id, Kind::Accept, Draft::default(), |_| {
-        Ok(Action::Accept)
-    })
+    act(
+        &state,
+        &clerk,
+        case_id,
+        Kind::Accept,
+        Draft::default(),
+        |_| Ok(Action::Accept),
+    )
     .await
 }
 
@@ -322,10 +329,17 @@ pub async fn decline(
     Form(form): Form<TextForm>,
 ) -> Result<Response, DeskError> {
     clerk.check(&form.csrf)?;
-    act(&state, &clerk, case_id, Kind::Decline, text_draft(&form), |_| {
-        let reason = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
-        Ok(Action::Decline { reason })
-    })
+    act(
+        &state,
+        &clerk,
+        case_id,
+        Kind::Decline,
+        text_draft(&form),
+        |_| {
+            let reason = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
+            Ok(Action::Decline { reason })
+        },
+    )
     .await
 }
 
@@ -337,11 +351,19 @@ pub async fn report(
     Form(form): Form<TextForm>,
 ) -> Result<Response, DeskError> {
     clerk.check(&form.csrf)?;
-    act(&state, &clerk, case_id, Kind::Report, text_draft(&form), |_| {
-        let comment = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
-        let planned = planned_date(&form.date, kyiv_today(Utc::now())).map_err(|e| ("date", e))?;
-        Ok(Action::Report { comment, planned })
-    })
+    act(
+        &state,
+        &clerk,
+        case_id,
+        Kind::Report,
+        text_draft(&form),
+        |_| {
+            let comment = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
+            let planned =
+                planned_date(&form.date, kyiv_today(Utc::now())).map_err(|e| ("date", e))?;
+            Ok(Action::Report { comment, planned })
+        },
+    )
     .await
 }
 
@@ -353,10 +375,17 @@ pub async fn ask(
     Form(form): Form<TextForm>,
 ) -> Result<Response, DeskError> {
     clerk.check(&form.csrf)?;
-    act(&state, &clerk, case_id, Kind::Ask, text_draft(&form), |_| {
-        let question = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
-        Ok(Action::Ask { question })
-    })
+    act(
+        &state,
+        &clerk,
+        case_id,
+        Kind::Ask,
+        text_draft(&form),
+        |_| {
+            let question = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
+            Ok(Action::Ask { question })
+        },
+    )
     .await
 }
 
@@ -368,12 +397,19 @@ pub async fn extend(
     Form(form): Form<TextForm>,
 ) -> Result<Response, DeskError> {
     clerk.check(&form.csrf)?;
-    act(&state, &clerk, case_id, Kind::Extend, text_draft(&form), |case| {
-        let current = case.case.as_ref().map_or("", |c| c.deadline.as_str());
-        let to = extension_date(&form.date, current).map_err(|e| ("date", e))?;
-        let reason = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
-        Ok(Action::Extend { to, reason })
-    })
+    act(
+        &state,
+        &clerk,
+        case_id,
+        Kind::Extend,
+        text_draft(&form),
+        |case| {
+            let current = case.case.as_ref().map_or("", |c| c.deadline.as_str());
+            let to = extension_date(&form.date, current).map_err(|e| ("date", e))?;
+            let reason = required_text(&form.text, MAX_REASON_CHARS).map_err(|e| ("text", e))?;
+            Ok(Action::Extend { to, reason })
+        },
+    )
     .await
 }
 
@@ -406,7 +442,10 @@ async fn read_result_form(mut multipart: Multipart) -> Result<ResultForm, DeskEr
                 continue; // the file input left empty
             }
             let problem = match document_name(&file_name) {
-                None => Some(format!("«{}» не є назвою файлу", super::view::clip(&file_name, 40))),
+                None => Some(format!(
+                    "«{}» не є назвою файлу",
+                    super::view::clip(&file_name, 40)
+                )),
                 Some(_) if bytes.len() > MAX_DOCUMENT_BYTES => Some(format!(
                     "документ «{}» завеликий: {} байтів, можна щонайбільше {MAX_DOCUMENT_BYTES}",
                     super::view::clip(&file_name, 40),
@@ -476,7 +515,10 @@ mod tests {
 
     #[test]
     fn texts_are_checked_as_the_hub_checks_them() {
-        assert_eq!(required_text("  Бригаду направлено  ", 100).unwrap(), "Бригаду направлено");
+        assert_eq!(
+            required_text("  Бригаду направлено  ", 100).unwrap(),
+            "Бригаду направлено"
+        );
         assert!(required_text("   ", 100).is_err());
         assert!(required_text(&"я".repeat(MAX_REASON_CHARS + 1), MAX_REASON_CHARS).is_err());
         assert!(required_text(&"я".repeat(MAX_REASON_CHARS), MAX_REASON_CHARS).is_ok());
@@ -499,10 +541,16 @@ mod tests {
 
     #[test]
     fn a_refusal_names_its_reason_and_a_forwarding_its_body() {
-        assert_eq!(outcome("resolved", "ignored").unwrap(), (pb::Outcome::Resolved, String::new()));
+        assert_eq!(
+            outcome("resolved", "ignored").unwrap(),
+            (pb::Outcome::Resolved, String::new())
+        );
         assert_eq!(outcome("refused", " ").unwrap_err().0, "outcome_detail");
         assert_eq!(outcome("forwarded", "").unwrap_err().0, "outcome_detail");
-        assert_eq!(outcome("forwarded", "а\nб").unwrap_err().0, "outcome_detail");
+        assert_eq!(
+            outcome("forwarded", "а\nб").unwrap_err().0,
+            "outcome_detail"
+        );
         assert!(outcome("refused", "ст. 8 Закону: повторне").is_ok());
         assert_eq!(outcome("", "").unwrap_err().0, "outcome");
         assert_eq!(outcome("consultation", "").unwrap_err().0, "outcome");
@@ -525,15 +573,24 @@ mod tests {
         assert_eq!(expected_status("delivered", &[]), "delivered");
         assert_eq!(expected_status("delivered", &["AcceptCase"]), "accepted");
         assert_eq!(
-            expected_status("delivered", &["AcceptCase", "ReportStatus", "RequestExtension"]),
+            expected_status(
+                "delivered",
+                &["AcceptCase", "ReportStatus", "RequestExtension"]
+            ),
             "in_progress"
         );
-        assert_eq!(expected_status("in_progress", &["SubmitResult"]), "resolved");
+        assert_eq!(
+            expected_status("in_progress", &["SubmitResult"]),
+            "resolved"
+        );
     }
 
     #[test]
     fn document_names_are_made_safe() {
-        assert_eq!(document_name("C:\\Users\\olena\\акт.pdf").unwrap(), "акт.pdf");
+        assert_eq!(
+            document_name("C:\\Users\\olena\\акт.pdf").unwrap(),
+            "акт.pdf"
+        );
         assert_eq!(document_name("../../etc/passwd").unwrap(), "passwd");
         assert_eq!(document_name(".hidden").unwrap(), "hidden");
         assert_eq!(document_name("a<b>.txt").unwrap(), "ab.txt");

@@ -110,7 +110,9 @@ pub async fn render(
         expected: (expected != status).then(|| view::status_label(&expected)),
         kind: view::appeal_kind_label(agency_case.kind),
         role: match role(c.role).as_str() {
-            "lead" => "Головний виконавець: відповідь за всіх, коли співвиконавці нададуть свої частини",
+            "lead" => {
+                "Головний виконавець: відповідь за всіх, коли співвиконавці нададуть свої частини"
+            }
             "co_executor" => "Співвиконавець: ваша частина надходить також головному виконавцю",
             _ => "",
         },

@@ -97,9 +97,7 @@ impl Shelf {
             Self::Accepted => status == "accepted",
             Self::InProgress => status == "in_progress" && !Self::Answered.holds(status, last_kind),
             Self::Returned => status == "returned",
-            Self::Answered => {
-                status == "in_progress" && last_kind == "case.clarification_answered"
-            }
+            Self::Answered => status == "in_progress" && last_kind == "case.clarification_answered",
             Self::Waiting => matches!(status, "clarification_requested" | "resolved"),
             Self::All => true,
         }
@@ -110,7 +108,12 @@ impl Shelf {
 pub fn awaits_answer(status: &str) -> bool {
     matches!(
         status,
-        "assigned" | "delivered" | "accepted" | "in_progress" | "returned" | "clarification_requested"
+        "assigned"
+            | "delivered"
+            | "accepted"
+            | "in_progress"
+            | "returned"
+            | "clarification_requested"
     )
 }
 
@@ -144,7 +147,11 @@ pub fn due_mark(case: &pb::AgencyCase, now: DateTime<Utc>) -> DueMark {
         return DueMark::None;
     }
     if let Ok(due) = DateTime::parse_from_rfc3339(&c.due_at) {
-        return if now > due { DueMark::Overdue } else { DueMark::DueSoon };
+        return if now > due {
+            DueMark::Overdue
+        } else {
+            DueMark::DueSoon
+        };
     }
     match days_left(&c.deadline, kyiv_today(now)) {
         _ if c.overdue => DueMark::Overdue,
@@ -381,12 +388,28 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-03-01T09:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(due_mark(&case(1, "2026-02-28", false, false), now), DueMark::Overdue);
-        assert_eq!(due_mark(&case(1, "2026-03-01", false, false), now), DueMark::DueSoon);
-        assert_eq!(due_mark(&case(1, "2026-03-04", false, false), now), DueMark::DueSoon);
-        assert_eq!(due_mark(&case(1, "2026-03-05", false, false), now), DueMark::None);
+        assert_eq!(
+            due_mark(&case(1, "2026-02-28", false, false), now),
+            DueMark::Overdue
+        );
+        assert_eq!(
+            due_mark(&case(1, "2026-03-01", false, false), now),
+            DueMark::DueSoon
+        );
+        assert_eq!(
+            due_mark(&case(1, "2026-03-04", false, false), now),
+            DueMark::DueSoon
+        );
+        assert_eq!(
+            due_mark(&case(1, "2026-03-05", false, false), now),
+            DueMark::None
+        );
         let emergency = case(1, "2026-03-20", false, true);
-        assert_eq!(due_mark(&emergency, now), DueMark::DueSoon, "due within hours");
+        assert_eq!(
+            due_mark(&emergency, now),
+            DueMark::DueSoon,
+            "due within hours"
+        );
         let later = now + chrono::Duration::days(2);
         assert_eq!(due_mark(&emergency, later), DueMark::Overdue);
         let mut done = case(1, "2026-02-01", false, false);

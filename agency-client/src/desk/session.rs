@@ -33,7 +33,8 @@ impl SignedIn {
     /// Checks a form's anti-forgery token against the session's, in constant time.
     pub fn check(&self, csrf: &str) -> Result<(), DeskError> {
         let (a, b) = (self.csrf.as_bytes(), csrf.as_bytes());
-        let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        let same =
+            a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
         if same { Ok(()) } else { Err(DeskError::Forged) }
     }
 }
@@ -102,17 +103,16 @@ pub struct CsrfForm {
 
 /// `GET /login`.
 pub async fn login_page() -> Result<Response, DeskError> {
-    Ok(view::html(&LoginPage {
+    view::html(&LoginPage {
         error: "",
         login: "",
-    })?)
+    })
 }
 
 /// Why a sign-in was refused, as the clerk reads it: the same words for an unknown login and a
 /// wrong password, so the page does not tell which logins exist.
 const REFUSED: &str = "Невірне ім'я користувача або пароль.";
-const LOCKED: &str =
-    "Забагато невдалих спроб. Вхід для цього користувача тимчасово заблоковано — спробуйте пізніше або зверніться до адміністратора.";
+const LOCKED: &str = "Забагато невдалих спроб. Вхід для цього користувача тимчасово заблоковано — спробуйте пізніше або зверніться до адміністратора.";
 
 /// `POST /login`.
 pub async fn sign_in(
@@ -131,11 +131,12 @@ pub async fn sign_in(
     };
     let now = now_ms();
     if clerk.as_ref().is_some_and(|c| c.locked_until > now) {
-        return Ok(refuse(LOCKED)?);
+        return refuse(LOCKED);
     }
-    let stored = clerk
-        .as_ref()
-        .map_or_else(|| password::decoy().to_string(), |c| c.password_hash.clone());
+    let stored = clerk.as_ref().map_or_else(
+        || password::decoy().to_string(),
+        |c| c.password_hash.clone(),
+    );
     let given = form.password;
     let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored))
         .await
@@ -148,19 +149,28 @@ pub async fn sign_in(
                 .await?;
         }
         tracing::warn!(login = %view::clip(&login, 32), "desk sign-in refused");
-        return Ok(refuse(REFUSED)?);
+        return refuse(REFUSED);
     };
     let token = random_token()?;
     let csrf = random_token()?;
     let expires_at = now + i64::try_from(state.config.session.as_millis()).unwrap_or(i64::MAX / 2);
     local
-        .open_session(&clerk.login, &sha256_hex(token.as_bytes()), &csrf, expires_at)
+        .open_session(
+            &clerk.login,
+            &sha256_hex(token.as_bytes()),
+            &csrf,
+            expires_at,
+        )
         .await?;
     tracing::info!(login = %clerk.login, "desk sign-in");
     let cookie = format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         state.config.session.as_secs(),
-        if state.config.secure_cookie { "; Secure" } else { "" }
+        if state.config.secure_cookie {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     let mut response = Redirect::to("/inbox").into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

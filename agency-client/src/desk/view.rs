@@ -277,12 +277,14 @@ pub struct HistoryLine {
 impl From<&CaseEntry> for HistoryLine {
     fn from(e: &CaseEntry) -> Self {
         let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
-        let words: Vec<String> = ["comment", "reason", "question", "answer", "to", "planned", "deadline"]
-            .iter()
-            .filter_map(|k| detail.get(*k).and_then(|v| v.as_str()))
-            .filter(|v| !v.is_empty())
-            .map(|v| clip(v, 300))
-            .collect();
+        let words: Vec<String> = [
+            "comment", "reason", "question", "answer", "to", "planned", "deadline",
+        ]
+        .iter()
+        .filter_map(|k| detail.get(*k).and_then(|v| v.as_str()))
+        .filter(|v| !v.is_empty())
+        .map(|v| clip(v, 300))
+        .collect();
         Self {
             at: local_time(&e.received_at),
             label: event_label(&e.kind).to_string(),
@@ -461,7 +463,10 @@ impl CasePage<'_> {
     }
 
     fn draft_of(&self, code: &str) -> Option<&Draft> {
-        self.draft.kind.filter(|k| k.code() == code).map(|_| self.draft)
+        self.draft
+            .kind
+            .filter(|k| k.code() == code)
+            .map(|_| self.draft)
     }
 
     /// The refused form's error, for form `code`.

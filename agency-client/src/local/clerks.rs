@@ -159,7 +159,11 @@ impl LocalStore {
 
     /// The session behind a token's hash, if it has not expired at `now_ms`. Expired sessions are
     /// deleted on the way.
-    pub async fn session(&self, token_sha256: &str, now_ms: i64) -> LocalResult<Option<SessionRow>> {
+    pub async fn session(
+        &self,
+        token_sha256: &str,
+        now_ms: i64,
+    ) -> LocalResult<Option<SessionRow>> {
         sqlx::query("DELETE FROM desk_sessions WHERE expires_at <= $1")
             .bind(now_ms)
             .execute(&self.pool)

@@ -48,7 +48,15 @@ pub struct ContactView {
 }
 
 /// A row of the outbox of one case, joined with its desk author.
-type OutboxRow = (String, String, String, String, String, Option<String>, Option<String>);
+type OutboxRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 fn receipt_from_json(json: &str) -> LocalResult<pb::Receipt> {
     let value: serde_json::Value =
@@ -174,10 +182,10 @@ impl LocalStore {
 
     /// Cases with an entry still waiting in the outbox (shown as queued in the inbox).
     pub async fn cases_with_pending(&self) -> LocalResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT case_id FROM outbox WHERE state = 'pending'",
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT case_id FROM outbox WHERE state = 'pending'")
+                .fetch_all(&self.pool)
+                .await?,
         )
-        .fetch_all(&self.pool)
-        .await?)
     }
 }
