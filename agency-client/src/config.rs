@@ -318,6 +318,41 @@ mod tests {
     }
 
     #[test]
+    fn the_desk_is_off_unless_an_address_is_given() {
+        let defaults = Settings::resolve(ClientOptions::default(), None).unwrap();
+        assert_eq!(defaults.desk_listen, None);
+        assert_eq!(defaults.desk, crate::desk::DeskConfig::default());
+        let dir = std::env::temp_dir().join(format!("agency-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agency.toml");
+        std::fs::write(
+            &file,
+            "desk_listen = \"0.0.0.0:7600\"\ndesk_session_minutes = 60\ndesk_max_failed_sign_ins = 3\ndesk_secure_cookie = true\n",
+        )
+        .unwrap();
+        let flags = ClientOptions {
+            desk_listen: Some("127.0.0.1:7601".parse().unwrap()),
+            desk_lockout_minutes: Some(30),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(flags, Some(&file)).unwrap();
+        assert_eq!(
+            settings.desk_listen,
+            Some("127.0.0.1:7601".parse().unwrap())
+        );
+        assert_eq!(
+            settings.desk,
+            crate::desk::DeskConfig {
+                session: Duration::from_secs(3600),
+                max_failed_sign_ins: 3,
+                lockout: Duration::from_secs(1800),
+                secure_cookie: true,
+            }
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn zero_limits_and_unknown_keys_are_refused_by_name() {
         let zero = ClientOptions {
             hook_max_attempts: Some(0),

@@ -10,8 +10,8 @@ use chrono::Utc;
 use hotline_proto::render::{case_status, role};
 use serde::Deserialize;
 
-use super::actions::{Kind, expected_status};
 use super::inbox::{DueMark, awaits_answer, days_left, days_text, due_mark, kyiv_today};
+use super::rules::{Kind, expected_status};
 use super::session::SignedIn;
 use super::view::{self, CasePage, HistoryLine, OutboxLine, PartLine, ReceiptLine};
 use super::{DeskError, DeskState};

@@ -9,13 +9,15 @@
 //! - [`session`]: signing in and out, the session cookie, the lockout, the anti-forgery check;
 //! - [`inbox`]: the inbox's views, order, deadline marks and search;
 //! - [`case_page`]: one case, with the citizen's contact (each view recorded) and its history;
-//! - [`actions`]: the forms for every gateway action, validated as the hub validates them;
+//! - [`actions`]: the forms for every gateway action, written to the outbox;
+//! - [`rules`]: their checks, the same as the hub's (statuses, texts, dates, outcome, documents);
 //! - [`view`]: the templates and the Ukrainian names of statuses, outcomes and events.
 
 mod actions;
 mod case_page;
 mod inbox;
 pub mod password;
+mod rules;
 mod session;
 mod view;
 

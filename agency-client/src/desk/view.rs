@@ -9,9 +9,9 @@ use chrono::DateTime;
 use hotline_proto::v1 as pb;
 
 use super::DeskError;
-use super::actions::Kind;
 use super::case_page::Draft;
 use super::inbox::{InboxLine, Shelf};
+use super::rules::Kind;
 use super::session::SignedIn;
 use crate::local::{CaseEntry, DeskOutgoing, LocalStore};
 

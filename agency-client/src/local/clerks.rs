@@ -190,3 +190,90 @@ impl LocalStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (LocalStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("agency-clerks-{}", uuid::Uuid::new_v4()));
+        (LocalStore::open(&dir).await.unwrap(), dir)
+    }
+
+    #[tokio::test]
+    async fn sessions_end_when_they_expire_and_when_the_clerk_goes() {
+        let (local, dir) = store().await;
+        assert!(local.add_clerk("olena", "$argon2id$x").await.unwrap());
+        assert!(!local.add_clerk("olena", "$argon2id$y").await.unwrap());
+        local
+            .open_session("olena", "aa", "csrf", 1_000)
+            .await
+            .unwrap();
+        local
+            .open_session("olena", "bb", "csrf2", 5_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            local.session("aa", 999).await.unwrap().unwrap().login,
+            "olena"
+        );
+        assert!(
+            local.session("aa", 1_000).await.unwrap().is_none(),
+            "expired"
+        );
+        assert!(local.session("bb", 1_000).await.unwrap().is_some());
+        local.end_session("bb").await.unwrap();
+        assert!(
+            local.session("bb", 1_000).await.unwrap().is_none(),
+            "signed out"
+        );
+        local
+            .open_session("olena", "cc", "csrf3", 5_000)
+            .await
+            .unwrap();
+        assert!(local.reset_clerk("olena", "$argon2id$z").await.unwrap());
+        assert!(
+            local.session("cc", 1_000).await.unwrap().is_none(),
+            "reset ends sessions"
+        );
+        local
+            .open_session("olena", "dd", "csrf4", 5_000)
+            .await
+            .unwrap();
+        assert!(local.remove_clerk("olena").await.unwrap());
+        assert!(
+            local.session("dd", 1_000).await.unwrap().is_none(),
+            "removed"
+        );
+        assert!(!local.remove_clerk("olena").await.unwrap());
+        local.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn failures_in_a_row_lock_the_login_and_a_sign_in_clears_them() {
+        let (local, dir) = store().await;
+        local.add_clerk("petro", "$argon2id$x").await.unwrap();
+        local.sign_in_failed("petro", 3, 9_000).await.unwrap();
+        local.sign_in_failed("petro", 3, 9_000).await.unwrap();
+        let clerk = local.clerk("petro").await.unwrap().unwrap();
+        assert_eq!((clerk.failed_attempts, clerk.locked_until), (2, 0));
+        local.open_session("petro", "aa", "c", 5_000).await.unwrap();
+        assert_eq!(
+            local.clerk("petro").await.unwrap().unwrap().failed_attempts,
+            0
+        );
+        for _ in 0..3 {
+            local.sign_in_failed("petro", 3, 9_000).await.unwrap();
+        }
+        assert_eq!(
+            local.clerk("petro").await.unwrap().unwrap().locked_until,
+            9_000
+        );
+        // An unknown login is counted nowhere.
+        local.sign_in_failed("nobody", 3, 9_000).await.unwrap();
+        assert!(local.clerk("nobody").await.unwrap().is_none());
+        local.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
