@@ -21,6 +21,9 @@ use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(60);
 const PASSWORD: &str = "сонячний-ранок-2026";
+/// WebDriver's Tab and Enter keys.
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
 
 /// An authority's daemon with its desk on a free port and one clerk.
 struct Desk {
@@ -327,6 +330,24 @@ async fn a_clerk_answers_a_case_at_the_desk<S: Store>(hub: TestHub<S>) {
     css(&browser, "#outbox").await;
     browser.screenshot("desk-confirmed").await.unwrap();
 
+    // On a small screen the inbox still reads: one case per block, no sideways scrolling.
+    client.set_window_size(480, 860).await.unwrap();
+    client
+        .goto(&format!("{}/inbox?view=all", desk.url))
+        .await
+        .unwrap();
+    css(&browser, "#inbox").await;
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, serde_json::json!(false), "no sideways scrolling");
+    browser.screenshot("desk-inbox-small").await.unwrap();
+    client.set_window_size(1280, 900).await.unwrap();
+
     // The analyst on the hub sees the answer with the document.
     let appeal = hub
         .analyst()
@@ -444,17 +465,20 @@ async fn a_wrong_password_is_refused<S: Store>(hub: TestHub<S>) {
     sign_in(&browser, &desk, "olena", PASSWORD).await;
     let locked = css(&browser, "#login-error").await.text().await.unwrap();
     assert!(locked.contains("заблоковано"), "{locked}");
-    // A reset lifts the lock.
+    // A reset lifts the lock. This time the clerk uses the keyboard only: the login field has the
+    // focus, Tab moves to the password, Enter signs in.
     let hash = password::hash(PASSWORD).unwrap();
-    assert!(
-        desk.daemon
-            .agency
-            .local
-            .reset_clerk("olena", &hash)
-            .await
-            .unwrap()
-    );
-    sign_in(&browser, &desk, "olena", PASSWORD).await;
+    let local = &desk.daemon.agency.local;
+    assert!(local.reset_clerk("olena", &hash).await.unwrap());
+    let client = browser.client();
+    client.goto(&format!("{}/login", desk.url)).await.unwrap();
+    css(&browser, "#login").await;
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("login"));
+    focused
+        .send_keys(&format!("olena{TAB}{PASSWORD}{ENTER}"))
+        .await
+        .unwrap();
     css(&browser, "#q").await;
 
     browser.close().await;

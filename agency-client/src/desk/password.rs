@@ -60,10 +60,17 @@ pub fn verify(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// A hash of nothing anyone knows, verified against when the login does not exist, so a wrong
-/// login takes as long to refuse as a wrong password.
-pub fn decoy() -> &'static str {
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W7Ofb8XR0XjDkz0p0x0t7bBj8yJGSQ0Ln3fQy2vKZ0A"
+/// A hash of a random password nobody knows (made once per process), verified against when the
+/// login does not exist, so a wrong login takes as long to refuse as a wrong password.
+pub fn decoy() -> String {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY
+        .get_or_init(|| {
+            let mut secret = [0u8; 32];
+            let _ = SystemRandom::new().fill(&mut secret);
+            hash(&hotline_proto::receipt::hex(&secret)).unwrap_or_default()
+        })
+        .clone()
 }
 
 #[cfg(test)]
@@ -77,7 +84,11 @@ mod tests {
         assert!(verify("правильний кінь батарея", &stored));
         assert!(!verify("правильний кінь батарейка", &stored));
         assert!(!verify("anything", "not a hash"));
-        assert!(!verify("anything", decoy()));
+        assert!(!verify("anything", &decoy()));
+        assert!(
+            decoy().starts_with("$argon2id$"),
+            "a real hash: as slow to refuse"
+        );
         assert_ne!(stored, hash("правильний кінь батарея").unwrap(), "salted");
     }
 

@@ -133,10 +133,10 @@ pub async fn sign_in(
     if clerk.as_ref().is_some_and(|c| c.locked_until > now) {
         return refuse(LOCKED);
     }
-    let stored = clerk.as_ref().map_or_else(
-        || password::decoy().to_string(),
-        |c| c.password_hash.clone(),
-    );
+    let known = clerk.is_some();
+    let stored = clerk
+        .as_ref()
+        .map_or_else(password::decoy, |c| c.password_hash.clone());
     let given = form.password;
     let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored))
         .await
@@ -148,7 +148,12 @@ pub async fn sign_in(
                 .sign_in_failed(&login, state.config.max_failed_sign_ins.max(1), lock_until)
                 .await?;
         }
-        tracing::warn!(login = %view::clip(&login, 32), "desk sign-in refused");
+        // A login that is no clerk's may be a password typed into the wrong field: not logged.
+        if known {
+            tracing::warn!(login = %login, "desk sign-in refused");
+        } else {
+            tracing::warn!("desk sign-in refused: unknown login");
+        }
         return refuse(REFUSED);
     };
     let token = random_token()?;
