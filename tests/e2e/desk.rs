@@ -3,9 +3,9 @@
 //! accepts a case assigned through the hub, reports progress and submits the result with a
 //! document uploaded from the browser, and the analyst sees the answer with the document; the
 //! same with the hub stopped mid-way (the action shows queued, then confirmed once the hub is
-//! back); a wrong password is refused, and repeated ones lock the login; a clerk of another
-//! authority cannot get into this authority's desk. Screenshots of each page go to
-//! `target/screenshots/desk-*.png`.
+//! back). [`access`]: a wrong password, the lockout, the keyboard, another authority's clerk;
+//! [`shelves`]: a question answered and a result returned reach their shelves. Screenshots of each
+//! page go to `target/screenshots/desk-*.png`.
 
 use std::time::Duration;
 
@@ -18,6 +18,9 @@ use hotline_tests::agency::{RunningAgency, case_status, start_agency};
 use hotline_tests::browser::Browser;
 use hotline_tests::{TestHub, on_both, wait_for, water_complaint};
 use tokio::sync::watch;
+
+mod access;
+mod shelves;
 
 const WAIT: Duration = Duration::from_secs(60);
 const PASSWORD: &str = "сонячний-ранок-2026";
@@ -442,186 +445,7 @@ async fn an_action_waits_in_the_outbox_while_the_hub_is_down<S: Store>(mut hub: 
     hub.stop().await;
 }
 
-/// A wrong password is refused (and a missing login the same way); repeated failures lock the
-/// login, even against the right password, until an administrator resets it.
-async fn a_wrong_password_is_refused<S: Store>(hub: TestHub<S>) {
-    let config = DeskConfig {
-        max_failed_sign_ins: 3,
-        ..DeskConfig::default()
-    };
-    let desk = open_desk(&hub, "vodokanal", "olena", config).await;
-    let browser = Browser::start().await.expect("headless Chromium");
-    sign_in(&browser, &desk, "olena", "не той пароль").await;
-    let error = css(&browser, "#login-error").await.text().await.unwrap();
-    assert!(error.contains("Невірне"), "{error}");
-    browser.screenshot("desk-refused").await.unwrap();
-    sign_in(&browser, &desk, "nobody", PASSWORD).await;
-    assert_eq!(
-        css(&browser, "#login-error").await.text().await.unwrap(),
-        error
-    );
-    browser
-        .client()
-        .goto(&format!("{}/inbox", desk.url))
-        .await
-        .unwrap();
-    css(&browser, "#sign-in").await;
-
-    // Two more failures lock the login: the right password is refused too.
-    for _ in 0..2 {
-        sign_in(&browser, &desk, "olena", "ще не той").await;
-        css(&browser, "#login-error").await;
-    }
-    sign_in(&browser, &desk, "olena", PASSWORD).await;
-    let locked = css(&browser, "#login-error").await.text().await.unwrap();
-    assert!(locked.contains("заблоковано"), "{locked}");
-    // A reset lifts the lock. This time the clerk uses the keyboard only: the login field has the
-    // focus, Tab moves to the password, Enter signs in.
-    let hash = password::hash(PASSWORD).unwrap();
-    let local = &desk.daemon.agency.local;
-    assert!(local.reset_clerk("olena", &hash).await.unwrap());
-    let client = browser.client();
-    client.goto(&format!("{}/login", desk.url)).await.unwrap();
-    css(&browser, "#login").await;
-    let focused = client.active_element().await.unwrap();
-    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("login"));
-    focused
-        .send_keys(&format!("olena{TAB}{PASSWORD}{ENTER}"))
-        .await
-        .unwrap();
-    css(&browser, "#q").await;
-
-    browser.close().await;
-    desk.close().await;
-    hub.stop().await;
-}
-
-/// Each authority's desk has its own clerks: a clerk of the heating company is refused at the
-/// water company's desk, and their session there does not open it either.
-async fn another_authoritys_clerk_cannot_open_this_desk<S: Store>(hub: TestHub<S>) {
-    let (_, case_id) = assign(&hub, "vodokanal").await;
-    let water = open_desk(&hub, "vodokanal", "olena", DeskConfig::default()).await;
-    let heating = open_desk(&hub, "heating", "petro", DeskConfig::default()).await;
-    let browser = Browser::start().await.expect("headless Chromium");
-    let client = browser.client();
-
-    // Petro works at his own desk (both desks are on 127.0.0.1, so the browser sends his cookie
-    // to either).
-    sign_in(&browser, &heating, "petro", PASSWORD).await;
-    css(&browser, "#q").await;
-    // His session means nothing at the water company's desk.
-    client
-        .goto(&format!("{}/cases/{case_id}", water.url))
-        .await
-        .unwrap();
-    css(&browser, "#sign-in").await;
-    assert!(!page_text(&browser).await.contains("Петренко Ганна"));
-    // Nor do his login and password.
-    sign_in(&browser, &water, "petro", PASSWORD).await;
-    assert!(
-        css(&browser, "#login-error")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Невірне")
-    );
-    client.goto(&format!("{}/inbox", water.url)).await.unwrap();
-    css(&browser, "#sign-in").await;
-
-    browser.close().await;
-    water.close().await;
-    heating.close().await;
-    hub.stop().await;
-}
-
-/// A question the clerk asks from the desk waits on the hotline; once the contact centre answers,
-/// the case is on the "question answered" shelf with the answer in its history. A result the
-/// analyst returns is on the "returned for rework" shelf with the reason, and can be answered again.
-async fn questions_and_rework_reach_their_shelves<S: Store>(hub: TestHub<S>) {
-    let (_, case_id) = assign(&hub, "vodokanal").await;
-    let desk = open_desk(&hub, "vodokanal", "olena", DeskConfig::default()).await;
-    wait_for("the case in the local store", WAIT, || async {
-        desk.daemon.agency.local.case(case_id).await.unwrap()
-    })
-    .await;
-    let browser = Browser::start().await.expect("headless Chromium");
-    let client = browser.client();
-    let case_url = format!("{}/cases/{case_id}", desk.url);
-    let row = format!("#inbox tr[data-case='{case_id}']");
-    sign_in(&browser, &desk, "olena", PASSWORD).await;
-    css(&browser, "#q").await;
-    client.goto(&case_url).await.unwrap();
-    css(&browser, "#do-accept").await.click().await.unwrap();
-    wait_outbox(&browser, "confirmed", 1).await;
-    css(&browser, "#ask-text")
-        .await
-        .send_keys("Уточніть, будь ласка, номер під'їзду")
-        .await
-        .unwrap();
-    css(&browser, "#do-ask").await.click().await.unwrap();
-    wait_outbox(&browser, "confirmed", 2).await;
-    assert_eq!(
-        case_status(&hub, case_id).await,
-        CaseStatus::ClarificationRequested
-    );
-    wait_page(&browser, &format!("{}/inbox?view=waiting", desk.url), &row).await;
-
-    hub.analyst()
-        .await
-        .answer_clarification(pb::AnswerClarificationRequest {
-            case_id,
-            answer: "Під'їзд № 2".into(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-        })
-        .await
-        .unwrap();
-    wait_page(&browser, &format!("{}/inbox?view=answered", desk.url), &row).await;
-    css(&browser, &format!("{row} .badge.answered")).await;
-    client.goto(&case_url).await.unwrap();
-    css(&browser, "#do-resolve").await;
-    let history = css(&browser, "ol.history").await.text().await.unwrap();
-    assert!(history.contains("Під'їзд № 2"), "{history}");
-
-    css(&browser, "#resolve-outcome")
-        .await
-        .select_by_value("explained")
-        .await
-        .unwrap();
-    css(&browser, "#resolve-answer")
-        .await
-        .send_keys("Роз'яснено порядок подачі води")
-        .await
-        .unwrap();
-    css(&browser, "#do-resolve").await.click().await.unwrap();
-    wait_outbox(&browser, "confirmed", 3).await;
-    hub.analyst()
-        .await
-        .verify_answer(pb::VerifyAnswerRequest {
-            case_id,
-            verdict: pb::Verdict::Return as i32,
-            reason: "Додайте акт обстеження".into(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-        })
-        .await
-        .unwrap();
-    wait_page(&browser, &format!("{}/inbox?view=returned", desk.url), &row).await;
-    browser.screenshot("desk-returned").await.unwrap();
-    client.goto(&case_url).await.unwrap();
-    let answer = css(&browser, "#answer").await.text().await.unwrap();
-    assert!(answer.contains("Додайте акт обстеження"), "{answer}");
-    // Back for rework: the result can be submitted again.
-    css(&browser, "#do-resolve").await;
-
-    browser.close().await;
-    desk.close().await;
-    hub.stop().await;
-}
-
 on_both!(
     a_clerk_answers_a_case_at_the_desk,
     an_action_waits_in_the_outbox_while_the_hub_is_down,
-    a_wrong_password_is_refused,
-    another_authoritys_clerk_cannot_open_this_desk,
-    questions_and_rework_reach_their_shelves,
 );
