@@ -164,6 +164,7 @@ pub async fn sign_in(
             &clerk.login,
             &sha256_hex(token.as_bytes()),
             &csrf,
+            now,
             expires_at,
         )
         .await?;

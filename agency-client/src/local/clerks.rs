@@ -130,15 +130,21 @@ impl LocalStore {
         Ok(())
     }
 
-    /// A successful sign-in: the failure count starts again, and the session is stored.
+    /// A successful sign-in: the failure count starts again, the session is stored, and sessions
+    /// that expired before `now_ms` are deleted.
     pub async fn open_session(
         &self,
         login: &str,
         token_sha256: &str,
         csrf: &str,
+        now_ms: i64,
         expires_at: i64,
     ) -> LocalResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM desk_sessions WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE clerks SET failed_attempts = 0, locked_until = 0 WHERE login = $1")
             .bind(login)
             .execute(&mut *tx)
@@ -157,21 +163,19 @@ impl LocalStore {
         Ok(())
     }
 
-    /// The session behind a token's hash, if it has not expired at `now_ms`. Expired sessions are
-    /// deleted on the way.
+    /// The session behind a token's hash, if it has not expired at `now_ms`. A read only: every
+    /// page asks, and the daemon's writes should not wait on the clerks' reading (expired sessions
+    /// are deleted when a clerk signs in).
     pub async fn session(
         &self,
         token_sha256: &str,
         now_ms: i64,
     ) -> LocalResult<Option<SessionRow>> {
-        sqlx::query("DELETE FROM desk_sessions WHERE expires_at <= $1")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
         let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT login, csrf, expires_at FROM desk_sessions WHERE token_sha256 = $1",
+            "SELECT login, csrf, expires_at FROM desk_sessions WHERE token_sha256 = $1 AND expires_at > $2",
         )
         .bind(token_sha256)
+        .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(login, csrf, expires_at)| SessionRow {
@@ -206,11 +210,11 @@ mod tests {
         assert!(local.add_clerk("olena", "$argon2id$x").await.unwrap());
         assert!(!local.add_clerk("olena", "$argon2id$y").await.unwrap());
         local
-            .open_session("olena", "aa", "csrf", 1_000)
+            .open_session("olena", "aa", "csrf", 0, 1_000)
             .await
             .unwrap();
         local
-            .open_session("olena", "bb", "csrf2", 5_000)
+            .open_session("olena", "bb", "csrf2", 0, 5_000)
             .await
             .unwrap();
         assert_eq!(
@@ -228,7 +232,7 @@ mod tests {
             "signed out"
         );
         local
-            .open_session("olena", "cc", "csrf3", 5_000)
+            .open_session("olena", "cc", "csrf3", 0, 5_000)
             .await
             .unwrap();
         assert!(local.reset_clerk("olena", "$argon2id$z").await.unwrap());
@@ -237,7 +241,7 @@ mod tests {
             "reset ends sessions"
         );
         local
-            .open_session("olena", "dd", "csrf4", 5_000)
+            .open_session("olena", "dd", "csrf4", 0, 5_000)
             .await
             .unwrap();
         assert!(local.remove_clerk("olena").await.unwrap());
@@ -258,7 +262,10 @@ mod tests {
         local.sign_in_failed("petro", 3, 9_000).await.unwrap();
         let clerk = local.clerk("petro").await.unwrap().unwrap();
         assert_eq!((clerk.failed_attempts, clerk.locked_until), (2, 0));
-        local.open_session("petro", "aa", "c", 5_000).await.unwrap();
+        local
+            .open_session("petro", "aa", "c", 0, 5_000)
+            .await
+            .unwrap();
         assert_eq!(
             local.clerk("petro").await.unwrap().unwrap().failed_attempts,
             0
