@@ -87,6 +87,9 @@ pub enum DeskError {
     /// The request body was not readable.
     #[error("{0}")]
     BadRequest(String),
+    /// The system's random number generator failed (no session or salt can be made).
+    #[error("no randomness from the system")]
+    Random,
 }
 
 impl IntoResponse for DeskError {

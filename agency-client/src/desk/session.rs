@@ -56,7 +56,7 @@ fn random_token() -> Result<String, DeskError> {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
-        .map_err(|_| DeskError::BadRequest("no randomness".into()))?;
+        .map_err(|_| DeskError::Random)?;
     Ok(hex(&bytes))
 }
 
