@@ -262,6 +262,7 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
         .collect();
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::new(Mutex::new(Vec::new()));
+    let baseline = rss_kib();
     let mut readers = Vec::new();
     for i in 0..a.streams {
         let code = codes[i % codes.len()].clone();
@@ -282,6 +283,7 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
             }
         }));
     }
+    let connected = rss_kib();
     let mut operator = AppealRegistryClient::new(hub.channel_as(&staff(StaffRole::Operator)).await);
     let total = (a.rate * a.seconds) as usize;
     let mut numbers = Vec::with_capacity(total);
@@ -331,6 +333,22 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
     for r in readers {
         r.abort();
     }
+    // Memory: both ends of every stream live in this process, so the growth is an upper bound of
+    // the hub's share. After the streams end, wait (up to 10 s) for it to come back within 1%.
+    let grown = connected.saturating_sub(baseline);
+    let back_by = Instant::now() + Duration::from_secs(10);
+    let mut after = rss_kib();
+    while after > baseline + baseline / 100 && Instant::now() < back_by {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        after = rss_kib();
+    }
+    println!(
+        "Memory, {} idle mTLS agency streams (hub and clients in one process): {} KiB per stream (target ≤ 64 KiB for the hub alone) | after they end: {:+.1}% of the baseline {} MiB (target within 1%)",
+        a.streams,
+        grown / a.streams.max(1) as u64,
+        100.0 * (after as f64 - baseline as f64) / baseline.max(1) as f64,
+        baseline / 1024
+    );
     let mut l = latencies.lock().unwrap().clone();
     l.sort();
     let pick = |q: f64| {
@@ -347,6 +365,19 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
         ms(l.last().copied().unwrap_or_default()),
         l.len()
     );
+}
+
+/// This process's resident memory in KiB (Linux), 0 where it cannot be read.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Health through every layer, and GetAppeal, against a bare tonic server over the same mTLS.

@@ -131,6 +131,101 @@ async fn limits_answer_resource_exhausted_postgres() {
     }
 }
 
+/// A client that stops reading its case stream cannot grow the hub's memory: the feed takes an
+/// event from the log only when the stream has room (a bounded buffer, then HTTP/2 flow control
+/// holds the rest at the client). Every delivery of a new case is audited when the feed takes it,
+/// so the audit trail counts what the hub has taken; it stays far below what was assigned until
+/// the client reads again, and then everything arrives.
+async fn a_stalled_reader_holds_a_bounded_backlog<S: Store>(hub: TestHub<S>) {
+    const APPEALS: usize = 300;
+    let channel = hub
+        .channel_as(&Principal::Agency {
+            authority: "vodokanal".into(),
+        })
+        .await;
+    let mut stalled = AgencyGatewayClient::new(channel)
+        .stream_cases(pb::StreamCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    // ~17 KB a delivery: 300 of them are 5 MB the hub would hold if nothing pushed back.
+    let text = "Третій день немає холодної води в будинку, тиск у мережі відсутній. ".repeat(140);
+    let (mut operator, mut analyst) = (hub.operator().await, hub.analyst().await);
+    for n in 0..APPEALS {
+        let mut card = water_complaint();
+        card.text = text.clone();
+        card.citizen.as_mut().unwrap().phone = format!("+38067{:07}", 1_000_000 + n);
+        let number = operator
+            .register_appeal(card)
+            .await
+            .unwrap()
+            .into_inner()
+            .number;
+        analyst
+            .assign_appeal(pb::AssignAppealRequest {
+                number,
+                assignments: vec![pb::Assignment {
+                    authority_code: "vodokanal".into(),
+                    deadline: String::new(),
+                }],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let taken = || async {
+        hub.hotline
+            .audit_trail(None)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.principal.contains("vodokanal") && e.action == "read.personal_data")
+            .count()
+    };
+    // Wait until the feed stops taking events: the same count twice, a second apart.
+    let held = wait_for(
+        "the stalled feed to stop taking events",
+        Duration::from_secs(60),
+        || async {
+            let before = taken().await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            (before > 0 && taken().await == before).then_some(before)
+        },
+    )
+    .await;
+    assert!(
+        held < APPEALS / 2,
+        "a client that reads nothing made the hub take {held} of {APPEALS} deliveries"
+    );
+    // Reading again: every case arrives, none lost.
+    let mut arrived = std::collections::HashSet::new();
+    while arrived.len() < APPEALS {
+        let delivery = tokio::time::timeout(Duration::from_secs(30), stalled.message())
+            .await
+            .expect("the stream goes on")
+            .unwrap()
+            .expect("the stream is open");
+        if let Some(event) = delivery.event.filter(|e| e.kind == "case.assigned") {
+            arrived.insert(event.appeal_number);
+        }
+    }
+    assert_eq!(taken().await, APPEALS);
+    drop(stalled);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_holds_a_bounded_backlog_sqlite() {
+    a_stalled_reader_holds_a_bounded_backlog(hotline_tests::sqlite_hub().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_holds_a_bounded_backlog_postgres() {
+    if let Some(hub) = hotline_tests::postgres_hub().await {
+        a_stalled_reader_holds_a_bounded_backlog(hub).await;
+    }
+}
+
 /// Two hubs on one PostgreSQL database: an authority connected to hub B receives a case assigned
 /// through hub A at once, though B polls the log only every minute — the database's notification
 /// woke it; the case's answer through B reaches the staff on A.

@@ -177,9 +177,7 @@ impl<S: Store> Hotline<S> {
         state
             .case_of(case_id, authority)
             .map_err(|_| no_such_case(case_id))?;
-        self.store
-            .audit_read(caller, &state.appeal.number, now)
-            .await?;
+        self.audit_read(caller, &state.appeal.number, now).await?;
         let attachments = self.store.attachments(&[case_id]).await?;
         Ok((state, attachments))
     }
@@ -299,9 +297,7 @@ impl<S: Store> Hotline<S> {
         let at = self.now();
         let with_citizen = event.kind == EventKind::CaseAssigned.code();
         if with_citizen {
-            self.store
-                .audit_read(caller, &event.appeal_number, at)
-                .await?;
+            self.audit_read(caller, &event.appeal_number, at).await?;
         }
         Ok(Some(Delivery {
             event,

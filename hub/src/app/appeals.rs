@@ -158,9 +158,7 @@ impl<S: Store> Hotline<S> {
             .load(&AppealKey::Number(number.clone()))
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("appeal {number}")))?;
-        self.store
-            .audit_read(caller, &state.appeal.number, now)
-            .await?;
+        self.audit_read(caller, &state.appeal.number, now).await?;
         let history = self.store.history(state.appeal.id, MAX_HISTORY).await?;
         let mut view = self.view(state, now).await?;
         view.history = history;

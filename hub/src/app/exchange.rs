@@ -361,8 +361,7 @@ impl<S: Store> Hotline<S> {
         let with_appeal = kind == EventKind::ForwardedUp;
         if with_appeal {
             // The partner receives the citizen to act on the appeal: a read of personal data.
-            self.store
-                .audit_read(caller, &event.appeal_number, self.now())
+            self.audit_read(caller, &event.appeal_number, self.now())
                 .await?;
         }
         let notices = self.store.notices_at(state.appeal.id, event.at).await?;

@@ -221,7 +221,6 @@ impl<S: Store> Hotline<S> {
                             .insert(event.appeal_number.clone());
                     if first {
                         hotline
-                            .store
                             .audit_read(&caller, &event.appeal_number, hotline.now())
                             .await?;
                     }

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod directory;
 pub mod exchange;
 pub mod feed;
+mod group_commit;
 pub mod incidents;
 pub mod log_tail;
 pub mod monitor;
@@ -154,6 +155,8 @@ pub struct Hotline<S> {
     inactive: Arc<watch::Sender<Arc<HashSet<String>>>>,
     /// The registrations waiting for the next group commit (started on first use).
     registrar: Arc<std::sync::OnceLock<registration::Registrar>>,
+    /// The reads of personal data waiting for their audit rows' group commit (started on first use).
+    auditor: Arc<std::sync::OnceLock<audit::ReadAuditor>>,
     /// The log's tail, read once for every live stream (started on first use).
     tail: Arc<tokio::sync::OnceCell<Arc<log_tail::LogTail>>>,
 }
@@ -171,6 +174,7 @@ impl<S: Store> Hotline<S> {
             clock: Arc::new(SystemClock),
             inactive: Arc::new(watch::channel(Arc::default()).0),
             registrar: Arc::default(),
+            auditor: Arc::default(),
             tail: Arc::default(),
         }
     }

@@ -45,7 +45,7 @@ impl<S: Store> Hotline<S> {
         let notices = self.store.notices(&filter).await?;
         let appeals: BTreeSet<&str> = notices.iter().map(|n| n.appeal_number.as_str()).collect();
         for number in appeals {
-            self.store.audit_read(caller, number, now).await?;
+            self.audit_read(caller, number, now).await?;
         }
         Ok(notices)
     }

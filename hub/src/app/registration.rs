@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
-use tokio::sync::{mpsc, oneshot};
 
 use super::appeals::AppealView;
-use super::{AppError, AppResult, Hotline, RequestId};
+use super::group_commit::GroupCommit;
+use super::{AppResult, Hotline, RequestId};
 use crate::domain::card::{CardInput, CardRefs, RefAppeal, RefDistrict};
 use crate::domain::deadline::kyiv_date;
 use crate::domain::exchange::ExchangeLink;
@@ -118,7 +118,7 @@ impl<S: Store> Hotline<S> {
             request: key,
             make,
         };
-        let applied = self.registrar().register(job).await?;
+        let applied = self.registrar().write(job).await?;
         let mut state = self.applied(applied).await?;
         // The link was written with the appeal; the state in hand was made before it.
         state.appeal.exchange = state.appeal.exchange.or(linked);
@@ -126,91 +126,38 @@ impl<S: Store> Hotline<S> {
     }
 }
 
-/// Most registrations in one group commit.
-const MAX_GROUP: usize = 64;
+/// Registrations go through a [`GroupCommit`]: one durable transaction for the registrations
+/// that arrive together, each under its own next number.
+pub(crate) type Registrar = GroupCommit<RegisterJob, Applied<AppealState>>;
 
-/// A registration waiting for its group commit, and where its answer goes.
-struct Pending {
-    job: RegisterJob,
-    reply: oneshot::Sender<AppResult<Applied<AppealState>>>,
-}
-
-/// Group commit of registrations: a task takes the registrations that arrived while the previous
-/// group was being written and writes them in one transaction — one durable commit for many
-/// callers (a lone caller waits for nothing: its group is itself). When a group fails, each of its
-/// registrations is written on its own, so one bad registration never sinks the others.
-#[derive(Debug, Clone)]
-pub struct Registrar {
-    queue: mpsc::Sender<PendingBox>,
-}
-
-/// [`Pending`] behind a box, so the queue's type says nothing of the store.
-struct PendingBox(Pending);
-
-impl std::fmt::Debug for PendingBox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.job.fmt(f)
-    }
-}
-
-impl Registrar {
-    fn start<S: Store>(store: S) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<PendingBox>(4 * MAX_GROUP);
-        tokio::spawn(async move {
-            while let Some(first) = incoming.recv().await {
-                let mut group = vec![first.0];
-                while group.len() < MAX_GROUP {
-                    match incoming.try_recv() {
-                        Ok(next) => group.push(next.0),
-                        Err(_) => break,
-                    }
-                }
-                let jobs: Vec<RegisterJob> = group.iter().map(|p| p.job.clone()).collect();
-                match store.register_batch(&jobs).await {
-                    Ok(results) => {
-                        for (pending, result) in group.into_iter().zip(results) {
-                            let _ = pending.reply.send(Ok(result));
-                        }
-                    }
-                    Err(_) => {
-                        for pending in group {
-                            let job = &pending.job;
-                            let make = job.make.clone();
-                            let result = store
-                                .register(
-                                    job.year,
-                                    &job.caller,
-                                    job.now,
-                                    job.request.as_ref(),
-                                    move |seq| make(seq),
-                                )
-                                .await
-                                .map_err(AppError::from);
-                            let _ = pending.reply.send(result);
-                        }
-                    }
-                }
+fn start_registrar<S: Store>(store: S) -> Registrar {
+    let one = store.clone();
+    GroupCommit::start(
+        move |jobs: Vec<RegisterJob>| {
+            let store = store.clone();
+            async move { Ok(store.register_batch(&jobs).await?) }
+        },
+        move |job: RegisterJob| {
+            let store = one.clone();
+            async move {
+                let make = job.make.clone();
+                Ok(store
+                    .register(
+                        job.year,
+                        &job.caller,
+                        job.now,
+                        job.request.as_ref(),
+                        move |seq| make(seq),
+                    )
+                    .await?)
             }
-        });
-        Self { queue }
-    }
-
-    /// Writes `job` in the next group and waits for it.
-    async fn register(&self, job: RegisterJob) -> AppResult<Applied<AppealState>> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(PendingBox(Pending { job, reply }))
-            .await
-            .map_err(|_| AppError::Internal("the registrar stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal("the registrar dropped a registration".into()))?
-    }
+        },
+    )
 }
 
 impl<S: Store> Hotline<S> {
     fn registrar(&self) -> &Registrar {
         self.registrar
-            .get_or_init(|| Registrar::start(self.store.clone()))
+            .get_or_init(|| start_registrar(self.store.clone()))
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Row, Type};
 
 use super::backend::{Backend, Column, SqlStore};
-use super::{AuditLog, StoreResult};
+use super::{AuditLog, ReadAudit, StoreResult};
 use crate::audit::AuditEntry;
 use crate::domain::{AppealState, Caller, CaseEvent};
 
@@ -148,6 +148,24 @@ where
             now,
         )
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn audit_reads(&self, reads: &[ReadAudit]) -> StoreResult<()> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        for read in reads {
+            Self::append_audit(
+                &mut tx,
+                &read.caller,
+                Some(&read.appeal_number),
+                "read.personal_data",
+                "{}",
+                read.now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -469,6 +469,17 @@ pub trait EventLog {
     fn commits(&self) -> watch::Receiver<u64>;
 }
 
+/// A read of an appeal's personal data, to be recorded.
+#[derive(Debug, Clone)]
+pub struct ReadAudit {
+    /// Who read it.
+    pub caller: Caller,
+    /// Whose appeal.
+    pub appeal_number: String,
+    /// When.
+    pub now: DateTime<Utc>,
+}
+
 /// The hash-chained audit trail.
 pub trait AuditLog {
     /// Records a read of the appeal's personal data.
@@ -478,6 +489,8 @@ pub trait AuditLog {
         appeal_number: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Records several reads in one transaction, in order.
+    fn audit_reads(&self, reads: &[ReadAudit]) -> impl Future<Output = StoreResult<()>> + Send;
     /// The audit trail in order (of one appeal, when given).
     fn audit_trail(
         &self,

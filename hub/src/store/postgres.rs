@@ -23,7 +23,11 @@ const CHANNEL: &str = "hotline_events";
 pub type PgStore = SqlStore<Postgres>;
 
 impl Backend for Postgres {
-    const LOCK: &'static str = " FOR UPDATE";
+    // NO KEY: a transition never changes the appeal's key, and a registration that names this
+    // appeal (`repeat_of`) takes a key-share lock on it for the foreign key. `FOR UPDATE` would
+    // make that registration wait for the transition while the transition waits for the audit
+    // chain's head its group commit already holds — a deadlock.
+    const LOCK: &'static str = " FOR NO KEY UPDATE";
     const NOTIFY: Option<&'static str> = Some("SELECT pg_notify('hotline_events', '')");
 
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
