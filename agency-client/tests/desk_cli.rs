@@ -209,6 +209,10 @@ fn clerks_are_managed_from_the_command_line_and_the_desk_serves_beside_the_daemo
     let inbox = get(&addr, "/inbox", &session);
     assert!(inbox.starts_with("HTTP/1.1 200"), "{inbox}");
     assert!(inbox.contains("Немає зв&#39;язку з хабом") || inbox.contains("Немає зв'язку з хабом"));
+    // A case that is not in the store is a plain 404, in Ukrainian.
+    let missing = get(&addr, "/cases/999", &session);
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    assert!(missing.contains("Такої справи немає"), "{missing}");
     // A form without the session's anti-forgery token is refused.
     let forged = post(&addr, "/logout", &session, "csrf=0000");
     assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
