@@ -107,10 +107,10 @@ impl<S: Store> Hotline<S> {
                 // Mark the commits seen so far before reading, so a commit during the read wakes us.
                 commits.borrow_and_update();
                 let kept = tail.events_after(cursor, &filter, settings.batch);
-                let batch = match kept {
-                    Some(batch) => batch,
+                let (batch, scanned) = match kept {
+                    Some((batch, scanned)) => (batch, Some(scanned)),
                     None => match store.events_after(cursor, &filter, settings.batch).await {
-                        Ok(batch) => batch,
+                        Ok(batch) => (batch, None),
                         Err(err) => {
                             let _ = tx.send(Err(AppError::from(err))).await;
                             return;
@@ -135,6 +135,12 @@ impl<S: Store> Hotline<S> {
                         }
                     }
                     cursor = position;
+                }
+                // Past what the tail scanned for this feed, matching or not.
+                if let Some(scanned) = scanned
+                    && scanned > cursor
+                {
+                    cursor = scanned;
                 }
                 if full {
                     continue;

@@ -38,6 +38,38 @@ pub struct LogTail {
     version: watch::Sender<u64>,
 }
 
+impl Window {
+    /// See [`LogTail::events_after`].
+    fn after(
+        &self,
+        cursor: Cursor,
+        filter: &EventFilter,
+        limit: i64,
+    ) -> Option<(Vec<StoredEvent>, Cursor)> {
+        if filter.appeal_id.is_some() || filter.partner.is_some() || before(cursor, self.start) {
+            return None;
+        }
+        let from = self.events.partition_point(|e| !before(cursor, e.cursor));
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        let mut scanned = cursor;
+        for event in self.events.range(from..) {
+            if found.len() == limit {
+                break;
+            }
+            scanned = event.cursor;
+            let wanted = match &filter.authority {
+                Some(code) => event.authority_code.as_deref() == Some(code.as_str()),
+                None => true,
+            };
+            if wanted {
+                found.push(event.clone());
+            }
+        }
+        Some((found, scanned))
+    }
+}
+
 fn before(a: Cursor, b: Cursor) -> bool {
     (a.txid, a.id) < (b.txid, b.id)
 }
@@ -100,33 +132,93 @@ impl LogTail {
         self.version.subscribe()
     }
 
-    /// Up to `limit` kept events after `cursor` matching `filter`; `None` when the tail cannot
-    /// answer (the cursor is before what is kept, or the filter is one it cannot apply).
+    /// Up to `limit` kept events after `cursor` matching `filter`, and the position a reader may
+    /// continue from: past every kept event it scanned, matching or not — without it a stream whose
+    /// authority sees few events would scan the whole window again after every commit. `None`
+    /// when the tail cannot answer (the cursor is before what is kept, or the filter is one it
+    /// cannot apply).
     pub fn events_after(
         &self,
         cursor: Cursor,
         filter: &EventFilter,
         limit: i64,
-    ) -> Option<Vec<StoredEvent>> {
+    ) -> Option<(Vec<StoredEvent>, Cursor)> {
         if filter.appeal_id.is_some() || filter.partner.is_some() {
             return None;
         }
-        let window = self.window.read().expect("log tail lock");
-        if before(cursor, window.start) {
-            return None;
+        self.window
+            .read()
+            .expect("log tail lock")
+            .after(cursor, filter, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64, authority: &str) -> StoredEvent {
+        StoredEvent {
+            cursor: Cursor { txid: 0, id },
+            appeal_number: format!("DP-2026-{id:06}"),
+            case_id: Some(id),
+            authority_code: Some(authority.into()),
+            kind: "case.assigned".into(),
+            detail: "{}".into(),
+            actor: "test".into(),
+            at: chrono::Utc::now(),
         }
-        let from = window.events.partition_point(|e| !before(cursor, e.cursor));
-        Some(
-            window
-                .events
-                .range(from..)
-                .filter(|e| match &filter.authority {
-                    Some(code) => e.authority_code.as_deref() == Some(code.as_str()),
-                    None => true,
-                })
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                .cloned()
+    }
+
+    fn only(code: &str) -> EventFilter {
+        EventFilter {
+            authority: Some(code.into()),
+            ..EventFilter::default()
+        }
+    }
+
+    #[test]
+    fn a_reader_moves_past_what_it_scanned_and_stops_at_its_limit() {
+        let window = Window {
+            start: Cursor::default(),
+            events: (1..=6)
+                .map(|id| event(id, if id % 3 == 0 { "a" } else { "b" }))
                 .collect(),
-        )
+        };
+        // Authority a has events 3 and 6; its reader continues after 6, not after 3.
+        let (found, scanned) = window.after(Cursor::default(), &only("a"), 10).unwrap();
+        assert_eq!(
+            found.iter().map(|e| e.cursor.id).collect::<Vec<_>>(),
+            [3, 6]
+        );
+        assert_eq!(scanned.id, 6);
+        // Nothing for c: still past everything scanned, so the next wake scans only new events.
+        let (found, scanned) = window
+            .after(Cursor { txid: 0, id: 2 }, &only("c"), 10)
+            .unwrap();
+        assert!(found.is_empty());
+        assert_eq!(scanned.id, 6);
+        // At the limit the reader continues from the last event it got, not beyond.
+        let (found, scanned) = window.after(Cursor::default(), &only("b"), 2).unwrap();
+        assert_eq!(
+            found.iter().map(|e| e.cursor.id).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(scanned.id, 2);
+        // Before the window, or a filter it cannot apply: the database answers.
+        let later = Window {
+            start: Cursor { txid: 0, id: 3 },
+            events: window.events.clone(),
+        };
+        assert!(
+            later
+                .after(Cursor { txid: 0, id: 1 }, &only("a"), 10)
+                .is_none()
+        );
+        let one_appeal = EventFilter {
+            appeal_id: Some(1),
+            ..EventFilter::default()
+        };
+        assert!(window.after(Cursor::default(), &one_appeal, 10).is_none());
     }
 }
