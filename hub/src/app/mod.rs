@@ -19,6 +19,7 @@
 //! - [`reports`]: the monitoring reports.
 //! - [`operations`]: the on-duty status, the metrics collector, backup and restore.
 //! - [`audit`]: reading and checking the audit trail.
+//! - [`staff`]: the console's password sign-in and sessions.
 
 pub mod agency;
 pub mod appeals;
@@ -34,6 +35,7 @@ pub mod opendata;
 pub mod operations;
 pub mod registration;
 pub mod reports;
+pub mod staff;
 
 use std::collections::HashSet;
 use std::fmt::Debug;
