@@ -62,8 +62,8 @@ pub enum SignIn {
     },
 }
 
-/// 256 random bits, hex.
-fn random_token() -> AppResult<String> {
+/// 256 random bits, hex (session and CSRF tokens).
+pub fn random_token() -> AppResult<String> {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)

@@ -1,0 +1,507 @@
+//! The operator's pages: the registration form (the Law's card fields and the classifier's
+//! dimensions, district and settlement pickers, category search by words, the server's messages
+//! beside the field they name), the call-back queue and the call-back itself, and the notices to
+//! call or post.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::words::{self, request_id};
+use super::{ConsoleState, Frame, Signed, app_error, kyiv_time, page};
+use crate::app::{AppError, Store};
+use crate::domain::card::CardInput;
+use crate::domain::classifier::ProfileInput;
+use crate::domain::deadline::kyiv_date;
+use crate::domain::{
+    AppealKind, CallbackOutcome, Channel, Citizen, Dimension, DistrictKind, DomainError, Queue,
+    Sign, Urgency,
+};
+
+const REGISTRY: &str = "hotline.v1.AppealRegistry";
+
+/// A choice of a `<select>` or a `<datalist>`.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// Its code.
+    pub code: String,
+    /// What the operator reads.
+    pub label: String,
+    /// The district it belongs to (settlements), for the picker's filter.
+    pub group: String,
+}
+
+/// The registration form as typed (every field a string, so a refused form comes back as it was).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegisterForm {
+    csrf: String,
+    request_id: String,
+    phone: String,
+    name: String,
+    address: String,
+    email: String,
+    anonymous: bool,
+    kind: String,
+    channel: String,
+    district: String,
+    settlement: String,
+    category: String,
+    text: String,
+    author_category: String,
+    social_status: String,
+    sex: String,
+    urgency: String,
+    needs_study: bool,
+    consultation: bool,
+    publishable: bool,
+}
+
+/// The registration page.
+#[derive(Debug, Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    frame: Frame,
+    form: RegisterForm,
+    /// (field, message) from the server; shown beside the field.
+    errors: Vec<(String, String)>,
+    districts: Vec<Choice>,
+    settlements: Vec<Choice>,
+    categories: Vec<Choice>,
+    author_categories: Vec<Choice>,
+    social_statuses: Vec<Choice>,
+    sexes: Vec<Choice>,
+}
+
+impl RegisterPage {
+    /// The server's message for `field`, or empty.
+    fn error_for(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Messages naming no field of the form.
+    fn other_errors(&self) -> Vec<String> {
+        const SHOWN: &[&str] = &[
+            "citizen.phone",
+            "citizen.name",
+            "citizen.address",
+            "citizen.email",
+            "kind",
+            "district_code",
+            "settlement_code",
+            "category_code",
+            "text",
+            "author_categories",
+            "social_status",
+            "sex",
+            "urgency",
+        ];
+        self.errors
+            .iter()
+            .filter(|(f, _)| !SHOWN.contains(&f.as_str()))
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect()
+    }
+}
+
+async fn register_form<S: Store>(
+    state: &ConsoleState<S>,
+    signed: &Signed,
+    form: RegisterForm,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Response {
+    let frame = signed.frame("Реєстрація звернення", "/operator/register");
+    let hotline = &state.hotline;
+    let loaded = async {
+        let places = hotline.districts().await?;
+        let categories = hotline.categories().await?;
+        let entries = hotline.classifier_entries(None).await?;
+        Ok::<_, AppError>((places, categories, entries))
+    }
+    .await;
+    let (places, categories, entries) = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => return app_error(frame, err),
+    };
+    let choice = |code: &str, label: &str, group: &str| Choice {
+        code: code.to_string(),
+        label: label.to_string(),
+        group: group.to_string(),
+    };
+    let of = |dimension: Dimension| {
+        entries
+            .iter()
+            .filter(|e| e.dimension == dimension)
+            .map(|e| choice(&e.code, &e.name, ""))
+            .collect()
+    };
+    let mut form = form;
+    if form.request_id.is_empty() {
+        form.request_id = uuid::Uuid::new_v4().to_string();
+    }
+    page(
+        status,
+        &RegisterPage {
+            frame,
+            form,
+            errors,
+            districts: places
+                .iter()
+                .filter(|d| d.kind == DistrictKind::District)
+                .map(|d| choice(&d.code, &d.name, ""))
+                .collect(),
+            settlements: places
+                .iter()
+                .filter(|d| d.kind == DistrictKind::Settlement)
+                .map(|d| choice(&d.code, &d.name, &d.parent_code))
+                .collect(),
+            categories: categories
+                .iter()
+                .filter(|c| !c.parent_code.is_empty())
+                .map(|c| choice(&c.code, &format!("{} {}", c.code, c.name), ""))
+                .collect(),
+            author_categories: of(Dimension::AuthorCategory),
+            social_statuses: of(Dimension::SocialStatus),
+            sexes: of(Dimension::Sex),
+        },
+    )
+}
+
+/// `GET /operator/register`
+pub async fn register_page<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+) -> Response {
+    if let Err(refused) = signed.may(REGISTRY, "RegisterAppeal") {
+        return refused;
+    }
+    let form = RegisterForm {
+        kind: AppealKind::Application.code().into(),
+        channel: Channel::Phone.code().into(),
+        ..RegisterForm::default()
+    };
+    register_form(&state, &signed, form, Vec::new(), StatusCode::OK).await
+}
+
+/// The card the form describes; a refused value is named by the field the API would name.
+fn card(form: &RegisterForm) -> Result<CardInput, DomainError> {
+    let kind = AppealKind::from_code(&form.kind)
+        .ok_or_else(|| DomainError::invalid("kind", "оберіть вид звернення"))?;
+    let channel = Channel::from_code(&form.channel).unwrap_or(Channel::Phone);
+    let urgency = match form.urgency.as_str() {
+        "" => None,
+        code => Some(
+            Urgency::from_code(code)
+                .ok_or_else(|| DomainError::invalid("urgency", "невідома терміновість"))?,
+        ),
+    };
+    Ok(CardInput {
+        kind: Some(kind),
+        channel: Some(channel),
+        citizen: Citizen {
+            name: form.name.clone(),
+            phone: form.phone.clone(),
+            address: form.address.clone(),
+            email: form.email.clone(),
+        },
+        anonymous: form.anonymous,
+        signatories: 0,
+        benefit_holder: false,
+        district_code: form.district.clone(),
+        settlement_code: form.settlement.clone(),
+        category_code: form
+            .category
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        text: form.text.clone(),
+        profile: ProfileInput {
+            sign: None::<Sign>,
+            author_categories: (!form.author_category.is_empty())
+                .then(|| vec![form.author_category.clone()])
+                .unwrap_or_default(),
+            social_status: form.social_status.clone(),
+            sex: form.sex.clone(),
+            contact_person: String::new(),
+            urgency,
+        },
+        complained_authority_code: String::new(),
+        needs_study: form.needs_study,
+        requested_deadline: None,
+        repeat_of: String::new(),
+        new_circumstances: false,
+        received_at: None,
+        backdate_reason: String::new(),
+        consultation: form.consultation,
+        publishable: form.publishable,
+    })
+}
+
+/// `POST /operator/register`
+pub async fn register<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    axum::Form(form): axum::Form<RegisterForm>,
+) -> Response {
+    let caller = match signed.may(REGISTRY, "RegisterAppeal") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let refused = |field: String, reason: String| (field, reason);
+    let input = match card(&form) {
+        Ok(input) => input,
+        Err(DomainError::Invalid { field, reason }) => {
+            let errors = vec![refused(field, reason)];
+            return register_form(
+                &state,
+                &signed,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(other) => return app_error(signed.frame("Реєстрація", ""), other.into()),
+    };
+    let fingerprint = RegisterForm {
+        csrf: String::new(),
+        ..form.clone()
+    };
+    let id = request_id(&form.request_id, &fingerprint);
+    match state.hotline.register(input, &caller, &id).await {
+        Ok(view) => {
+            let number = &view.state.appeal.number;
+            tracing::info!(%number, "console: appeal registered");
+            Redirect::to(&format!("/appeals/{number}?registered=1")).into_response()
+        }
+        Err(AppError::Domain(DomainError::Invalid { field, reason })) => {
+            let errors = vec![refused(field, reason)];
+            register_form(
+                &state,
+                &signed,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(err) => app_error(signed.frame("Реєстрація", "/operator/register"), err),
+    }
+}
+
+/// What the phone field asks while the operator types.
+#[derive(Debug, Deserialize)]
+pub struct HintQuery {
+    #[serde(default)]
+    phone: String,
+}
+
+/// `GET /operator/hints?phone=…`: the caller's earlier appeals (a later step; for now none).
+pub async fn hints<S: Store>(
+    State(_state): State<ConsoleState<S>>,
+    signed: Signed,
+    Query(_query): Query<HintQuery>,
+) -> Response {
+    if let Err(refused) = signed.may(REGISTRY, "SearchAppeals") {
+        return refused;
+    }
+    Html(String::new()).into_response()
+}
+
+/// One appeal of a queue, as a row.
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    /// Its number.
+    pub number: String,
+    /// Its status in words.
+    pub status: String,
+    /// Its category code.
+    pub category: String,
+    /// When it was received (Kyiv).
+    pub received: String,
+    /// Its deadline.
+    pub deadline: String,
+    /// Past the deadline.
+    pub overdue: bool,
+    /// Handled first (a priority author).
+    pub priority: bool,
+    /// Call-back attempts so far.
+    pub attempts: i32,
+    /// The last attempt (Kyiv), or empty.
+    pub last_attempt: String,
+}
+
+/// Rows of a queue page.
+pub fn queue_rows(page: &crate::app::appeals::SearchPage) -> Vec<QueueRow> {
+    let today = kyiv_date(page.now);
+    page.appeals
+        .iter()
+        .map(|s| {
+            let a = &s.appeal;
+            QueueRow {
+                number: a.number.clone(),
+                status: words::appeal_status(a.status).to_string(),
+                category: a.card.category_code.clone(),
+                received: kyiv_time(a.received_at),
+                deadline: a.deadline.to_string(),
+                overdue: a.deadline < today && !a.status.is_final(),
+                priority: a.card.profile.priority,
+                attempts: a.callback_attempts,
+                last_attempt: a.last_callback_at.map(kyiv_time).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The call-back queue.
+#[derive(Debug, Template)]
+#[template(path = "callbacks.html")]
+struct CallbacksPage {
+    frame: Frame,
+    rows: Vec<QueueRow>,
+    max_attempts: i32,
+}
+
+/// `GET /operator/callbacks`
+pub async fn callbacks<S: Store>(State(state): State<ConsoleState<S>>, signed: Signed) -> Response {
+    if let Err(refused) = signed.may(REGISTRY, "ListQueue") {
+        return refused;
+    }
+    let mut frame = signed.frame("Зворотний зв'язок", "/operator/callbacks");
+    frame.live = true;
+    match state.hotline.queue(Queue::Callback, 200).await {
+        Ok(list) => page(
+            StatusCode::OK,
+            &CallbacksPage {
+                frame,
+                rows: queue_rows(&list),
+                max_attempts: state.hotline.limits().max_callback_attempts,
+            },
+        ),
+        Err(err) => app_error(frame, err),
+    }
+}
+
+/// The call-back form on an appeal's page.
+#[derive(Debug, Deserialize)]
+pub struct CallbackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request_id: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    satisfaction: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /appeals/{number}/callback`
+pub async fn callback<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(number): Path<String>,
+    axum::Form(form): axum::Form<CallbackForm>,
+) -> Response {
+    let caller = match signed.may(REGISTRY, "RecordCallback") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let frame = signed.frame("Зворотний зв'язок", "/operator/callbacks");
+    let Some(outcome) = CallbackOutcome::from_code(&form.outcome) else {
+        return app_error(
+            frame,
+            DomainError::invalid("outcome", "оберіть результат дзвінка").into(),
+        );
+    };
+    let satisfaction = match form.satisfaction.trim() {
+        "" => None,
+        score => match score.parse::<i32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return app_error(
+                    frame,
+                    DomainError::invalid("satisfaction", "оцінка від 1 до 5").into(),
+                );
+            }
+        },
+    };
+    let id = request_id(
+        &form.request_id,
+        &(&number, &form.outcome, &form.satisfaction, &form.note),
+    );
+    match state
+        .hotline
+        .record_callback(&number, outcome, &form.note, satisfaction, &caller, &id)
+        .await
+    {
+        Ok(view) => Redirect::to(&format!("/appeals/{}", view.state.appeal.number)).into_response(),
+        Err(err) => app_error(frame, err),
+    }
+}
+
+/// One notice to call or post.
+#[derive(Debug, Clone)]
+pub struct NoticeRow {
+    /// Its appeal.
+    pub number: String,
+    /// What it tells.
+    pub kind: String,
+    /// How.
+    pub channel: String,
+    /// When it was made.
+    pub created: String,
+}
+
+/// The notices queue.
+#[derive(Debug, Template)]
+#[template(path = "notices.html")]
+struct NoticesPage {
+    frame: Frame,
+    rows: Vec<NoticeRow>,
+}
+
+/// `GET /operator/notices`: the queue of notices to call or post (the texts are read on the
+/// appeal's page; the list itself is audited by the use case).
+pub async fn notices<S: Store>(State(state): State<ConsoleState<S>>, signed: Signed) -> Response {
+    let caller = match signed.may(REGISTRY, "ListNotices") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let mut frame = signed.frame("Повідомлення громадянам", "/operator/notices");
+    frame.live = true;
+    match state.hotline.notice_queue(200, &caller).await {
+        Ok(list) => page(
+            StatusCode::OK,
+            &NoticesPage {
+                frame,
+                rows: list
+                    .iter()
+                    .map(|n| NoticeRow {
+                        number: n.appeal_number.clone(),
+                        kind: n.kind.code().to_string(),
+                        channel: n.channel.code().to_string(),
+                        created: kyiv_time(n.created_at),
+                    })
+                    .collect(),
+            },
+        ),
+        Err(err) => app_error(frame, err),
+    }
+}
