@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //! - [`agency`]: an agency client daemon in the test process.
+//! - [`browser`]: headless Chromium through chromedriver, for the web pages.
 //! - [`db`]: a database per test, and direct SQL on it.
 //! - [`pki`]: a CA per test, client certificates, TLS channels.
 //! - [`http`]: a minimal HTTP GET for the plain-HTTP listeners.
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agency;
+pub mod browser;
 pub mod db;
 pub mod fixtures;
 pub mod http;
