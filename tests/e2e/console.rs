@@ -159,7 +159,14 @@ async fn sign_in_is_policed<S: Store>(hub: TestHub<S>) {
         .await
         .unwrap();
     text_with(client, "h1", "Вхід до консолі").await;
-    assert!(client.current_url().await.unwrap().path().ends_with("/login"));
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/login")
+    );
 
     sign_in(&console, client, "ivan", "not the password").await;
     text_with(client, "#login-error", "Невірний логін або пароль").await;
@@ -205,7 +212,12 @@ async fn register_appeal(console: &Console, browser: &Browser) -> String {
     text_with(client, "h1", "Реєстрація звернення").await;
     fill(client, "#phone", "067 123 45 67").await;
     fill(client, "#name", "Петренко Ганна Іванівна").await;
-    fill(client, "#address", "м. Дніпро, вул. Січеславська Набережна, 15").await;
+    fill(
+        client,
+        "#address",
+        "м. Дніпро, вул. Січеславська Набережна, 15",
+    )
+    .await;
     choose(client, "#kind", "complaint").await;
     choose(client, "#district", "dniprovskyi").await;
     choose(client, "#settlement", "dnipro").await;
@@ -316,6 +328,15 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     console.shot(&browser, "console-callback").await;
     click(client, "#confirmed").await;
     text_with(client, "#status", "закрито").await;
+
+    // The same caller phones again: while the number is typed, the earlier appeal appears.
+    client
+        .goto(&format!("{}/operator/register", console.url))
+        .await
+        .unwrap();
+    fill(client, "#phone", "+38 (067) 123-45-67").await;
+    text_with(client, "#caller-history", &number).await;
+    console.shot(&browser, "console-phone-hints").await;
     sign_out(client).await;
 
     // Leadership's dashboard counts it, and the authority's rating shows its answer.

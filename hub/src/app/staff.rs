@@ -147,7 +147,7 @@ impl<S: Store> Hotline<S> {
     ) -> AppResult<Principal> {
         let principal = staff_principal(login, role)?;
         let chars = password.chars().count();
-        if chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS {
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
             return Err(DomainError::invalid(
                 "password",
                 format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),

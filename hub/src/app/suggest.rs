@@ -1,16 +1,19 @@
-//! Which authorities to suggest when an analyst assigns an appeal: those that took appeals of the
-//! same category in the same district before (their cases not declined or moved away), most used
-//! first. Read from the registry's own history; no personal data leaves this use case.
+//! What the hub suggests to staff from its own history: which authorities to assign (those that
+//! took appeals of the same category in the same district before, their cases not declined or
+//! moved away, most used first), and — while an operator types a caller's phone — that caller's
+//! earlier appeals (each such read of personal data audited).
 
 use std::collections::HashMap;
 
 use super::{AppResult, Hotline};
-use crate::domain::CaseStatus;
-use crate::domain::text::check_code;
+use crate::domain::text::{check_code, normalize_phone};
+use crate::domain::{AppealState, Caller, CaseStatus};
 use crate::store::{SearchFilter, Store};
 
 /// Appeals of the history looked at, newest first.
 const HISTORY: i64 = 500;
+/// A caller's earlier appeals shown while the phone is typed.
+const CALLER_HISTORY: i64 = 10;
 
 impl<S: Store> Hotline<S> {
     /// Authority codes with how many earlier appeals of `category` in `district` they worked,
@@ -42,5 +45,33 @@ impl<S: Store> Hotline<S> {
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         ranked.truncate(limit);
         Ok(ranked)
+    }
+
+    /// The newest appeals from the phone `phone` (as typed; normalized here), each read audited
+    /// for `caller`. A number that is not a phone yet gives none.
+    pub async fn caller_history(
+        &self,
+        phone: &str,
+        caller: &Caller,
+    ) -> AppResult<Vec<AppealState>> {
+        let Ok(phone) = normalize_phone(phone) else {
+            return Ok(Vec::new());
+        };
+        if phone.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let filter = SearchFilter {
+            citizen_phone: Some(phone),
+            limit: CALLER_HISTORY,
+            ..SearchFilter::default()
+        };
+        let appeals = self.store.search(&filter).await?;
+        for state in &appeals {
+            self.store
+                .audit_read(caller, &state.appeal.number, now)
+                .await?;
+        }
+        Ok(appeals)
     }
 }

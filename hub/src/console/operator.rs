@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::words::{self, request_id};
@@ -86,27 +86,34 @@ impl RegisterPage {
             .join("; ")
     }
 
-    /// Messages naming no field of the form.
-    fn other_errors(&self) -> Vec<String> {
-        const SHOWN: &[&str] = &[
-            "citizen.phone",
-            "citizen.name",
-            "citizen.address",
-            "citizen.email",
-            "kind",
-            "district_code",
-            "settlement_code",
-            "category_code",
-            "text",
-            "author_categories",
-            "social_status",
-            "sex",
-            "urgency",
+    /// Every message, with the id of the input it names (empty when it names none of the form's):
+    /// the summary at the top of a refused form, each linked to its field.
+    fn summary(&self) -> Vec<(String, String)> {
+        const FIELDS: &[(&str, &str)] = &[
+            ("citizen.phone", "phone"),
+            ("citizen.name", "name"),
+            ("citizen.address", "address"),
+            ("citizen.email", "email"),
+            ("kind", "kind"),
+            ("district_code", "district"),
+            ("settlement_code", "settlement"),
+            ("category_code", "category"),
+            ("text", "text"),
+            ("author_categories", "author_category"),
+            ("social_status", "social_status"),
+            ("sex", "sex"),
+            ("urgency", "urgency"),
         ];
         self.errors
             .iter()
-            .filter(|(f, _)| !SHOWN.contains(&f.as_str()))
-            .map(|(f, m)| format!("{f}: {m}"))
+            .map(|(field, message)| {
+                let anchor = FIELDS
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map(|(_, id)| id.to_string())
+                    .unwrap_or_default();
+                (anchor, format!("{field}: {message}"))
+            })
             .collect()
     }
 }
@@ -226,9 +233,11 @@ fn card(form: &RegisterForm) -> Result<CardInput, DomainError> {
         text: form.text.clone(),
         profile: ProfileInput {
             sign: None::<Sign>,
-            author_categories: (!form.author_category.is_empty())
-                .then(|| vec![form.author_category.clone()])
-                .unwrap_or_default(),
+            author_categories: form
+                .author_category
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             social_status: form.social_status.clone(),
             sex: form.sex.clone(),
             contact_person: String::new(),
@@ -308,16 +317,57 @@ pub struct HintQuery {
     phone: String,
 }
 
-/// `GET /operator/hints?phone=…`: the caller's earlier appeals (a later step; for now none).
+/// One earlier appeal of the caller.
+#[derive(Debug, Clone)]
+pub struct HintRow {
+    /// Its number.
+    pub number: String,
+    /// Its status in words.
+    pub status: String,
+    /// Category code.
+    pub category: String,
+    /// District code.
+    pub district: String,
+    /// Received (Kyiv).
+    pub received: String,
+    /// Still open: a new call about it is a repeat, or a duplicate.
+    pub open: bool,
+}
+
+/// The hints under the phone field (a fragment, fetched by the page's script).
+#[derive(Debug, Template)]
+#[template(path = "hints.html")]
+struct HintsFragment {
+    rows: Vec<HintRow>,
+}
+
+/// `GET /operator/hints?phone=…`: the caller's earlier appeals, newest first (each read audited).
 pub async fn hints<S: Store>(
-    State(_state): State<ConsoleState<S>>,
+    State(state): State<ConsoleState<S>>,
     signed: Signed,
-    Query(_query): Query<HintQuery>,
+    Query(query): Query<HintQuery>,
 ) -> Response {
-    if let Err(refused) = signed.may(REGISTRY, "SearchAppeals") {
-        return refused;
+    let caller = match signed.may(REGISTRY, "SearchAppeals") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    match state.hotline.caller_history(&query.phone, &caller).await {
+        Ok(list) => {
+            let rows = list
+                .iter()
+                .map(|s| HintRow {
+                    number: s.appeal.number.clone(),
+                    status: words::appeal_status(s.appeal.status).to_string(),
+                    category: s.appeal.card.category_code.clone(),
+                    district: s.appeal.card.district_code.clone(),
+                    received: kyiv_time(s.appeal.received_at),
+                    open: !s.appeal.status.is_final(),
+                })
+                .collect();
+            page(StatusCode::OK, &HintsFragment { rows })
+        }
+        Err(err) => app_error(signed.frame("", ""), err),
     }
-    Html(String::new()).into_response()
 }
 
 /// One appeal of a queue, as a row.

@@ -2,6 +2,10 @@
 //! hash, count wrong attempts and lock), the session cookie (`HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` over TLS), the CSRF token every form carries, and the one check every page makes: may
 //! this principal call the gRPC method the page stands for, by the API's own matrix?
+//!
+//! A refusal is returned as the page to send (`Result<_, Response>`): built once per request and
+//! sent at once, so its size on the stack does not matter.
+#![allow(clippy::result_large_err)]
 
 use askama::Template;
 use axum::extract::{FromRequestParts, State};

@@ -149,6 +149,8 @@ pub struct SearchFilter {
     pub category_code: Option<String>,
     /// District.
     pub district_code: Option<String>,
+    /// The citizen's phone, normalized (personal data: the caller audits what it shows).
+    pub citizen_phone: Option<String>,
     /// Received at or after.
     pub received_from: Option<DateTime<Utc>>,
     /// Received before.
