@@ -82,6 +82,7 @@ struct DashboardPage {
     closed: i64,
     returned: i64,
     satisfaction: String,
+    ratings_count: i64,
     by_category: Vec<Bar>,
     by_outcome: Vec<Bar>,
     per_day: Vec<Bar>,
@@ -123,10 +124,11 @@ pub async fn dashboard<S: Store>(
         let per_day = hotline.appeals_per_day(fortnight).await?;
         let (_, trends) = hotline.trends(Some(to), 7, 4).await?;
         let categories = hotline.categories().await?;
-        Ok::<_, AppError>((report, ratings, names, per_day, trends, categories))
+        let places = hotline.districts().await?;
+        Ok::<_, AppError>((report, ratings, names, per_day, trends, categories, places))
     }
     .await;
-    let (report, ratings, names, per_day, trends, categories) = match loaded {
+    let (report, ratings, names, per_day, trends, categories, places) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_error(frame, err),
     };
@@ -154,8 +156,9 @@ pub async fn dashboard<S: Store>(
         returned: report.returned_for_rework,
         satisfaction: report
             .satisfaction
-            .map(|s| format!("{s:.1} з 5 ({} оцінок)", report.satisfaction_count))
+            .map(|s| format!("{s:.1} з 5"))
             .unwrap_or_else(|| "—".into()),
+        ratings_count: report.satisfaction_count,
         by_category: bars(&report.by_category, category_name),
         by_outcome: bars(&report.by_outcome, |code| {
             crate::domain::Outcome::from_code(code)
@@ -182,7 +185,10 @@ pub async fn dashboard<S: Store>(
             .iter()
             .take(30)
             .map(|t| Cell {
-                district: t.district.clone(),
+                district: places
+                    .iter()
+                    .find(|p| p.code == t.district)
+                    .map_or_else(|| t.district.clone(), |p| p.name.clone()),
                 category: category_name(&t.category),
                 count: t.count,
                 heat: (t.count * 5 / top_cell).clamp(1, 5),
