@@ -174,6 +174,20 @@ async fn sign_in_is_policed<S: Store>(hub: TestHub<S>) {
 
     sign_in(&console, client, "ivan", PASSWORD).await;
     text_with(client, "h1", "Реєстрація звернення").await;
+    // A form whose CSRF token is not the session's is refused, and nothing is registered.
+    client
+        .execute(
+            "document.querySelector('#register-form input[name=csrf]').value = 'forged';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(client, "#register").await;
+    text_with(client, "h1", "Форма застаріла").await;
+    client
+        .goto(&format!("{}/operator/register", console.url))
+        .await
+        .unwrap();
     let nav = client.find(Locator::Css("nav")).await.unwrap();
     let links = nav.text().await.unwrap();
     assert!(links.contains("Зворотний зв'язок"), "{links}");
@@ -368,4 +382,34 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     browser.close().await;
 }
 
-on_both!(sign_in_is_policed, appeal_flow);
+/// The analyst's queue follows the event log by itself: an appeal registered elsewhere (here over
+/// gRPC) appears without a reload.
+async fn queues_refresh_live<S: Store>(hub: TestHub<S>) {
+    let console = console(&hub).await;
+    let browser = Browser::start().await.unwrap();
+    let client = browser.client();
+    sign_in(&console, client, "olena", PASSWORD).await;
+    text_with(client, "h1", "Черги аналітика").await;
+    // The page is open; the event stream is connected once the script ran.
+    wait_for("the live stream", WAIT, || async {
+        let ready = client
+            .execute("return document.body.dataset.live === '1';", vec![])
+            .await
+            .ok()?;
+        (ready == serde_json::Value::Bool(true)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let appeal = hub
+        .operator()
+        .await
+        .register_appeal(hotline_tests::water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
+    text_with(client, "#queue", &appeal.number).await;
+    text_with(client, "#live-status", "Оновлено").await;
+    browser.close().await;
+}
+
+on_both!(sign_in_is_policed, appeal_flow, queues_refresh_live);
