@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::operator::{QueueRow, queue_rows};
+use super::callbacks::{QueueRow, queue_rows};
 use super::words::{self, request_id};
 use super::{ConsoleState, Frame, Signed, app_error, kyiv_time, page};
 use crate::api::auth::allowed;
 use crate::app::{AppError, Store};
 use crate::domain::deadline::kyiv_date;
-use crate::domain::{AppealStatus, CaseStatus, DomainError, Queue, Verdict};
+use crate::domain::{AppealStatus, CaseStatus, DomainError, EventKind, Queue, Verdict};
 
 const REGISTRY: &str = "hotline.v1.AppealRegistry";
 
@@ -40,6 +40,32 @@ pub struct CaseRow {
     pub reason: String,
     /// The answer waits for the analyst's check.
     pub to_verify: bool,
+    /// Declined by the authority: to be re-routed.
+    pub declined: bool,
+    /// The authority asked a question: what it asked (empty otherwise).
+    pub question: String,
+    /// The date the authority asked to extend to, or empty.
+    pub extension_to: String,
+    /// Why it asked.
+    pub extension_reason: String,
+}
+
+/// The last question the authority of case `case_id` asked (kept in its event's detail).
+fn question_of(history: &[crate::domain::StoredEvent], case_id: i64) -> String {
+    history
+        .iter()
+        .rev()
+        .filter(|e| {
+            e.case_id == Some(case_id) && e.kind == EventKind::ClarificationRequested.code()
+        })
+        .find_map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.detail)
+                .ok()?
+                .get("question")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "(питання в історії звернення)".into())
 }
 
 /// An authority offered in the assignment form.
@@ -76,6 +102,7 @@ struct AppealPage {
     suggested: Vec<AuthorityChoice>,
     authorities: Vec<AuthorityChoice>,
     can_verify: bool,
+    can_route: bool,
     can_callback: bool,
     request_id: String,
 }
@@ -108,10 +135,15 @@ pub async fn appeal<S: Store>(
     let a = &view.state.appeal;
     let may = |method: &str| allowed(&signed.principal, REGISTRY, method);
     let can_assign = may("AssignAppeal") && a.status == AppealStatus::Registered;
+    let declined = view
+        .state
+        .cases
+        .iter()
+        .any(|c| c.status == CaseStatus::Declined);
     let loaded = async {
         let categories = hotline.categories().await?;
         let places = hotline.districts().await?;
-        let (suggested, authorities) = if can_assign {
+        let (suggested, authorities) = if can_assign || (declined && may("ReassignCase")) {
             let suggested = hotline
                 .suggested_authorities(&a.card.category_code, &a.card.district_code, 5)
                 .await?;
@@ -160,6 +192,17 @@ pub async fn appeal<S: Store>(
                 .to_string(),
             reason: c.reason.clone(),
             to_verify: c.status == CaseStatus::Resolved,
+            declined: c.status == CaseStatus::Declined,
+            question: if c.status == CaseStatus::ClarificationRequested {
+                question_of(&view.history, c.id)
+            } else {
+                String::new()
+            },
+            extension_to: c
+                .extension_requested_to
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            extension_reason: c.extension_request_reason.clone(),
         })
         .collect();
     let page_data = AppealPage {
@@ -196,6 +239,7 @@ pub async fn appeal<S: Store>(
             .unwrap_or_default()
             .to_string(),
         can_verify: may("VerifyAnswer") && cases.iter().any(|c| c.to_verify),
+        can_route: may("ReassignCase"),
         can_callback: may("RecordCallback") && a.status == AppealStatus::AwaitingConfirmation,
         cases,
         can_assign,

@@ -13,16 +13,22 @@
 //! # Layout
 //! - this file: the router, the listener, the page frame and error pages.
 //! - [`session`]: sign-in, sign-out, the session cookie, CSRF, who may open what.
-//! - [`operator`]: the registration form and the call-back queue.
+//! - [`operator`]: the registration form, with the caller's earlier appeals as the phone is typed.
+//! - [`callbacks`]: the call-back queue and the call-back; [`notices`]: notices to call or post.
 //! - [`analyst`]: the triage and verification queues, an appeal's page, assignment, the check.
+//! - [`cases`]: what an analyst does to one case: re-route a declined one, answer an authority's
+//!   question, grant or refuse more time.
 //! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
 //! - [`admin`]: the directory as the admin sees it.
 //! - [`live`]: server-sent events from the event log, so queues refresh themselves.
 
 pub mod admin;
 pub mod analyst;
+pub mod callbacks;
+pub mod cases;
 pub mod dashboard;
 pub mod live;
+pub mod notices;
 pub mod operator;
 pub mod session;
 pub mod words;
@@ -79,12 +85,20 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
             get(operator::register_page::<S>).post(operator::register::<S>),
         )
         .route("/operator/hints", get(operator::hints::<S>))
-        .route("/operator/callbacks", get(operator::callbacks::<S>))
-        .route("/operator/notices", get(operator::notices::<S>))
+        .route("/operator/callbacks", get(callbacks::callbacks::<S>))
+        .route("/operator/notices", get(notices::notices::<S>))
+        .route("/notices/{id}/done", post(notices::done::<S>))
         .route("/appeals/{number}", get(analyst::appeal::<S>))
         .route("/appeals/{number}/assign", post(analyst::assign::<S>))
-        .route("/appeals/{number}/callback", post(operator::callback::<S>))
+        .route("/appeals/{number}/callback", post(callbacks::callback::<S>))
         .route("/cases/{id}/verify", post(analyst::verify::<S>))
+        .route("/cases/{id}/reassign", post(cases::reassign::<S>))
+        .route("/cases/{id}/answer", post(cases::answer::<S>))
+        .route("/cases/{id}/extend", post(cases::extend::<S>))
+        .route(
+            "/cases/{id}/refuse-extension",
+            post(cases::refuse_extension::<S>),
+        )
         .route("/analyst/triage", get(analyst::triage::<S>))
         .route("/dashboard", get(dashboard::dashboard::<S>))
         .route("/admin", get(admin::directory::<S>))
