@@ -21,13 +21,13 @@ use hotline_tests::browser::Browser;
 use hotline_tests::{TestDb, TestHub, on_both, wait_for};
 use tokio::sync::watch;
 
-const WAIT: Duration = Duration::from_secs(30);
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// The console of `hub`, served over plain HTTP on a free port (TLS is the listener's business, not
 /// the pages'), with staff passwords set for one login per role.
-struct Console {
-    url: String,
+pub(crate) struct Console {
+    pub(crate) url: String,
     stop: watch::Sender<bool>,
     /// Screenshots are taken from one database's run only.
     screenshots: bool,
@@ -39,7 +39,7 @@ impl Drop for Console {
     }
 }
 
-async fn console<S: Store>(hub: &TestHub<S>) -> Console {
+pub(crate) async fn console<S: Store>(hub: &TestHub<S>) -> Console {
     for (login, role) in [
         ("ivan", StaffRole::Operator),
         ("olena", StaffRole::Analyst),
@@ -73,7 +73,7 @@ async fn console<S: Store>(hub: &TestHub<S>) -> Console {
 }
 
 impl Console {
-    async fn shot(&self, browser: &Browser, name: &str) {
+    pub(crate) async fn shot(&self, browser: &Browser, name: &str) {
         if self.screenshots {
             browser.screenshot(name).await.unwrap();
         }
@@ -81,7 +81,7 @@ impl Console {
 }
 
 /// The text of the first element matching `css`, once it contains `wanted` (fails after [`WAIT`]).
-async fn text_with(client: &Client, css: &str, wanted: &str) -> String {
+pub(crate) async fn text_with(client: &Client, css: &str, wanted: &str) -> String {
     wait_for(&format!("`{css}` to say `{wanted}`"), WAIT, || async {
         let element = client.find(Locator::Css(css)).await.ok()?;
         let text = element.text().await.ok()?;
@@ -91,7 +91,7 @@ async fn text_with(client: &Client, css: &str, wanted: &str) -> String {
 }
 
 /// Reloads the page until `css` contains `wanted` (what another actor changes).
-async fn reload_until(client: &Client, css: &str, wanted: &str) -> String {
+pub(crate) async fn reload_until(client: &Client, css: &str, wanted: &str) -> String {
     wait_for(&format!("`{css}` to say `{wanted}`"), WAIT, || async {
         client.refresh().await.ok()?;
         let element = client.find(Locator::Css(css)).await.ok()?;
@@ -106,13 +106,13 @@ async fn reload_until(client: &Client, css: &str, wanted: &str) -> String {
     .await
 }
 
-async fn fill(client: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(client: &Client, css: &str, value: &str) {
     let field = client.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
     field.send_keys(value).await.unwrap();
 }
 
-async fn choose(client: &Client, select: &str, value: &str) {
+pub(crate) async fn choose(client: &Client, select: &str, value: &str) {
     client
         .find(Locator::Css(select))
         .await
@@ -122,7 +122,7 @@ async fn choose(client: &Client, select: &str, value: &str) {
         .unwrap();
 }
 
-async fn click(client: &Client, css: &str) {
+pub(crate) async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
         .await
@@ -133,7 +133,7 @@ async fn click(client: &Client, css: &str) {
 }
 
 /// Signs in as `login` (with the password of [`console`]) and waits for the first page.
-async fn sign_in(console: &Console, client: &Client, login: &str, password: &str) {
+pub(crate) async fn sign_in(console: &Console, client: &Client, login: &str, password: &str) {
     client
         .goto(&format!("{}/login", console.url))
         .await
@@ -412,131 +412,4 @@ async fn queues_refresh_live<S: Store>(hub: TestHub<S>) {
     browser.close().await;
 }
 
-/// The case of `number` for `authority`, once its agency client has it.
-async fn case_at<S: Store>(
-    hub: &TestHub<S>,
-    agency: &hotline_tests::agency::RunningAgency,
-    number: &str,
-    authority: &str,
-) -> i64 {
-    wait_for(&format!("{authority}'s case"), WAIT, || async {
-        let state = hub
-            .store
-            .load(&AppealKey::Number(number.to_string()))
-            .await
-            .unwrap()?;
-        let id = state
-            .cases
-            .iter()
-            .find(|c| c.authority_code == authority)?
-            .id;
-        agency.agency.local.case(id).await.unwrap().map(|_| id)
-    })
-    .await
-}
-
-/// The analyst's part beside an appeal: a declined case re-routed, more time granted, an
-/// authority's question answered — each by the real agency clients' requests.
-async fn analyst_handles_cases<S: Store>(hub: TestHub<S>) {
-    let console = console(&hub).await;
-    let card = pb::RegisterAppealRequest {
-        needs_study: true,
-        ..hotline_tests::water_complaint()
-    };
-    let number = hub
-        .operator()
-        .await
-        .register_appeal(card)
-        .await
-        .unwrap()
-        .into_inner()
-        .number;
-    hub.analyst()
-        .await
-        .assign_appeal(pb::AssignAppealRequest {
-            number: number.clone(),
-            assignments: vec![pb::Assignment {
-                authority_code: "vodokanal".into(),
-                deadline: String::new(),
-            }],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let vodokanal = start_agency(&hub, "vodokanal").await;
-    let declined = case_at(&hub, &vodokanal, &number, "vodokanal").await;
-    vodokanal
-        .agency
-        .act(
-            declined,
-            Action::Decline {
-                reason: "Не наша мережа".into(),
-            },
-        )
-        .await
-        .unwrap();
-
-    let browser = Browser::start().await.unwrap();
-    let client = browser.client();
-    sign_in(&console, client, "olena", PASSWORD).await;
-    text_with(client, "h1", "Черги аналітика").await;
-    client
-        .goto(&format!("{}/appeals/{number}", console.url))
-        .await
-        .unwrap();
-    reload_until(client, &format!("#case-{declined}"), "Не наша мережа").await;
-    choose(client, &format!("#reroute-{declined}"), "city-council").await;
-    click(client, &format!("#case-{declined} form button")).await;
-    text_with(client, "#cases-h", "Виконавці").await;
-
-    let council = start_agency(&hub, "city-council").await;
-    let moved = case_at(&hub, &council, &number, "city-council").await;
-    council.agency.act(moved, Action::Accept).await.unwrap();
-    let to = hotline_hub::domain::deadline::kyiv_date(chrono::Utc::now()) + chrono::Days::new(40);
-    council
-        .agency
-        .act(
-            moved,
-            Action::Extend {
-                to,
-                reason: "Потрібна експертиза".into(),
-            },
-        )
-        .await
-        .unwrap();
-    reload_until(client, &format!("#case-{moved}"), "Потрібна експертиза").await;
-    console.shot(&browser, "console-extension").await;
-    click(client, &format!("#extend-{moved}")).await;
-    text_with(client, &format!("#case-{moved}"), &format!("строк {to}")).await;
-
-    council
-        .agency
-        .act(
-            moved,
-            Action::Ask {
-                question: "Уточніть номер будинку".into(),
-            },
-        )
-        .await
-        .unwrap();
-    reload_until(client, &format!("#case-{moved}"), "Уточніть номер будинку").await;
-    fill(client, &format!("#answer-{moved}"), "Будинок 15").await;
-    click(client, &format!("#case-{moved} form button")).await;
-    text_with(
-        client,
-        &format!("#case-{moved} .case-status"),
-        "виконується",
-    )
-    .await;
-
-    vodokanal.stop().await;
-    council.stop().await;
-    browser.close().await;
-}
-
-on_both!(
-    sign_in_is_policed,
-    appeal_flow,
-    queues_refresh_live,
-    analyst_handles_cases
-);
+on_both!(sign_in_is_policed, appeal_flow, queues_refresh_live);

@@ -6,6 +6,7 @@ mod agency;
 mod agency_client;
 mod bad_input;
 mod console;
+mod console_cases;
 mod console_sessions;
 mod dimensions;
 mod event_log;

@@ -35,13 +35,7 @@ impl CaseForm {
 }
 
 /// Checks the caller and the form, runs `act`, and shows the appeal again.
-async fn act<S: Store, F, Fut>(
-    signed: Signed,
-    method: &str,
-    case_id: i64,
-    form: CaseForm,
-    act: F,
-) -> Response
+async fn act<F, Fut>(signed: Signed, method: &str, case_id: i64, form: CaseForm, act: F) -> Response
 where
     F: FnOnce(Caller, RequestId, CaseForm) -> Fut,
     Fut: Future<Output = AppResult<AppealView>>,
@@ -77,7 +71,7 @@ pub async fn reassign<S: Store>(
     Path(case_id): Path<i64>,
     axum::Form(form): axum::Form<CaseForm>,
 ) -> Response {
-    act::<S, _, _>(
+    act(
         signed,
         "ReassignCase",
         case_id,
@@ -99,7 +93,7 @@ pub async fn answer<S: Store>(
     Path(case_id): Path<i64>,
     axum::Form(form): axum::Form<CaseForm>,
 ) -> Response {
-    act::<S, _, _>(
+    act(
         signed,
         "AnswerClarification",
         case_id,
@@ -121,7 +115,7 @@ pub async fn extend<S: Store>(
     Path(case_id): Path<i64>,
     axum::Form(form): axum::Form<CaseForm>,
 ) -> Response {
-    act::<S, _, _>(
+    act(
         signed,
         "ExtendDeadline",
         case_id,
@@ -144,7 +138,7 @@ pub async fn refuse_extension<S: Store>(
     Path(case_id): Path<i64>,
     axum::Form(form): axum::Form<CaseForm>,
 ) -> Response {
-    act::<S, _, _>(
+    act(
         signed,
         "RefuseExtension",
         case_id,
