@@ -1,6 +1,6 @@
 //! The analyst's work on one case, in the browser, on both databases, each step answering a real
 //! agency client's request: a declined case re-routed to another authority, more time granted, an
-//! authority's question answered.
+//! authority's question answered; and incidents gathering the calls about one event.
 
 use hotline_agency_client::Action;
 use hotline_hub::store::{AppealKey, Store};
@@ -86,6 +86,8 @@ async fn analyst_handles_cases<S: Store>(hub: TestHub<S>) {
         .await
         .unwrap();
     reload_until(client, &format!("#case-{declined}"), "Не наша мережа").await;
+    // The decline reached the hub: its authority's client has nothing more to do.
+    vodokanal.stop().await;
     choose(client, &format!("#reroute-{declined}"), "city-council").await;
     click(client, &format!("#case-{declined} form button")).await;
     text_with(client, "#cases-h", "Виконавці").await;
@@ -130,9 +132,78 @@ async fn analyst_handles_cases<S: Store>(hub: TestHub<S>) {
     )
     .await;
 
-    vodokanal.stop().await;
     council.stop().await;
     browser.close().await;
 }
 
-on_both!(analyst_handles_cases);
+/// An incident opened around one appeal in the browser, a second call about the same event
+/// attached from its own page.
+async fn incidents_gather_appeals<S: Store>(hub: TestHub<S>) {
+    let console = console(&hub).await;
+    let mut operator = hub.operator().await;
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let appeal = operator
+            .register_appeal(hotline_tests::water_complaint())
+            .await
+            .unwrap()
+            .into_inner();
+        numbers.push(appeal.number);
+    }
+    hub.analyst()
+        .await
+        .assign_appeal(pb::AssignAppealRequest {
+            number: numbers[0].clone(),
+            assignments: vec![pb::Assignment {
+                authority_code: "vodokanal".into(),
+                deadline: String::new(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let browser = Browser::start().await.unwrap();
+    let client = browser.client();
+    sign_in(&console, client, "olena", PASSWORD).await;
+    text_with(client, "h1", "Черги аналітика").await;
+    client
+        .goto(&format!("{}/appeals/{}", console.url, numbers[0]))
+        .await
+        .unwrap();
+    fill(
+        client,
+        "#incident-title-input",
+        "Прорив магістралі на Набережній",
+    )
+    .await;
+    click(client, "#open-incident").await;
+    text_with(client, "#incident-title", "Прорив магістралі").await;
+    let id: i64 = client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    client
+        .goto(&format!("{}/appeals/{}", console.url, numbers[1]))
+        .await
+        .unwrap();
+    click(client, &format!("#attach-{id}")).await;
+    text_with(client, "#incident-appeals", &numbers[1]).await;
+    text_with(client, "#incident-appeals", &numbers[0]).await;
+    console.shot(&browser, "console-incident").await;
+    client
+        .goto(&format!("{}/incidents", console.url))
+        .await
+        .unwrap();
+    text_with(client, "#incidents", "Прорив магістралі").await;
+    browser.close().await;
+}
+
+on_both!(analyst_handles_cases, incidents_gather_appeals);

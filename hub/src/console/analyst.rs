@@ -18,6 +18,7 @@ use crate::domain::deadline::kyiv_date;
 use crate::domain::{AppealStatus, CaseStatus, DomainError, EventKind, Queue, Verdict};
 
 const REGISTRY: &str = "hotline.v1.AppealRegistry";
+const INCIDENTS: &str = "hotline.v1.Incidents";
 
 /// A case as its appeal's page shows it.
 #[derive(Debug, Clone)]
@@ -104,6 +105,11 @@ struct AppealPage {
     can_verify: bool,
     can_route: bool,
     can_callback: bool,
+    can_open_incident: bool,
+    /// Open incidents of the same category and district this appeal may join.
+    incidents: Vec<super::incidents::IncidentRow>,
+    /// The incident it belongs to, if any.
+    incident_id: String,
     request_id: String,
 }
 
@@ -151,10 +157,25 @@ pub async fn appeal<S: Store>(
         } else {
             (Vec::new(), Vec::new())
         };
-        Ok::<_, AppError>((categories, places, suggested, authorities))
+        let incidents = if a.incident_id.is_none()
+            && a.status == AppealStatus::Registered
+            && allowed(&signed.principal, INCIDENTS, "AttachToIncident")
+        {
+            hotline
+                .incidents(crate::app::IncidentFilter {
+                    status: Some(crate::domain::IncidentStatus::Open),
+                    category_code: Some(a.card.category_code.clone()),
+                    district_code: Some(a.card.district_code.clone()),
+                    limit: 20,
+                })
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, AppError>((categories, places, suggested, authorities, incidents))
     }
     .await;
-    let (categories, places, suggested, authorities) = match loaded {
+    let (categories, places, suggested, authorities, incidents) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_error(frame, err),
     };
@@ -240,6 +261,11 @@ pub async fn appeal<S: Store>(
             .to_string(),
         can_verify: may("VerifyAnswer") && cases.iter().any(|c| c.to_verify),
         can_route: may("ReassignCase"),
+        can_open_incident: a.incident_id.is_none()
+            && matches!(a.status, AppealStatus::Assigned | AppealStatus::InProgress)
+            && allowed(&signed.principal, INCIDENTS, "OpenIncident"),
+        incidents: incidents.iter().map(super::incidents::row).collect(),
+        incident_id: a.incident_id.map(|i| i.to_string()).unwrap_or_default(),
         can_callback: may("RecordCallback") && a.status == AppealStatus::AwaitingConfirmation,
         cases,
         can_assign,

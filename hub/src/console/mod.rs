@@ -18,6 +18,7 @@
 //! - [`analyst`]: the triage and verification queues, an appeal's page, assignment, the check.
 //! - [`cases`]: what an analyst does to one case: re-route a declined one, answer an authority's
 //!   question, grant or refuse more time.
+//! - [`incidents`]: incidents: the list, one with its appeals, open, attach, close.
 //! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
 //! - [`admin`]: the directory as the admin sees it.
 //! - [`live`]: server-sent events from the event log, so queues refresh themselves.
@@ -27,6 +28,7 @@ pub mod analyst;
 pub mod callbacks;
 pub mod cases;
 pub mod dashboard;
+pub mod incidents;
 pub mod live;
 pub mod notices;
 pub mod operator;
@@ -100,6 +102,11 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
             post(cases::refuse_extension::<S>),
         )
         .route("/analyst/triage", get(analyst::triage::<S>))
+        .route("/incidents", get(incidents::list::<S>))
+        .route("/incidents/{id}", get(incidents::show::<S>))
+        .route("/incidents/{id}/attach", post(incidents::attach::<S>))
+        .route("/incidents/{id}/close", post(incidents::close::<S>))
+        .route("/appeals/{number}/incident", post(incidents::open::<S>))
         .route("/dashboard", get(dashboard::dashboard::<S>))
         .route("/admin", get(admin::directory::<S>))
         .route("/live", get(live::events::<S>))

@@ -59,6 +59,12 @@ const NAV: &[(&str, &str, &str, &str)] = &[
         "DailyReport",
     ),
     (
+        "/incidents",
+        "Інциденти",
+        "hotline.v1.Incidents",
+        "ListIncidents",
+    ),
+    (
         "/admin",
         "Довідник",
         "hotline.v1.Directory",
