@@ -366,7 +366,27 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     // The admin's directory.
     sign_in(&console, client, "admin", PASSWORD).await;
     text_with(client, "#authorities", "vodokanal").await;
+    fill(client, "#code", "water-inspection").await;
+    fill(client, "#authority-name", "Інспекція водних ресурсів").await;
+    fill(client, "#authority-district", "dniprovskyi").await;
+    click(client, "#add-authority").await;
+    text_with(client, "#state-water-inspection", "діє").await;
     console.shot(&browser, "console-admin").await;
+    click(client, "#deactivate-water-inspection").await;
+    text_with(client, "#state-water-inspection", "вимкнено").await;
+    assert!(
+        !hub.hotline
+            .authority_is_active("water-inspection")
+            .await
+            .unwrap()
+    );
+    let trail = hub.hotline.audit_trail(None).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.principal == "staff:admin:admin" && e.rpc.contains("DeactivateAuthority")),
+        "the deactivation is recorded with the admin who did it"
+    );
 
     // Every page read of the citizen's data is in the audit trail, as the API's reads are.
     let trail = hub.hotline.audit_trail(Some(&number)).await.unwrap();

@@ -20,7 +20,7 @@
 //!   question, grant or refuse more time.
 //! - [`incidents`]: incidents: the list, one with its appeals, open, attach, close.
 //! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
-//! - [`admin`]: the directory as the admin sees it.
+//! - [`admin`]: the directory's authorities: listed, added, deactivated.
 //! - [`live`]: server-sent events from the event log, so queues refresh themselves.
 
 pub mod admin;
@@ -109,6 +109,11 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
         .route("/appeals/{number}/incident", post(incidents::open::<S>))
         .route("/dashboard", get(dashboard::dashboard::<S>))
         .route("/admin", get(admin::directory::<S>))
+        .route("/admin/authorities", post(admin::add::<S>))
+        .route(
+            "/admin/authorities/{code}/deactivate",
+            post(admin::deactivate::<S>),
+        )
         .route("/live", get(live::events::<S>))
         .route("/static/console.css", get(stylesheet))
         .route("/static/console.js", get(script))
