@@ -1,5 +1,6 @@
 //! The analyst's pages: the queues (new appeals, priority first; answers waiting for the check;
-//! declined cases with the 5-day clock), an appeal's page with the answers beside it (also the
+//! declined cases with the 5-day clock; records from the national centre waiting to be
+//! classified), an appeal's page with the answers beside it (also the
 //! operator's page for a call-back: the read is audited either way), assignment with suggested
 //! authorities, and the check of an answer.
 
@@ -409,11 +410,27 @@ pub struct DeclinedRow {
     pub late: bool,
 }
 
+/// A record from the national centre held until an analyst classifies it.
+#[derive(Debug, Clone)]
+pub struct HeldRow {
+    /// Its id (for `hub exchange classify`).
+    pub id: i64,
+    /// The partner.
+    pub partner: String,
+    /// The partner's id of it.
+    pub external_id: String,
+    /// What could not be mapped to our codes.
+    pub missing: String,
+    /// When it arrived (Kyiv).
+    pub received: String,
+}
+
 /// The analyst's queues.
 #[derive(Debug, Template)]
 #[template(path = "triage.html")]
 struct TriagePage {
     frame: Frame,
+    held: Vec<HeldRow>,
     triage: Vec<QueueRow>,
     verification: Vec<QueueRow>,
     rework: Vec<QueueRow>,
@@ -437,14 +454,30 @@ pub async fn triage<S: Store>(State(state): State<ConsoleState<S>>, signed: Sign
         } else {
             Vec::new()
         };
-        Ok::<_, AppError>((triage, verification, rework, declined))
+        let held = if allowed(&signed.principal, "hotline.v1.ExchangeAdmin", "ListHeld") {
+            hotline.held_records("").await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, AppError>((triage, verification, rework, declined, held))
     }
     .await;
     match loaded {
-        Ok((triage, verification, rework, declined)) => page(
+        Ok((triage, verification, rework, declined, held)) => page(
             StatusCode::OK,
             &TriagePage {
                 frame,
+                held: held
+                    .into_iter()
+                    .filter(|(h, _)| h.appeal_id.is_none())
+                    .map(|(h, _)| HeldRow {
+                        id: h.id,
+                        partner: h.partner,
+                        external_id: h.external_id,
+                        missing: h.missing,
+                        received: kyiv_time(h.received_at),
+                    })
+                    .collect(),
                 triage: queue_rows(&triage),
                 verification: queue_rows(&verification),
                 rework: queue_rows(&rework),
