@@ -132,6 +132,12 @@ async fn analyst_handles_cases<S: Store>(hub: TestHub<S>) {
     )
     .await;
 
+    // The citizen withdraws: the analyst ends the appeal as not considered (art. 8), with a reason.
+    choose(client, "#close-outcome", "not_considered").await;
+    fill(client, "#close-reason", "Заявник відкликав звернення").await;
+    click(client, "#close-appeal").await;
+    text_with(client, "#status", "не розглядається").await;
+
     council.stop().await;
     browser.close().await;
 }

@@ -107,6 +107,7 @@ struct AppealPage {
     can_route: bool,
     can_callback: bool,
     can_open_incident: bool,
+    can_close: bool,
     /// Open incidents of the same category and district this appeal may join.
     incidents: Vec<super::incidents::IncidentRow>,
     /// The incident it belongs to, if any.
@@ -262,6 +263,7 @@ pub async fn appeal<S: Store>(
             .to_string(),
         can_verify: may("VerifyAnswer") && cases.iter().any(|c| c.to_verify),
         can_route: may("ReassignCase"),
+        can_close: may("CloseAppeal") && !a.status.is_final(),
         can_open_incident: a.incident_id.is_none()
             && matches!(a.status, AppealStatus::Assigned | AppealStatus::InProgress)
             && allowed(&signed.principal, INCIDENTS, "OpenIncident"),

@@ -1,7 +1,8 @@
-//! What an analyst does to one case from its appeal's page: re-route a case the authority declined
-//! (art. 7: within 5 days), answer an authority's question, grant an authority's request for more
-//! time (art. 20: to at most 45 days) or refuse it. Each is one form, one use case, the same method
-//! of the matrix as the API's.
+//! What an analyst does from an appeal's page to one of its cases — re-route a case the authority
+//! declined (art. 7: within 5 days), answer an authority's question, grant an authority's request
+//! for more time (art. 20: to at most 45 days) or refuse it — or to the appeal itself: end it
+//! without a confirmed answer (not considered, art. 8; or unconfirmed). Each is one form, one use
+//! case, the same method of the matrix as the API's.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +14,7 @@ use super::{ConsoleState, Signed, app_error};
 use crate::app::Store;
 use crate::app::appeals::AppealView;
 use crate::app::{AppResult, RequestId};
-use crate::domain::{Caller, DomainError};
+use crate::domain::{Caller, CloseOutcome, DomainError};
 
 /// The forms of a case's actions (each uses the fields it needs).
 #[derive(Debug, Default, Deserialize)]
@@ -25,6 +26,7 @@ pub struct CaseForm {
     reason: String,
     answer: String,
     deadline: String,
+    outcome: String,
 }
 
 impl CaseForm {
@@ -151,4 +153,33 @@ pub async fn refuse_extension<S: Store>(
         },
     )
     .await
+}
+
+/// `POST /appeals/{number}/close`: ends the appeal without a confirmed answer.
+pub async fn close<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(number): Path<String>,
+    axum::Form(form): axum::Form<CaseForm>,
+) -> Response {
+    let caller = match signed.may("hotline.v1.AppealRegistry", "CloseAppeal") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let frame = signed.frame(&format!("Звернення {number}"), "");
+    let Some(outcome) = CloseOutcome::from_code(&form.outcome) else {
+        return app_error(frame, DomainError::invalid("outcome", "як закрити?").into());
+    };
+    let id = request_id(&form.request_id, &(&number, &form.outcome, &form.reason));
+    match state
+        .hotline
+        .close(&number, outcome, &form.reason, &caller, &id)
+        .await
+    {
+        Ok(view) => Redirect::to(&format!("/appeals/{}", view.state.appeal.number)).into_response(),
+        Err(err) => app_error(frame, err),
+    }
 }

@@ -16,8 +16,8 @@
 //! - [`operator`]: the registration form, with the caller's earlier appeals as the phone is typed.
 //! - [`callbacks`]: the call-back queue and the call-back; [`notices`]: notices to call or post.
 //! - [`analyst`]: the triage and verification queues, an appeal's page, assignment, the check.
-//! - [`cases`]: what an analyst does to one case: re-route a declined one, answer an authority's
-//!   question, grant or refuse more time.
+//! - [`cases`]: what an analyst does to one case (re-route a declined one, answer an authority's
+//!   question, grant or refuse more time) or to the appeal (end it without confirmation).
 //! - [`incidents`]: incidents: the list, one with its appeals, open, attach, close.
 //! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
 //! - [`admin`]: the directory's authorities: listed, added, deactivated.
@@ -107,6 +107,7 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
         .route("/incidents/{id}/attach", post(incidents::attach::<S>))
         .route("/incidents/{id}/close", post(incidents::close::<S>))
         .route("/appeals/{number}/incident", post(incidents::open::<S>))
+        .route("/appeals/{number}/close", post(cases::close::<S>))
         .route("/dashboard", get(dashboard::dashboard::<S>))
         .route("/admin", get(admin::directory::<S>))
         .route("/admin/authorities", post(admin::add::<S>))
