@@ -143,6 +143,24 @@ pub struct ServeOptions {
     /// Seconds a ping may go unanswered before the connection is closed [default: 20].
     #[arg(long, env = "HOTLINE_KEEPALIVE_TIMEOUT_SECS")]
     pub keepalive_timeout_secs: Option<u64>,
+    /// Address of the staff console (web pages for operators, analysts, leadership and admins)
+    /// [default: none, off]. Served over TLS with the hub's server certificate.
+    #[arg(long, env = "HOTLINE_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
+    /// Serve the console over plain HTTP, for a TLS-terminating proxy in front (cookies then lose
+    /// their `Secure` flag: never expose such a listener beyond loopback).
+    #[arg(long, env = "HOTLINE_CONSOLE_PLAIN_HTTP")]
+    #[serde(default)]
+    pub console_plain_http: bool,
+    /// Hours a console session lasts after sign-in [default: 10, a working day].
+    #[arg(long, env = "HOTLINE_CONSOLE_SESSION_HOURS")]
+    pub console_session_hours: Option<i64>,
+    /// Wrong passwords in a row before a console login is locked [default: 5].
+    #[arg(long, env = "HOTLINE_CONSOLE_MAX_FAILED_LOGINS")]
+    pub console_max_failed_logins: Option<i32>,
+    /// Minutes a locked console login stays locked [default: 15].
+    #[arg(long, env = "HOTLINE_CONSOLE_LOCKOUT_MINUTES")]
+    pub console_lockout_minutes: Option<i64>,
     /// Do not load the starter directory into an empty database.
     #[arg(long, env = "HOTLINE_NO_STARTER")]
     #[serde(default)]
@@ -239,6 +257,23 @@ pub struct ServeConfig {
     pub keepalive_secs: u64,
     /// HTTP/2 ping timeout, seconds.
     pub keepalive_timeout_secs: u64,
+    /// The staff console, when it is served.
+    pub console: Option<ConsoleConfig>,
+}
+
+/// Where and how the staff console is served (`--console-listen` and its companions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// Its address.
+    pub listen: SocketAddr,
+    /// Over TLS with the hub's server certificate (false: plain HTTP behind a proxy).
+    pub tls: bool,
+    /// Session lifetime, hours.
+    pub session_hours: i64,
+    /// Wrong passwords in a row before the login locks.
+    pub max_failed_logins: i32,
+    /// How long it stays locked, minutes.
+    pub lockout_minutes: i64,
 }
 
 /// Where e-mail notices go.
@@ -458,6 +493,28 @@ impl ServeConfig {
                 .or(from_file.keepalive_timeout_secs)
                 .unwrap_or(20)
                 .max(1),
+            console: flags
+                .console_listen
+                .or(from_file.console_listen)
+                .map(|listen| ConsoleConfig {
+                    listen,
+                    tls: !(flags.console_plain_http || from_file.console_plain_http),
+                    session_hours: flags
+                        .console_session_hours
+                        .or(from_file.console_session_hours)
+                        .unwrap_or(10)
+                        .clamp(1, 24 * 7),
+                    max_failed_logins: flags
+                        .console_max_failed_logins
+                        .or(from_file.console_max_failed_logins)
+                        .unwrap_or(5)
+                        .max(1),
+                    lockout_minutes: flags
+                        .console_lockout_minutes
+                        .or(from_file.console_lockout_minutes)
+                        .unwrap_or(15)
+                        .max(1),
+                }),
             tls,
             tls_reload_secs: flags
                 .tls_reload_secs

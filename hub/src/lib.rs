@@ -8,6 +8,7 @@
 //!   transaction, follow the event log; one clock.
 //! - [`store`]: small traits by concern, one SQL implementation for SQLite and PostgreSQL, the event log.
 //! - [`api`]: thin tonic handlers, the auth layer, error mapping, and [`api::serve`].
+//! - [`console`]: the staff console, web pages over the same use cases and authorization matrix.
 //! - [`server`]: startup wiring: database, use cases, TLS, listener, API and deadline monitor.
 //! - [`config`]: configuration by flags, environment and a TOML file.
 //! - [`tls`], [`live`], [`pki`], [`principal`], [`audit`]: mutual TLS, live connections, the CA,
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod live;
 pub mod metrics;

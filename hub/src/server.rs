@@ -11,8 +11,9 @@ use tokio::sync::watch;
 
 use crate::api::{self, ApiSettings};
 use crate::app::notices::MailSettings;
+use crate::app::staff::SignInPolicy;
 use crate::app::{AppError, Hotline, Store};
-use crate::config::{ConfigError, ServeConfig, TlsSource};
+use crate::config::{ConfigError, ConsoleConfig, ServeConfig, TlsSource};
 use crate::domain::Caller;
 use crate::pki;
 use crate::starter::{self, DirectoryFile};
@@ -151,6 +152,7 @@ async fn serve_on<S: Store>(
     let (stop_workers, workers_stop) = watch::channel(false);
     let workers_stop_metrics = workers_stop.clone();
     let workers_stop_open_data = workers_stop.clone();
+    let workers_stop_console = workers_stop.clone();
     let mut workers = vec![tokio::spawn(hotline.clone().run_deadline_monitor(
         Duration::from_secs(config.monitor_secs),
         config.due_soon_days,
@@ -215,6 +217,9 @@ async fn serve_on<S: Store>(
         tracing::info!(%bound, "open data at {scheme}://{bound}/open311/v2/services.json");
         eprintln!("open data on {scheme}://{bound}/open311/v2/ and /open-data/");
     }
+    if let Some(console) = config.console {
+        serve_console(&config, console, hotline.clone(), workers_stop_console).await?;
+    }
     let served = api::serve_with_ops(listener, tls, hotline, settings, ops, shutdown).await;
     let _ = stop_workers.send(true);
     for worker in workers {
@@ -222,6 +227,42 @@ async fn serve_on<S: Store>(
     }
     served?;
     tracing::info!("hub stopped");
+    Ok(())
+}
+
+/// Binds the staff console's listener and serves it beside the API until `stop`; prints its address.
+async fn serve_console<S: Store>(
+    config: &ServeConfig,
+    console: ConsoleConfig,
+    hotline: Hotline<S>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), ServeError> {
+    let addr = console.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServeError::Io(format!("cannot serve the console on {addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    let tls = if console.tls {
+        Some(Arc::new(tls_files(config)?.public_server_config()?))
+    } else {
+        None
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let state = crate::console::ConsoleState {
+        hotline,
+        policy: SignInPolicy {
+            session: chrono::Duration::hours(console.session_hours),
+            max_failed: console.max_failed_logins,
+            lockout: chrono::Duration::minutes(console.lockout_minutes),
+        },
+        secure: tls.is_some(),
+        stop: stop.clone(),
+    };
+    tokio::spawn(crate::console::serve(listener, state, tls, stop));
+    tracing::info!(%bound, "console at {scheme}://{bound}/");
+    eprintln!("console: {scheme}://{bound}/");
     Ok(())
 }
 

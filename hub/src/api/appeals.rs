@@ -128,6 +128,7 @@ fn search_filter(
         authority_code: some(&r.authority_code),
         category_code: some(&r.category_code),
         district_code: some(&r.district_code),
+        citizen_phone: None,
         received_from: from.map(kyiv_midnight),
         received_before: to.map(|d| kyiv_midnight(d + Days::new(1))),
         overdue_on: r.overdue.then_some(today),

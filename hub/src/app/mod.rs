@@ -19,6 +19,8 @@
 //! - [`reports`]: the monitoring reports.
 //! - [`operations`]: the on-duty status, the metrics collector, backup and restore.
 //! - [`audit`]: reading and checking the audit trail.
+//! - [`staff`]: the console's password sign-in and sessions.
+//! - [`suggest`]: authorities to suggest for an assignment, from history.
 
 pub mod agency;
 pub mod appeals;
@@ -35,6 +37,8 @@ pub mod opendata;
 pub mod operations;
 pub mod registration;
 pub mod reports;
+pub mod staff;
+pub mod suggest;
 
 use std::collections::HashSet;
 use std::fmt::Debug;

@@ -8,6 +8,7 @@
 //! - [`connect`]: which hub, which certificate, how to print; [`args`]: domain values on the command line.
 //! - [`report`], [`chart`]: `hub report …`, as tables, CSV, JSON, XLSX and SVG charts.
 //! - [`local`]: `pki` and `audit`, which work on files and the database on the hub's host.
+//! - [`staff`]: `hub staff password set`, the console's passwords, on the hub's host.
 //! - [`status`]: `hub status`, the on-duty view; [`backup`]: `hub backup` and `hub restore`.
 //! - [`output`]: tables and JSON.
 
@@ -25,6 +26,7 @@ pub mod register;
 pub mod report;
 pub mod schema;
 pub mod sheets;
+pub mod staff;
 pub mod status;
 
 use std::path::PathBuf;
@@ -127,6 +129,9 @@ pub enum Command {
     Audit(local::AuditArgs),
     /// Signed receipts given to authorities.
     Receipt(local::ReceiptArgs),
+    /// Staff sign-in to the console: `hub staff password set LOGIN --role R --password-stdin`
+    /// (on the hub's host, on the database directly).
+    Staff(staff::StaffArgs),
     /// For the staff on duty: connected and silent authorities, lagging streams, failed calls,
     /// deadlines, the database.
     Status(status::StatusArgs),
@@ -165,6 +170,7 @@ pub async fn run(
         Command::Pki(args) => local::pki(args),
         Command::Audit(args) => local::audit(args, cli.config.as_deref()).await,
         Command::Receipt(args) => local::receipt(args),
+        Command::Staff(args) => staff::staff(args, cli.config.as_deref()).await,
         Command::Status(args) => status::status(args).await,
         Command::Backup(args) => backup::backup(args, cli.config.as_deref()).await,
         Command::Restore(args) => backup::restore(args, cli.config.as_deref()).await,

@@ -256,6 +256,9 @@ where
             q.push(" AND a.district_code = ")
                 .push_bind(district.clone());
         }
+        if let Some(phone) = &f.citizen_phone {
+            q.push(" AND a.citizen_phone = ").push_bind(phone.clone());
+        }
         if let Some(from) = f.received_from {
             q.push(" AND a.received_at >= ").push_bind(from);
         }

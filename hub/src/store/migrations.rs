@@ -62,6 +62,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0009_exchange.sql"),
         include_str!("../../../migrations/postgres/0009_exchange.sql"),
     ),
+    (
+        10,
+        "console",
+        include_str!("../../../migrations/sqlite/0010_console.sql"),
+        include_str!("../../../migrations/postgres/0010_console.sql"),
+    ),
 ];
 
 fn migrator(

@@ -1,6 +1,6 @@
 //! Persistence: small traits by concern ([`DirectoryStore`], [`AppealStore`], [`AgencyStore`],
-//! [`EventLog`], [`AuditLog`], [`ReportQueries`], [`NoticeStore`], [`Leases`]), implemented once by [`SqlStore`] for
-//! SQLite ([`SqliteStore`]) and PostgreSQL ([`PgStore`]); [`open`] picks one from the URL.
+//! [`EventLog`], [`AuditLog`], [`ReportQueries`], [`NoticeStore`], [`Leases`], [`StaffLogins`]),
+//! implemented once by [`SqlStore`] for SQLite ([`SqliteStore`]) and PostgreSQL ([`PgStore`]); [`open`] picks one from the URL.
 //!
 //! Every change to an appeal goes through [`AppealStore::transact`]: one database transaction that
 //! locks the appeal, runs a pure domain transition on it, writes the new state, appends the events
@@ -33,6 +33,7 @@ mod reports;
 mod requests;
 mod rows;
 mod sqlite;
+mod staff;
 mod transition;
 
 use std::fmt;
@@ -148,6 +149,8 @@ pub struct SearchFilter {
     pub category_code: Option<String>,
     /// District.
     pub district_code: Option<String>,
+    /// The citizen's phone, normalized (personal data: the caller audits what it shows).
+    pub citizen_phone: Option<String>,
     /// Received at or after.
     pub received_from: Option<DateTime<Utc>>,
     /// Received before.
@@ -917,6 +920,95 @@ pub trait Leases {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
+/// A staff login's password row (the hash only).
+#[derive(Clone)]
+pub struct StaffPassword {
+    /// The login (`urn:hotline:staff:<role>:<login>`).
+    pub login: String,
+    /// The role code.
+    pub role: String,
+    /// The argon2id hash in PHC form.
+    pub password_hash: String,
+    /// Wrong passwords in a row.
+    pub failed_attempts: i32,
+    /// Locked until then, after too many wrong passwords.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for StaffPassword {
+    /// Never prints the hash.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaffPassword")
+            .field("login", &self.login)
+            .field("role", &self.role)
+            .field("failed_attempts", &self.failed_attempts)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A console session as stored (its token is known only by its hash).
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    /// Whose.
+    pub login: String,
+    /// The role code it was opened with.
+    pub role: String,
+    /// The token every form of the session carries.
+    pub csrf_token: String,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The staff console's passwords and sessions.
+pub trait StaffLogins {
+    /// Sets a login's password hash and role, clears its lock, ends its sessions; audited.
+    fn set_staff_password(
+        &self,
+        login: &str,
+        role: &str,
+        password_hash: &str,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The password row of a login.
+    fn staff_password(
+        &self,
+        login: &str,
+    ) -> impl Future<Output = StoreResult<Option<StaffPassword>>> + Send;
+    /// Counts a wrong password (from 1 again when `restart`), locking the login until
+    /// `lock_until` when the count reaches `max_failures`; returns the count (0: no such login).
+    fn count_login_failure(
+        &self,
+        login: &str,
+        restart: bool,
+        max_failures: i32,
+        lock_until: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<i32>> + Send;
+    /// Opens a session (clearing the login's wrong-attempt count); audited as a sign-in.
+    fn open_staff_session(
+        &self,
+        session: &StaffSession,
+        token_hash: &str,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The live session with this token hash, if it has not expired and its login still has the
+    /// role it was opened with.
+    fn staff_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<StaffSession>>> + Send;
+    /// Ends a session; audited as a sign-out.
+    fn close_staff_session(
+        &self,
+        token_hash: &str,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 /// The whole store, as the application layer uses it.
 pub trait Store:
     DirectoryStore
@@ -932,6 +1024,7 @@ pub trait Store:
     + OpenDataQueries
     + Leases
     + OperationsQueries
+    + StaffLogins
     + Clone
     + Send
     + Sync

@@ -1,0 +1,435 @@
+//! The staff console in a real browser (headless Chromium through chromedriver), on both databases:
+//! sign-in refused with a wrong password and locked after too many, an operator kept out of the
+//! admin pages; and an appeal's whole life through the pages — the operator registers it (the
+//! server's message shown beside the field it names), the analyst assigns it, a real agency client
+//! resolves it, the analyst checks the answer beside the appeal, the operator records the
+//! citizen's confirmation, and the dashboard counts it. Screenshots of every page are kept in
+//! `target/screenshots/console-*.png` (from the SQLite run).
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use hotline_agency_client::Action;
+use hotline_hub::app::staff::SignInPolicy;
+use hotline_hub::console::{self, ConsoleState};
+use hotline_hub::domain::Caller;
+use hotline_hub::principal::StaffRole;
+use hotline_hub::store::{AppealKey, Store};
+use hotline_proto::v1 as pb;
+use hotline_tests::agency::start_agency;
+use hotline_tests::browser::Browser;
+use hotline_tests::{TestDb, TestHub, on_both, wait_for};
+use tokio::sync::watch;
+
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+/// The console of `hub`, served over plain HTTP on a free port (TLS is the listener's business, not
+/// the pages'), with staff passwords set for one login per role.
+pub(crate) struct Console {
+    pub(crate) url: String,
+    stop: watch::Sender<bool>,
+    /// Screenshots are taken from one database's run only.
+    screenshots: bool,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+pub(crate) async fn console<S: Store>(hub: &TestHub<S>) -> Console {
+    for (login, role) in [
+        ("ivan", StaffRole::Operator),
+        ("olena", StaffRole::Analyst),
+        ("petro", StaffRole::Supervisor),
+        ("admin", StaffRole::Admin),
+    ] {
+        hub.hotline
+            .set_staff_password(login, role, PASSWORD, &Caller::system("test set-up"))
+            .await
+            .unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = watch::channel(false);
+    let state = ConsoleState {
+        hotline: hub.hotline.clone(),
+        policy: SignInPolicy {
+            session: chrono::Duration::hours(1),
+            max_failed: 3,
+            lockout: chrono::Duration::minutes(15),
+        },
+        secure: false,
+        stop: stopped.clone(),
+    };
+    tokio::spawn(console::serve(listener, state, None, stopped));
+    Console {
+        url,
+        stop,
+        screenshots: matches!(hub.db, TestDb::Sqlite(_)),
+    }
+}
+
+impl Console {
+    pub(crate) async fn shot(&self, browser: &Browser, name: &str) {
+        if self.screenshots {
+            browser.screenshot(name).await.unwrap();
+        }
+    }
+}
+
+/// The text of the first element matching `css`, once it contains `wanted` (fails after [`WAIT`]).
+pub(crate) async fn text_with(client: &Client, css: &str, wanted: &str) -> String {
+    wait_for(&format!("`{css}` to say `{wanted}`"), WAIT, || async {
+        let element = client.find(Locator::Css(css)).await.ok()?;
+        let text = element.text().await.ok()?;
+        text.contains(wanted).then_some(text)
+    })
+    .await
+}
+
+/// Reloads the page until `css` contains `wanted` (what another actor changes).
+pub(crate) async fn reload_until(client: &Client, css: &str, wanted: &str) -> String {
+    wait_for(&format!("`{css}` to say `{wanted}`"), WAIT, || async {
+        client.refresh().await.ok()?;
+        let element = client.find(Locator::Css(css)).await.ok()?;
+        let text = element.text().await.ok()?;
+        if text.contains(wanted) {
+            Some(text)
+        } else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            None
+        }
+    })
+    .await
+}
+
+pub(crate) async fn fill(client: &Client, css: &str, value: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+pub(crate) async fn choose(client: &Client, select: &str, value: &str) {
+    client
+        .find(Locator::Css(select))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+pub(crate) async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Signs in as `login` (with the password of [`console`]) and waits for the first page.
+pub(crate) async fn sign_in(console: &Console, client: &Client, login: &str, password: &str) {
+    client
+        .goto(&format!("{}/login", console.url))
+        .await
+        .unwrap();
+    fill(client, "#login", login).await;
+    fill(client, "#password", password).await;
+    click(client, "#sign-in").await;
+}
+
+async fn sign_out(client: &Client) {
+    click(client, "form.who button").await;
+    text_with(client, "h1", "Вхід").await;
+}
+
+/// Wrong passwords are refused and then lock the login; an operator cannot open the admin pages.
+async fn sign_in_is_policed<S: Store>(hub: TestHub<S>) {
+    let console = console(&hub).await;
+    let browser = Browser::start().await.unwrap();
+    let client = browser.client();
+
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    text_with(client, "h1", "Вхід до консолі").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/login")
+    );
+
+    sign_in(&console, client, "ivan", "not the password").await;
+    text_with(client, "#login-error", "Невірний логін або пароль").await;
+    console.shot(&browser, "console-login").await;
+
+    sign_in(&console, client, "ivan", PASSWORD).await;
+    text_with(client, "h1", "Реєстрація звернення").await;
+    // A form whose CSRF token is not the session's is refused, and nothing is registered.
+    client
+        .execute(
+            "document.querySelector('#register-form input[name=csrf]').value = 'forged';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(client, "#register").await;
+    text_with(client, "h1", "Форма застаріла").await;
+    client
+        .goto(&format!("{}/operator/register", console.url))
+        .await
+        .unwrap();
+    let nav = client.find(Locator::Css("nav")).await.unwrap();
+    let links = nav.text().await.unwrap();
+    assert!(links.contains("Зворотний зв'язок"), "{links}");
+    assert!(!links.contains("Довідник"), "{links}");
+    assert!(!links.contains("Черги аналітика"), "{links}");
+
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    text_with(client, "h1", "Доступ заборонено").await;
+    text_with(client, "#error-message", "staff:operator:ivan").await;
+    console.shot(&browser, "console-forbidden").await;
+    // So is the dashboard (the Reports service is the analysts' and supervisors').
+    client
+        .goto(&format!("{}/dashboard", console.url))
+        .await
+        .unwrap();
+    text_with(client, "h1", "Доступ заборонено").await;
+    sign_out(client).await;
+
+    // Three wrong passwords lock the analyst's login: then even the right one is refused.
+    for _ in 0..3 {
+        sign_in(&console, client, "olena", "guess").await;
+        text_with(client, "#login-error", "").await;
+    }
+    sign_in(&console, client, "olena", PASSWORD).await;
+    text_with(client, "#login-error", "заблоковано").await;
+    browser.close().await;
+}
+
+/// The card an operator types: the form's answer is the appeal's number.
+async fn register_appeal(console: &Console, browser: &Browser) -> String {
+    let client = browser.client();
+    sign_in(console, client, "ivan", PASSWORD).await;
+    text_with(client, "h1", "Реєстрація звернення").await;
+    fill(client, "#phone", "067 123 45 67").await;
+    fill(client, "#name", "Петренко Ганна Іванівна").await;
+    fill(
+        client,
+        "#address",
+        "м. Дніпро, вул. Січеславська Набережна, 15",
+    )
+    .await;
+    choose(client, "#kind", "complaint").await;
+    choose(client, "#district", "dniprovskyi").await;
+    choose(client, "#settlement", "dnipro").await;
+    fill(client, "#category", "07.01 Водопостачання").await;
+    // No text yet: the server's message appears beside the text field, the rest is kept.
+    click(client, "#register").await;
+    let message = wait_for("the server's message beside the text", WAIT, || async {
+        let element = client.find(Locator::Css("#text-error")).await.ok()?;
+        let text = element.text().await.ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(
+        client
+            .find(Locator::Css("#text[aria-invalid='true']"))
+            .await
+            .is_ok(),
+        "the text field is marked invalid ({message})"
+    );
+    assert_eq!(
+        client
+            .find(Locator::Css("#phone"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("067 123 45 67")
+    );
+    console.shot(browser, "console-register-error").await;
+    fill(client, "#text", "Третій день немає холодної води в будинку").await;
+    console.shot(browser, "console-register").await;
+    click(client, "#register").await;
+    text_with(client, "#registered", "зареєстровано").await;
+    let number = text_with(client, "#number", "-").await;
+    console.shot(browser, "console-appeal-registered").await;
+    sign_out(client).await;
+    number
+}
+
+/// The whole flow through the pages, with a real agency client answering.
+async fn appeal_flow<S: Store>(hub: TestHub<S>) {
+    let console = console(&hub).await;
+    let browser = Browser::start().await.unwrap();
+    let client = browser.client();
+    let number = register_appeal(&console, &browser).await;
+
+    // The analyst finds it in the triage queue and assigns it (the authority is suggested only
+    // from history, so it is picked from the whole list here).
+    sign_in(&console, client, "olena", PASSWORD).await;
+    text_with(client, "h1", "Черги аналітика").await;
+    text_with(client, "#queue", &number).await;
+    console.shot(&browser, "console-triage").await;
+    click(client, &format!("a[href='/appeals/{number}']")).await;
+    text_with(client, "#number", &number).await;
+    choose(client, "#authority", "vodokanal").await;
+    console.shot(&browser, "console-assign").await;
+    click(client, "#assign").await;
+    text_with(client, "#status", "призначено").await;
+
+    // The authority's own client accepts and resolves the case.
+    let agency = start_agency(&hub, "vodokanal").await;
+    let case_id = wait_for("the case to reach the agency", WAIT, || async {
+        let state = hub
+            .store
+            .load(&AppealKey::Number(number.clone()))
+            .await
+            .unwrap()?;
+        let id = state.cases.first()?.id;
+        agency.agency.local.case(id).await.unwrap().map(|_| id)
+    })
+    .await;
+    agency.agency.act(case_id, Action::Accept).await.unwrap();
+    agency
+        .agency
+        .act(
+            case_id,
+            Action::Resolve {
+                answer: "Аварію усунено, водопостачання відновлено".into(),
+                measures: "Замінено ділянку труби".into(),
+                attachments: vec![],
+                outcome: pb::Outcome::Resolved,
+                outcome_detail: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // The analyst sees the answer beside the appeal and accepts it.
+    reload_until(client, ".answer-text", "водопостачання відновлено").await;
+    console.shot(&browser, "console-verify").await;
+    click(client, &format!("#accept-{case_id}")).await;
+    text_with(client, "#status", "чекає підтвердження").await;
+    sign_out(client).await;
+
+    // The operator calls the citizen back: confirmed, satisfied.
+    sign_in(&console, client, "ivan", PASSWORD).await;
+    client
+        .goto(&format!("{}/operator/callbacks", console.url))
+        .await
+        .unwrap();
+    text_with(client, "#queue", &number).await;
+    console.shot(&browser, "console-callbacks").await;
+    click(client, &format!("a[href='/appeals/{number}']")).await;
+    text_with(client, ".answer-text", "водопостачання відновлено").await;
+    click(client, "label[for='score-5']").await;
+    console.shot(&browser, "console-callback").await;
+    click(client, "#confirmed").await;
+    text_with(client, "#status", "закрито").await;
+
+    // The same caller phones again: while the number is typed, the earlier appeal appears.
+    client
+        .goto(&format!("{}/operator/register", console.url))
+        .await
+        .unwrap();
+    fill(client, "#phone", "+38 (067) 123-45-67").await;
+    text_with(client, "#caller-history", &number).await;
+    console.shot(&browser, "console-phone-hints").await;
+    sign_out(client).await;
+
+    // Leadership's dashboard counts it, and the authority's rating shows its answer.
+    sign_in(&console, client, "petro", PASSWORD).await;
+    text_with(client, "h1", "Панель дня").await;
+    text_with(client, "#received", "1").await;
+    text_with(client, "#closed", "1").await;
+    text_with(client, "#ratings", "Дніпроводоканал").await;
+    text_with(client, "#satisfaction", "5.0").await;
+    console.shot(&browser, "console-dashboard").await;
+    sign_out(client).await;
+
+    // The admin's directory.
+    sign_in(&console, client, "admin", PASSWORD).await;
+    text_with(client, "#authorities", "vodokanal").await;
+    fill(client, "#code", "water-inspection").await;
+    fill(client, "#authority-name", "Інспекція водних ресурсів").await;
+    fill(client, "#authority-district", "dniprovskyi").await;
+    click(client, "#add-authority").await;
+    text_with(client, "#state-water-inspection", "діє").await;
+    console.shot(&browser, "console-admin").await;
+    click(client, "#deactivate-water-inspection").await;
+    text_with(client, "#state-water-inspection", "вимкнено").await;
+    assert!(
+        !hub.hotline
+            .authority_is_active("water-inspection")
+            .await
+            .unwrap()
+    );
+    let trail = hub.hotline.audit_trail(None).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.principal == "staff:admin:admin" && e.rpc.contains("DeactivateAuthority")),
+        "the deactivation is recorded with the admin who did it"
+    );
+
+    // Every page read of the citizen's data is in the audit trail, as the API's reads are.
+    let trail = hub.hotline.audit_trail(Some(&number)).await.unwrap();
+    for who in ["staff:operator:ivan", "staff:analyst:olena"] {
+        assert!(
+            trail
+                .iter()
+                .any(|e| e.principal == who && e.rpc.contains("GetAppeal")),
+            "{who} read the appeal: {trail:?}"
+        );
+    }
+    agency.stop().await;
+    browser.close().await;
+}
+
+/// The analyst's queue follows the event log by itself: an appeal registered elsewhere (here over
+/// gRPC) appears without a reload.
+async fn queues_refresh_live<S: Store>(hub: TestHub<S>) {
+    let console = console(&hub).await;
+    let browser = Browser::start().await.unwrap();
+    let client = browser.client();
+    sign_in(&console, client, "olena", PASSWORD).await;
+    text_with(client, "h1", "Черги аналітика").await;
+    // The page is open; the event stream is connected once the script ran.
+    wait_for("the live stream", WAIT, || async {
+        let ready = client
+            .execute("return document.body.dataset.live === '1';", vec![])
+            .await
+            .ok()?;
+        (ready == serde_json::Value::Bool(true)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let appeal = hub
+        .operator()
+        .await
+        .register_appeal(hotline_tests::water_complaint())
+        .await
+        .unwrap()
+        .into_inner();
+    text_with(client, "#queue", &appeal.number).await;
+    text_with(client, "#live-status", "Оновлено").await;
+    browser.close().await;
+}
+
+on_both!(sign_in_is_policed, appeal_flow, queues_refresh_live);
