@@ -39,6 +39,13 @@ pub enum ClientError {
     Task(String),
 }
 
+impl ClientError {
+    /// The local store stayed busy: nothing was written, and the work may be resumed.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, ClientError::Local(err) if err.is_busy())
+    }
+}
+
 /// What the authority does to a case.
 #[derive(Debug, Clone)]
 pub enum Action {

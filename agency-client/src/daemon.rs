@@ -77,15 +77,27 @@ impl Agency {
         let mut tasks: JoinSet<(&'static str, Result<(), ClientError>)> = JoinSet::new();
         let agency = self.clone();
         let stop = stop_rx.clone();
-        tasks.spawn(async move { ("stream", agency.follow(stop, committed_tx).await) });
+        tasks.spawn(async move {
+            let run = || agency.follow(stop.clone(), &committed_tx);
+            ("stream", resuming("stream", stop.clone(), run).await)
+        });
         let agency = self.clone();
         tasks.spawn(async move { ("acknowledger", agency.acknowledge(committed_rx).await) });
         let agency = self.clone();
         let stop = stop_rx.clone();
-        tasks.spawn(async move { ("outbox", agency.deliver_outbox(stop).await) });
+        tasks.spawn(async move {
+            let run = || agency.deliver_outbox(stop.clone());
+            ("outbox", resuming("outbox", stop.clone(), run).await)
+        });
         let runner = self.hook_runner();
         let stop = stop_rx.clone();
-        tasks.spawn(async move { ("hooks", runner.run(stop).await.map_err(ClientError::from)) });
+        tasks.spawn(async move {
+            let run = || {
+                let (runner, stop) = (runner.clone(), stop.clone());
+                async move { runner.run(stop).await.map_err(ClientError::from) }
+            };
+            ("hooks", resuming("hooks", stop.clone(), run).await)
+        });
         let watcher = identity::watch_files(
             self.connection.clone(),
             self.config.clone(),
@@ -110,6 +122,36 @@ impl Agency {
         match failure {
             Some(err) => Err(err),
             None => Ok(()),
+        }
+    }
+}
+
+/// How long a task waits before resuming after the local store stayed busy.
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `task`, and runs it again after [`BUSY_PAUSE`] when it ended only because the local store
+/// stayed busy past its timeout (a starved machine, another process's long write): nothing was
+/// written, each task resumes from what is stored (the stream from the stored cursor, the outbox
+/// and the hook queue from their rows), so the daemon rides it out instead of stopping.
+async fn resuming<F, Fut>(
+    name: &'static str,
+    mut stop: watch::Receiver<bool>,
+    mut task: F,
+) -> Result<(), ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ClientError>>,
+{
+    loop {
+        match task().await {
+            Err(err) if err.is_busy() => {
+                tracing::warn!(task = name, error = %err, "local store busy; resuming");
+                tokio::select! {
+                    () = tokio::time::sleep(BUSY_PAUSE) => {}
+                    _ = stop.wait_for(|s| *s) => return Ok(()),
+                }
+            }
+            other => return other,
         }
     }
 }

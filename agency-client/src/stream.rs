@@ -71,7 +71,7 @@ impl Agency {
     pub(crate) async fn follow(
         &self,
         mut stop: watch::Receiver<bool>,
-        committed: watch::Sender<Committed>,
+        committed: &watch::Sender<Committed>,
     ) -> Result<(), ClientError> {
         let mut backoff = Duration::from_millis(200);
         let mut identity = self.connection.subscribe();
@@ -105,7 +105,7 @@ impl Agency {
                             _ = stop.wait_for(|s| *s) => return Ok(()),
                         };
                         match message {
-                            Ok(Some(delivery)) => self.take(delivery, &committed).await?,
+                            Ok(Some(delivery)) => self.take(delivery, committed).await?,
                             Ok(None) => break,
                             Err(status) => {
                                 self.local

@@ -57,6 +57,21 @@ pub enum LocalError {
     Corrupt(&'static str),
 }
 
+impl LocalError {
+    /// SQLite gave up waiting for another writer (busy or locked, after [`BUSY_TIMEOUT`]): the
+    /// write did not happen and may simply be tried again — on a starved machine, not a fault.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            LocalError::Db(sqlx::Error::Database(err)) => err
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                // Primary result codes 5 (SQLITE_BUSY) and 6 (SQLITE_LOCKED), with any extension.
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6)),
+            _ => false,
+        }
+    }
+}
+
 /// Result of a local store call.
 pub type LocalResult<T> = Result<T, LocalError>;
 
