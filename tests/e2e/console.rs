@@ -63,6 +63,7 @@ pub(crate) async fn console<S: Store>(hub: &TestHub<S>) -> Console {
         },
         secure: false,
         stop: stopped.clone(),
+        pki: Some(hub.pki.dir.clone()),
     };
     tokio::spawn(console::serve(listener, state, None, stopped));
     Console {
@@ -387,6 +388,52 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
             .any(|e| e.principal == "staff:admin:admin" && e.rpc.contains("DeactivateAuthority")),
         "the deactivation is recorded with the admin who did it"
     );
+
+    // The water utility's certificate: issued here (the bundle offered once), then revoked.
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    text_with(client, "#cert-vodokanal", "немає").await;
+    click(client, "#issue-vodokanal").await;
+    text_with(client, "h1", "Сертифікат видано").await;
+    text_with(client, "#issued-subject", "urn:hotline:agency:vodokanal").await;
+    let serial = text_with(client, "#issued-serial", "").await;
+    assert!(serial.len() >= 16, "a serial: {serial}");
+    let bundle = client
+        .find(Locator::Css("#download-bundle"))
+        .await
+        .unwrap()
+        .attr("download")
+        .await
+        .unwrap();
+    assert_eq!(bundle.as_deref(), Some("agency-vodokanal.pem"));
+    console.shot(&browser, "console-certificate").await;
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    text_with(client, "#cert-vodokanal", "чинний").await;
+    text_with(client, "#cert-vodokanal", &serial).await;
+    click(client, "#revoke-vodokanal").await;
+    text_with(client, "#cert-vodokanal", "відкликано").await;
+    let crl = std::fs::read_to_string(hub.pki.dir.join("revoked.txt")).unwrap();
+    assert!(
+        crl.contains(&serial),
+        "the serial {serial} is on the CRL: {crl}"
+    );
+    let trail = hub.hotline.audit_trail(None).await.unwrap();
+    for action in ["pki.certificate_issued", "pki.certificate_revoked"] {
+        assert!(
+            trail.iter().any(|e| e.principal == "staff:admin:admin"
+                && e.action == action
+                && e.detail.contains(&serial)),
+            "{action} is recorded with the admin who did it"
+        );
+    }
+    // A new one may be issued once the old one is revoked.
+    click(client, "#issue-vodokanal").await;
+    text_with(client, "#issued-subject", "urn:hotline:agency:vodokanal").await;
 
     // Every page read of the citizen's data is in the audit trail, as the API's reads are.
     let trail = hub.hotline.audit_trail(Some(&number)).await.unwrap();

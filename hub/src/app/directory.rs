@@ -24,7 +24,7 @@ impl<S: Store> Hotline<S> {
         Ok(a)
     }
 
-    async fn existing_authority(&self, code: &str) -> AppResult<Authority> {
+    pub(super) async fn existing_authority(&self, code: &str) -> AppResult<Authority> {
         let code = check_code("code", code)?;
         self.store
             .authority(&code)

@@ -1,7 +1,8 @@
 //! The admin's pages: the directory's authorities — listed with their district and whether they
-//! are active, added, deactivated (its streams end, its calls are refused). Only the admin role
-//! reaches them, by the API's matrix for the directory's writes; each change is in the audit trail
-//! with the admin who made it.
+//! are active, added, deactivated (its streams end, its calls are refused) — and their client
+//! certificates, issued (the bundle offered once, on the receipt page) and revoked by the hub's own
+//! CA in its PKI directory. Only the admin role reaches them, by the API's matrix for the
+//! directory's writes; each change is in the audit trail with the admin who made it.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -10,8 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{ConsoleState, Frame, Signed, app_error, page};
+use crate::app::certificates::AuthorityCertificate;
 use crate::app::{AppError, Store};
-use crate::domain::Authority;
+use crate::domain::{Authority, Caller};
 
 const DIRECTORY: &str = "hotline.v1.Directory";
 
@@ -28,6 +30,10 @@ pub struct AuthorityRow {
     pub district: String,
     /// Active (deactivated ones receive nothing).
     pub active: bool,
+    /// Its current certificate's serial (empty when it has none).
+    pub serial: String,
+    /// That certificate is on the CRL.
+    pub revoked: bool,
 }
 
 /// The directory page.
@@ -38,6 +44,8 @@ struct DirectoryPage {
     authorities: Vec<AuthorityRow>,
     districts: usize,
     categories: usize,
+    /// The hub's PKI directory is known: certificates can be issued here.
+    pki: bool,
 }
 
 /// `GET /admin`
@@ -48,30 +56,41 @@ pub async fn directory<S: Store>(State(state): State<ConsoleState<S>>, signed: S
     let frame = signed.frame("Довідник", "/admin");
     let hotline = &state.hotline;
     let loaded = async {
+        let certificates = match &state.pki {
+            Some(dir) => hotline.authority_certificates(dir).await?,
+            None => Vec::new(),
+        };
         Ok::<_, AppError>((
             hotline.authorities(true).await?,
             hotline.districts().await?.len(),
             hotline.categories().await?.len(),
+            certificates,
         ))
     }
     .await;
     match loaded {
-        Ok((authorities, districts, categories)) => page(
+        Ok((authorities, districts, categories, certificates)) => page(
             StatusCode::OK,
             &DirectoryPage {
                 frame,
                 authorities: authorities
                     .into_iter()
-                    .map(|a| AuthorityRow {
-                        code: a.code,
-                        name: a.name,
-                        kind: a.kind,
-                        district: a.district_code,
-                        active: a.active,
+                    .map(|a| {
+                        let held = certificates.iter().find(|c| c.authority == a.code);
+                        AuthorityRow {
+                            serial: held.map(|c| c.info.serial.clone()).unwrap_or_default(),
+                            revoked: held.is_some_and(|c| c.revoked),
+                            code: a.code,
+                            name: a.name,
+                            kind: a.kind,
+                            district: a.district_code,
+                            active: a.active,
+                        }
                     })
                     .collect(),
                 districts,
                 categories,
+                pki: state.pki.is_some(),
             },
         ),
         Err(err) => app_error(frame, err),
@@ -130,6 +149,115 @@ pub async fn deactivate<S: Store>(
         return refused;
     }
     match state.hotline.deactivate_authority(&code, &caller).await {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(err) => app_error(signed.frame("Довідник", "/admin"), err),
+    }
+}
+
+/// The receipt of an issued certificate, with its bundle offered for download.
+#[derive(Debug, Template)]
+#[template(path = "certificate.html")]
+struct IssuedPage {
+    frame: Frame,
+    certificate: AuthorityCertificate,
+    file_name: String,
+    /// The bundle as a `data:` URL: the key is in this one response and kept nowhere else.
+    href: String,
+}
+
+/// Only the CSRF token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// The caller of a certificate action: the admin (by the matrix for the directory's writes), with
+/// the `hub pki` command it stands for in the audit trail.
+fn pki_caller(signed: &Signed, csrf: &str, command: &str) -> Result<Caller, Response> {
+    let mut caller = signed.may(DIRECTORY, "CreateAuthority")?;
+    signed.check_csrf(csrf)?;
+    caller.rpc = format!("console:hub pki {command}");
+    Ok(caller)
+}
+
+/// The 404 page when the hub serves without its own CA (certificates come from elsewhere).
+fn no_pki(signed: &Signed) -> Response {
+    super::error_page(
+        StatusCode::NOT_FOUND,
+        signed.frame("Сертифікати", "/admin"),
+        "Сертифікати видає не хаб",
+        "Хаб працює з сертифікатами зовнішнього центру сертифікації (--tls-cert, --client-ca): \
+         видавайте й відкликайте їх там.",
+    )
+}
+
+/// Percent-encodes `text` for a `data:` URL.
+fn data_url(mime: &str, text: &str) -> String {
+    let mut href = format!("data:{mime};charset=utf-8,");
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.+/=".contains(&byte) {
+            href.push(char::from(byte));
+        } else {
+            href.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    href
+}
+
+/// `POST /admin/authorities/{code}/certificate`: issues the authority's certificate and shows it
+/// once, with the bundle (certificate, key, CA) to download.
+pub async fn issue_certificate<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(code): Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    let caller = match pki_caller(&signed, &form.csrf, "issue agency") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let Some(dir) = &state.pki else {
+        return no_pki(&signed);
+    };
+    let frame = signed.frame("Сертифікат видано", "/admin");
+    match state
+        .hotline
+        .issue_authority_certificate(dir, &code, &caller)
+        .await
+    {
+        Ok(issued) => page(
+            StatusCode::OK,
+            &IssuedPage {
+                frame,
+                href: data_url("application/x-pem-file", &issued.bundle_pem),
+                file_name: issued.file_name,
+                certificate: issued.certificate,
+            },
+        ),
+        Err(err) => app_error(frame, err),
+    }
+}
+
+/// `POST /admin/authorities/{code}/certificate/revoke`: puts the authority's certificate on the CRL.
+pub async fn revoke_certificate<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(code): Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    let caller = match pki_caller(&signed, &form.csrf, "revoke") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let Some(dir) = &state.pki else {
+        return no_pki(&signed);
+    };
+    match state
+        .hotline
+        .revoke_authority_certificate(dir, &code, &caller)
+        .await
+    {
         Ok(_) => Redirect::to("/admin").into_response(),
         Err(err) => app_error(signed.frame("Довідник", "/admin"), err),
     }

@@ -20,7 +20,8 @@
 //!   question, grant or refuse more time) or to the appeal (end it without confirmation).
 //! - [`incidents`]: incidents: the list, one with its appeals, open, attach, close.
 //! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
-//! - [`admin`]: the directory's authorities: listed, added, deactivated.
+//! - [`admin`]: the directory's authorities: listed, added, deactivated; their certificates issued
+//!   and revoked.
 //! - [`live`]: server-sent events from the event log, so queues refresh themselves.
 
 pub mod admin;
@@ -71,6 +72,9 @@ pub struct ConsoleState<S> {
     pub secure: bool,
     /// Turns true at shutdown: live streams end.
     pub stop: watch::Receiver<bool>,
+    /// The hub's own PKI directory (its CA, `crl.pem`): authorities' certificates are issued and
+    /// revoked there. `None` when the hub serves with an outside CA's files.
+    pub pki: Option<std::path::PathBuf>,
 }
 
 /// The console's routes over `state`.
@@ -114,6 +118,14 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
         .route(
             "/admin/authorities/{code}/deactivate",
             post(admin::deactivate::<S>),
+        )
+        .route(
+            "/admin/authorities/{code}/certificate",
+            post(admin::issue_certificate::<S>),
+        )
+        .route(
+            "/admin/authorities/{code}/certificate/revoke",
+            post(admin::revoke_certificate::<S>),
         )
         .route("/live", get(live::events::<S>))
         .route("/static/console.css", get(stylesheet))
