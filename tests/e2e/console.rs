@@ -417,6 +417,14 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     text_with(client, "#cert-vodokanal", &serial).await;
     click(client, "#revoke-vodokanal").await;
     text_with(client, "#cert-vodokanal", "відкликано").await;
+    client
+        .execute(
+            "document.getElementById('cert-vodokanal').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    console.shot(&browser, "console-admin-certificates").await;
     let crl = std::fs::read_to_string(hub.pki.dir.join("revoked.txt")).unwrap();
     assert!(
         crl.contains(&serial),

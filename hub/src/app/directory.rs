@@ -123,6 +123,30 @@ impl<S: Store> Hotline<S> {
         Ok(c)
     }
 
+    /// Renames the category `code`, keeping its section and term (an upsert of the same entry
+    /// with the new name).
+    pub async fn rename_category(
+        &self,
+        code: &str,
+        name: &str,
+        caller: &Caller,
+    ) -> AppResult<Category> {
+        let code = check_code("code", code)?;
+        let existing = self
+            .store
+            .category(&code)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("category `{code}`")))?;
+        self.upsert_category(
+            Category {
+                name: name.to_string(),
+                ..existing
+            },
+            caller,
+        )
+        .await
+    }
+
     /// The whole classifier.
     pub async fn categories(&self) -> AppResult<Vec<Category>> {
         Ok(self.store.list_categories().await?)

@@ -174,6 +174,7 @@ pub struct CsrfForm {
 
 /// The caller of a certificate action: the admin (by the matrix for the directory's writes), with
 /// the `hub pki` command it stands for in the audit trail.
+#[allow(clippy::result_large_err)] // the refusal is the page itself, as in `Signed::may`
 fn pki_caller(signed: &Signed, csrf: &str, command: &str) -> Result<Caller, Response> {
     let mut caller = signed.may(DIRECTORY, "CreateAuthority")?;
     signed.check_csrf(csrf)?;
