@@ -1,5 +1,7 @@
-//! The admin's pages: the directory's authorities — listed with their district and whether they
-//! are active, added, deactivated (its streams end, its calls are refused) — and their client
+//! The admin's pages: the subject classifier — its categories listed, added under a section and
+//! renamed, the server's message beside the field it names; the directory's authorities — listed
+//! with their district and whether they are active, added, deactivated (its streams end, its calls
+//! are refused) — and their client
 //! certificates, issued (the bundle offered once, on the receipt page) and revoked by the hub's own
 //! CA in its PKI directory. Only the admin role reaches them, by the API's matrix for the
 //! directory's writes; each change is in the audit trail with the admin who made it.
@@ -13,7 +15,7 @@ use serde::Deserialize;
 use super::{ConsoleState, Frame, Signed, app_error, page};
 use crate::app::certificates::AuthorityCertificate;
 use crate::app::{AppError, Store};
-use crate::domain::{Authority, Caller};
+use crate::domain::{Authority, Caller, Category, DomainError};
 
 const DIRECTORY: &str = "hotline.v1.Directory";
 
@@ -43,9 +45,69 @@ struct DirectoryPage {
     frame: Frame,
     authorities: Vec<AuthorityRow>,
     districts: usize,
-    categories: usize,
+    /// The classifier, sections and their subjects in code order.
+    categories: Vec<Category>,
     /// The hub's PKI directory is known: certificates can be issued here.
     pki: bool,
+    /// A classifier form the server refused.
+    refused: Refused,
+}
+
+impl DirectoryPage {
+    /// The sections: the categories a subject may be added under.
+    fn sections(&self) -> Vec<&Category> {
+        self.categories
+            .iter()
+            .filter(|c| c.parent_code.is_empty())
+            .collect()
+    }
+
+    /// The server's message for `field` of the add-a-category form, or empty.
+    fn error_for(&self, field: &str) -> String {
+        if self.refused.rename.is_some() {
+            return String::new();
+        }
+        self.refused
+            .errors
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The server's message for the renaming of `code`, or empty.
+    fn rename_error(&self, code: &str) -> String {
+        match &self.refused.rename {
+            Some((renamed, _)) if renamed == code => self
+                .refused
+                .errors
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => String::new(),
+        }
+    }
+
+    /// The name to show in the rename field of `category`: the refused one, or its own.
+    fn rename_value(&self, category: &Category) -> String {
+        match &self.refused.rename {
+            Some((renamed, name)) if *renamed == category.code => name.clone(),
+            _ => category.name.clone(),
+        }
+    }
+}
+
+/// What the server refused in a classifier form, to show beside its fields.
+#[derive(Debug, Default)]
+struct Refused {
+    /// The add-a-category form as it was sent.
+    category: CategoryForm,
+    /// The category whose renaming was refused, and the name that was sent.
+    rename: Option<(String, String)>,
+    /// (field, message).
+    errors: Vec<(String, String)>,
 }
 
 /// `GET /admin`
@@ -53,6 +115,16 @@ pub async fn directory<S: Store>(State(state): State<ConsoleState<S>>, signed: S
     if let Err(refused) = signed.may(DIRECTORY, "CreateAuthority") {
         return refused;
     }
+    directory_page(&state, &signed, StatusCode::OK, Refused::default()).await
+}
+
+/// The directory page, with a refused classifier form's messages.
+async fn directory_page<S: Store>(
+    state: &ConsoleState<S>,
+    signed: &Signed,
+    status: StatusCode,
+    refused: Refused,
+) -> Response {
     let frame = signed.frame("Довідник", "/admin");
     let hotline = &state.hotline;
     let loaded = async {
@@ -63,14 +135,14 @@ pub async fn directory<S: Store>(State(state): State<ConsoleState<S>>, signed: S
         Ok::<_, AppError>((
             hotline.authorities(true).await?,
             hotline.districts().await?.len(),
-            hotline.categories().await?.len(),
+            hotline.categories().await?,
             certificates,
         ))
     }
     .await;
     match loaded {
-        Ok((authorities, districts, categories, certificates)) => page(
-            StatusCode::OK,
+        Ok((authorities, districts, mut categories, certificates)) => page(
+            status,
             &DirectoryPage {
                 frame,
                 authorities: authorities
@@ -89,8 +161,12 @@ pub async fn directory<S: Store>(State(state): State<ConsoleState<S>>, signed: S
                     })
                     .collect(),
                 districts,
-                categories,
+                categories: {
+                    categories.sort_by(|a, b| a.code.cmp(&b.code));
+                    categories
+                },
                 pki: state.pki.is_some(),
+                refused,
             },
         ),
         Err(err) => app_error(frame, err),
@@ -260,6 +336,114 @@ pub async fn revoke_certificate<S: Store>(
         .await
     {
         Ok(_) => Redirect::to("/admin").into_response(),
+        Err(err) => app_error(signed.frame("Довідник", "/admin"), err),
+    }
+}
+
+/// The add-a-category form.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CategoryForm {
+    csrf: String,
+    code: String,
+    name: String,
+    /// The section's code; empty for a new section.
+    parent: String,
+    /// `15` or `30`.
+    term: String,
+}
+
+/// `POST /admin/categories`: adds a category (a section, or a subject under one).
+pub async fn add_category<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    axum::Form(form): axum::Form<CategoryForm>,
+) -> Response {
+    let caller = match signed.may(DIRECTORY, "UpsertCategory") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let refuse = |errors| Refused {
+        category: form.clone(),
+        rename: None,
+        errors,
+    };
+    let term_days = match form.term.trim() {
+        "" => 0,
+        term => match term.parse::<i32>() {
+            Ok(days) => days,
+            Err(_) => {
+                let errors = vec![("term_days".to_string(), "має бути 15 або 30".to_string())];
+                return directory_page(
+                    &state,
+                    &signed,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    refuse(errors),
+                )
+                .await;
+            }
+        },
+    };
+    let category = Category {
+        code: form.code.trim().to_string(),
+        name: form.name.clone(),
+        parent_code: form.parent.trim().to_string(),
+        term_days,
+    };
+    match state.hotline.upsert_category(category, &caller).await {
+        Ok(_) => Redirect::to("/admin#classifier").into_response(),
+        Err(AppError::Domain(DomainError::Invalid { field, reason })) => {
+            directory_page(
+                &state,
+                &signed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refuse(vec![(field, reason)]),
+            )
+            .await
+        }
+        Err(err) => app_error(signed.frame("Довідник", "/admin"), err),
+    }
+}
+
+/// The rename form of one category.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RenameForm {
+    csrf: String,
+    name: String,
+}
+
+/// `POST /admin/categories/{code}/rename`: renames a category; its section and term stay.
+pub async fn rename_category<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(code): Path<String>,
+    axum::Form(form): axum::Form<RenameForm>,
+) -> Response {
+    let caller = match signed.may(DIRECTORY, "UpsertCategory") {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused;
+    }
+    match state
+        .hotline
+        .rename_category(&code, &form.name, &caller)
+        .await
+    {
+        Ok(_) => Redirect::to("/admin#classifier").into_response(),
+        Err(AppError::Domain(DomainError::Invalid { field, reason })) => {
+            let refused = Refused {
+                category: CategoryForm::default(),
+                rename: Some((code, form.name)),
+                errors: vec![(field, reason)],
+            };
+            directory_page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, refused).await
+        }
         Err(err) => app_error(signed.frame("Довідник", "/admin"), err),
     }
 }

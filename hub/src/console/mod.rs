@@ -19,9 +19,10 @@
 //! - [`cases`]: what an analyst does to one case (re-route a declined one, answer an authority's
 //!   question, grant or refuse more time) or to the appeal (end it without confirmation).
 //! - [`incidents`]: incidents: the list, one with its appeals, open, attach, close.
-//! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
-//! - [`admin`]: the directory's authorities: listed, added, deactivated; their certificates issued
-//!   and revoked.
+//! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings; their
+//!   spreadsheets.
+//! - [`admin`]: the classifier's categories, added and renamed; the directory's authorities:
+//!   listed, added, deactivated; their certificates issued and revoked.
 //! - [`live`]: server-sent events from the event log, so queues refresh themselves.
 
 pub mod admin;
@@ -113,11 +114,17 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
         .route("/appeals/{number}/incident", post(incidents::open::<S>))
         .route("/appeals/{number}/close", post(cases::close::<S>))
         .route("/dashboard", get(dashboard::dashboard::<S>))
+        .route("/dashboard/export.xlsx", get(dashboard::export::<S>))
         .route("/admin", get(admin::directory::<S>))
         .route("/admin/authorities", post(admin::add::<S>))
         .route(
             "/admin/authorities/{code}/deactivate",
             post(admin::deactivate::<S>),
+        )
+        .route("/admin/categories", post(admin::add_category::<S>))
+        .route(
+            "/admin/categories/{code}/rename",
+            post(admin::rename_category::<S>),
         )
         .route(
             "/admin/authorities/{code}/certificate",
