@@ -492,6 +492,13 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     fill(client, "[id='rename-07.02']", "").await;
     click(client, "[id='rename-button-07.02']").await;
     text_with(client, "[id='rename-07.02-error']", "required").await;
+    client
+        .execute(
+            "document.getElementById('rename-07.02').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .unwrap();
     console.shot(&browser, "console-classifier-error").await;
     fill(
         client,
