@@ -122,6 +122,55 @@ impl Issued {
         write(&dir.join(format!("{name}.key")), &self.key_pem, true)?;
         Ok(cert)
     }
+
+    /// Writes only `<dir>/<name>.pem` (the key goes to its owner alone); removes a `<name>.key`
+    /// left from an earlier certificate, which no longer matches. Returns the certificate's path.
+    pub fn write_certificate(&self, dir: &Path, name: &str) -> Result<PathBuf, PkiError> {
+        let cert = dir.join(format!("{name}.pem"));
+        write(&cert, &self.cert_pem, false)?;
+        let stale = dir.join(format!("{name}.key"));
+        if stale.exists() {
+            fs::remove_file(&stale).map_err(|source| PkiError::Io {
+                path: stale,
+                source,
+            })?;
+        }
+        Ok(cert)
+    }
+}
+
+/// What a certificate says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// Serial number, hex (as `revoke` and `revoked.txt` write it).
+    pub serial: String,
+    /// The subject's common name (for a client certificate, its principal's URI).
+    pub subject: String,
+    /// Not valid after (`YYYY-MM-DD HH:MM UTC`).
+    pub not_after: String,
+}
+
+/// Reads the serial, subject and expiry of the PEM certificate `cert_pem`.
+pub fn describe(cert_pem: &str) -> Result<CertificateInfo, PkiError> {
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes())
+        .map_err(|e| PkiError::Cert(format!("not a PEM certificate: {e}")))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| PkiError::Cert(format!("cannot parse certificate: {e}")))?;
+    let subject = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let not_after = chrono::DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    Ok(CertificateInfo {
+        serial: hex(cert.raw_serial()),
+        subject,
+        not_after,
+    })
 }
 
 /// The hotline's certificate authority.
@@ -288,6 +337,11 @@ impl Ca {
         write(&self.dir.join("revoked.txt"), &lines, false)?;
         self.write_crl(&revoked)?;
         Ok(serial)
+    }
+
+    /// The serials (hex) on the CRL.
+    pub fn revoked_serials(&self) -> Result<Vec<String>, PkiError> {
+        Ok(self.revoked()?.into_iter().map(|(s, _)| s).collect())
     }
 
     fn revoked(&self) -> Result<Vec<(String, OffsetDateTime)>, PkiError> {

@@ -230,6 +230,22 @@ async fn serve_on<S: Store>(
     Ok(())
 }
 
+/// The hub's own PKI directory, where the console issues and revokes authorities' certificates:
+/// the development PKI, or the configured files when they are a `hub pki` directory (its CA key
+/// beside the client CA, and the CRL the hub re-reads is that directory's).
+fn own_pki(config: &ServeConfig) -> Option<std::path::PathBuf> {
+    match &config.tls {
+        TlsSource::DevPki(dir) => Some(dir.clone()),
+        TlsSource::Files(files) => {
+            let dir = files.client_ca.parent()?;
+            let ours = files.client_ca.file_name()? == "ca.pem"
+                && dir.join("ca.key").exists()
+                && files.crl.as_deref() == Some(dir.join("crl.pem").as_path());
+            ours.then(|| dir.to_path_buf())
+        }
+    }
+}
+
 /// Binds the staff console's listener and serves it beside the API until `stop`; prints its address.
 async fn serve_console<S: Store>(
     config: &ServeConfig,
@@ -259,6 +275,7 @@ async fn serve_console<S: Store>(
         },
         secure: tls.is_some(),
         stop: stop.clone(),
+        pki: own_pki(config),
     };
     tokio::spawn(crate::console::serve(listener, state, tls, stop));
     tracing::info!(%bound, "console at {scheme}://{bound}/");

@@ -63,6 +63,7 @@ pub(crate) async fn console<S: Store>(hub: &TestHub<S>) -> Console {
         },
         secure: false,
         stop: stopped.clone(),
+        pki: Some(hub.pki.dir.clone()),
     };
     tokio::spawn(console::serve(listener, state, None, stopped));
     Console {
@@ -86,6 +87,16 @@ pub(crate) async fn text_with(client: &Client, css: &str, wanted: &str) -> Strin
         let element = client.find(Locator::Css(css)).await.ok()?;
         let text = element.text().await.ok()?;
         text.contains(wanted).then_some(text)
+    })
+    .await
+}
+
+/// Waits until the field `css` holds `wanted` (fails after [`WAIT`]).
+pub(crate) async fn value_with(client: &Client, css: &str, wanted: &str) {
+    wait_for(&format!("`{css}` to hold `{wanted}`"), WAIT, || async {
+        let field = client.find(Locator::Css(css)).await.ok()?;
+        let value = field.prop("value").await.ok()??;
+        (value == wanted).then_some(())
     })
     .await
 }
@@ -141,6 +152,68 @@ pub(crate) async fn sign_in(console: &Console, client: &Client, login: &str, pas
     fill(client, "#login", login).await;
     fill(client, "#password", password).await;
     click(client, "#sign-in").await;
+}
+
+/// GETs `path` of the console as `login` (a session opened with the console's password): the
+/// status and the body.
+async fn download<S: Store>(
+    console: &Console,
+    hub: &TestHub<S>,
+    login: &str,
+    path: &str,
+) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let policy = SignInPolicy {
+        session: chrono::Duration::hours(1),
+        max_failed: 3,
+        lockout: chrono::Duration::minutes(15),
+    };
+    let hotline_hub::app::staff::SignIn::Opened { token, .. } =
+        hub.hotline.sign_in(login, PASSWORD, policy).await.unwrap()
+    else {
+        panic!("{login} signs in");
+    };
+    let host = console.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: hl_session={token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn unchunk(mut chunked: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line = chunked.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&chunked[..line]).unwrap().trim(), 16)
+            .unwrap();
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&chunked[line + 2..line + 2 + size]);
+        chunked = &chunked[line + 2 + size + 2..];
+    }
 }
 
 async fn sign_out(client: &Client) {
@@ -363,6 +436,20 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     console.shot(&browser, "console-dashboard").await;
     sign_out(client).await;
 
+    // The dashboard's spreadsheets, fetched with a session's cookie: XLSX for the supervisor, the
+    // refusal for an operator.
+    for report in ["daily", "ratings"] {
+        let path = format!("/dashboard/export.xlsx?report={report}");
+        let (status, body) = download(&console, &hub, "petro", &path).await;
+        assert_eq!(status, 200, "{report}");
+        assert!(
+            body.starts_with(b"PK\x03\x04"),
+            "{report}: an XLSX (zip) comes back"
+        );
+        let (status, _) = download(&console, &hub, "ivan", &path).await;
+        assert_eq!(status, 403, "{report}: an operator may not");
+    }
+
     // The admin's directory.
     sign_in(&console, client, "admin", PASSWORD).await;
     text_with(client, "#authorities", "vodokanal").await;
@@ -387,6 +474,119 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
             .any(|e| e.principal == "staff:admin:admin" && e.rpc.contains("DeactivateAuthority")),
         "the deactivation is recorded with the admin who did it"
     );
+
+    // The classifier: a code the server refuses is named beside its field; then a subject added
+    // under its section, and renamed.
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    choose(client, "#category-parent", "07").await;
+    fill(client, "#category-code", "Водовідведення").await;
+    fill(client, "#category-name", "Водовідведення").await;
+    click(client, "#add-category").await;
+    text_with(client, "#category-code-error", "is not a code").await;
+    fill(client, "#category-code", "07.02").await;
+    click(client, "#add-category").await;
+    value_with(client, "[id='rename-07.02']", "Водовідведення").await;
+    fill(client, "[id='rename-07.02']", "").await;
+    click(client, "[id='rename-button-07.02']").await;
+    text_with(client, "[id='rename-07.02-error']", "required").await;
+    client
+        .execute(
+            "document.getElementById('rename-07.02').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .unwrap();
+    console.shot(&browser, "console-classifier-error").await;
+    fill(
+        client,
+        "[id='rename-07.02']",
+        "Водовідведення та каналізація",
+    )
+    .await;
+    click(client, "[id='rename-button-07.02']").await;
+    wait_for("the new name", WAIT, || async {
+        let field = client
+            .find(Locator::Css("[id='rename-07.02']"))
+            .await
+            .ok()?;
+        let value = field.prop("value").await.ok()??;
+        (value == "Водовідведення та каналізація").then_some(())
+    })
+    .await;
+    let renamed = hub
+        .hotline
+        .categories()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.code == "07.02")
+        .unwrap();
+    assert_eq!(renamed.name, "Водовідведення та каналізація");
+    assert_eq!(renamed.parent_code, "07");
+    let trail = hub.hotline.audit_trail(None).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.principal == "staff:admin:admin" && e.rpc.contains("UpsertCategory")),
+        "the classifier's change is recorded with the admin who made it"
+    );
+
+    // The water utility's certificate: issued here (the bundle offered once), then revoked.
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    text_with(client, "#cert-vodokanal", "немає").await;
+    click(client, "#issue-vodokanal").await;
+    text_with(client, "h1", "Сертифікат видано").await;
+    text_with(client, "#issued-subject", "urn:hotline:agency:vodokanal").await;
+    let serial = text_with(client, "#issued-serial", "").await;
+    assert!(serial.len() >= 16, "a serial: {serial}");
+    let bundle = client
+        .find(Locator::Css("#download-bundle"))
+        .await
+        .unwrap()
+        .attr("download")
+        .await
+        .unwrap();
+    assert_eq!(bundle.as_deref(), Some("agency-vodokanal.pem"));
+    console.shot(&browser, "console-certificate").await;
+    client
+        .goto(&format!("{}/admin", console.url))
+        .await
+        .unwrap();
+    text_with(client, "#cert-vodokanal", "чинний").await;
+    text_with(client, "#cert-vodokanal", &serial).await;
+    click(client, "#revoke-vodokanal").await;
+    text_with(client, "#cert-vodokanal", "відкликано").await;
+    client
+        .execute(
+            "document.getElementById('cert-vodokanal').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    console.shot(&browser, "console-admin-certificates").await;
+    let crl = std::fs::read_to_string(hub.pki.dir.join("revoked.txt")).unwrap();
+    assert!(
+        crl.contains(&serial),
+        "the serial {serial} is on the CRL: {crl}"
+    );
+    let trail = hub.hotline.audit_trail(None).await.unwrap();
+    for action in ["pki.certificate_issued", "pki.certificate_revoked"] {
+        assert!(
+            trail.iter().any(|e| e.principal == "staff:admin:admin"
+                && e.action == action
+                && e.detail.contains(&serial)),
+            "{action} is recorded with the admin who did it"
+        );
+    }
+    // A new one may be issued once the old one is revoked.
+    click(client, "#issue-vodokanal").await;
+    text_with(client, "#issued-subject", "urn:hotline:agency:vodokanal").await;
 
     // Every page read of the citizen's data is in the audit trail, as the API's reads are.
     let trail = hub.hotline.audit_trail(Some(&number)).await.unwrap();

@@ -147,6 +147,7 @@ async fn console_is_served_over_tls() {
         policy: policy(),
         secure: true,
         stop: stopped.clone(),
+        pki: None,
     };
     tokio::spawn(console::serve(listener, state, Some(server), stopped));
 

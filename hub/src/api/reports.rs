@@ -8,9 +8,10 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, date};
 use super::error::{invalid, status};
-use crate::app::reports::Durations;
+use crate::app::directory::AuthorityNames;
+use crate::app::reports::{DailyReport, Durations};
 use crate::app::{Hotline, Store};
-use crate::domain::reports::Period;
+use crate::domain::reports::{Period, Rating};
 
 /// The reports service.
 #[derive(Debug, Clone)]
@@ -54,6 +55,68 @@ fn durations(d: Durations) -> Option<pb::DurationStats> {
     })
 }
 
+/// The daily report as the API (and `hub report daily`'s sheets) carry it.
+pub fn daily_response(r: DailyReport) -> pb::DailyReportResponse {
+    pb::DailyReportResponse {
+        from: r.period.from.to_string(),
+        to: r.period.to.to_string(),
+        received: r.received,
+        by_channel: labels(r.by_channel),
+        by_kind: labels(r.by_kind),
+        by_category: labels(r.by_category),
+        by_district: labels(r.by_district),
+        closed: labels(r.closed),
+        open_now: r.open_now,
+        overdue_now: r.overdue_now,
+        returned_for_rework: r.returned_for_rework,
+        time_to_answer: durations(r.time_to_answer),
+        time_to_close: durations(r.time_to_close),
+        by_outcome: labels(r.by_outcome),
+        consultations: r.consultations,
+        satisfaction: r.satisfaction,
+        satisfaction_count: r.satisfaction_count,
+        disagreements: r.disagreements,
+        priority_received: r.dimensions.priority,
+        emergencies_received: r.dimensions.emergencies,
+        incidents_opened: r.dimensions.incidents_opened,
+        incident_appeals: r.dimensions.incident_appeals,
+    }
+}
+
+/// Authorities' ratings as the API (and `hub report ratings`'s sheet) carry them.
+pub fn ratings_response(
+    period: Period,
+    ratings: Vec<Rating>,
+    names: &AuthorityNames,
+) -> pb::AuthorityRatingsResponse {
+    pb::AuthorityRatingsResponse {
+        from: period.from.to_string(),
+        to: period.to.to_string(),
+        ratings: ratings
+            .into_iter()
+            .map(|r| pb::AuthorityRating {
+                authority_name: names.get(&r.authority).cloned().unwrap_or_default(),
+                authority_code: r.authority,
+                assigned: r.totals.assigned,
+                answered: r.totals.answered,
+                on_time_percent: r.on_time_percent,
+                overdue_now: r.overdue_now,
+                returned_percent: r.returned_percent,
+                confirmed_percent: r.confirmed_percent,
+                repeats: r.totals.repeats,
+                satisfaction: r.satisfaction,
+                resolved: r.totals.outcomes[0],
+                explained: r.totals.outcomes[1],
+                refused: r.totals.outcomes[2],
+                forwarded: r.totals.outcomes[3],
+                not_competent: r.totals.outcomes[4],
+                priority_assigned: r.totals.priority_assigned,
+                priority_on_time_percent: r.priority_on_time_percent,
+            })
+            .collect(),
+    }
+}
+
 #[tonic::async_trait]
 impl<S: Store> Reports for ReportsApi<S> {
     async fn daily_report(
@@ -62,30 +125,7 @@ impl<S: Store> Reports for ReportsApi<S> {
     ) -> Result<Response<pb::DailyReportResponse>, Status> {
         let period = self.period(request.get_ref())?;
         let r = self.hotline.daily_report(period).await.map_err(status)?;
-        Ok(Response::new(pb::DailyReportResponse {
-            from: r.period.from.to_string(),
-            to: r.period.to.to_string(),
-            received: r.received,
-            by_channel: labels(r.by_channel),
-            by_kind: labels(r.by_kind),
-            by_category: labels(r.by_category),
-            by_district: labels(r.by_district),
-            closed: labels(r.closed),
-            open_now: r.open_now,
-            overdue_now: r.overdue_now,
-            returned_for_rework: r.returned_for_rework,
-            time_to_answer: durations(r.time_to_answer),
-            time_to_close: durations(r.time_to_close),
-            by_outcome: labels(r.by_outcome),
-            consultations: r.consultations,
-            satisfaction: r.satisfaction,
-            satisfaction_count: r.satisfaction_count,
-            disagreements: r.disagreements,
-            priority_received: r.dimensions.priority,
-            emergencies_received: r.dimensions.emergencies,
-            incidents_opened: r.dimensions.incidents_opened,
-            incident_appeals: r.dimensions.incident_appeals,
-        }))
+        Ok(Response::new(daily_response(r)))
     }
 
     async fn authority_ratings(
@@ -98,32 +138,7 @@ impl<S: Store> Reports for ReportsApi<S> {
             .authority_ratings(period)
             .await
             .map_err(status)?;
-        Ok(Response::new(pb::AuthorityRatingsResponse {
-            from: period.from.to_string(),
-            to: period.to.to_string(),
-            ratings: ratings
-                .into_iter()
-                .map(|r| pb::AuthorityRating {
-                    authority_name: names.get(&r.authority).cloned().unwrap_or_default(),
-                    authority_code: r.authority,
-                    assigned: r.totals.assigned,
-                    answered: r.totals.answered,
-                    on_time_percent: r.on_time_percent,
-                    overdue_now: r.overdue_now,
-                    returned_percent: r.returned_percent,
-                    confirmed_percent: r.confirmed_percent,
-                    repeats: r.totals.repeats,
-                    satisfaction: r.satisfaction,
-                    resolved: r.totals.outcomes[0],
-                    explained: r.totals.outcomes[1],
-                    refused: r.totals.outcomes[2],
-                    forwarded: r.totals.outcomes[3],
-                    not_competent: r.totals.outcomes[4],
-                    priority_assigned: r.totals.priority_assigned,
-                    priority_on_time_percent: r.priority_on_time_percent,
-                })
-                .collect(),
-        }))
+        Ok(Response::new(ratings_response(period, ratings, &names)))
     }
 
     async fn trends(

@@ -24,7 +24,7 @@ impl<S: Store> Hotline<S> {
         Ok(a)
     }
 
-    async fn existing_authority(&self, code: &str) -> AppResult<Authority> {
+    pub(super) async fn existing_authority(&self, code: &str) -> AppResult<Authority> {
         let code = check_code("code", code)?;
         self.store
             .authority(&code)
@@ -121,6 +121,30 @@ impl<S: Store> Hotline<S> {
         }
         self.store.upsert_category(&c, caller, now).await?;
         Ok(c)
+    }
+
+    /// Renames the category `code`, keeping its section and term (an upsert of the same entry
+    /// with the new name).
+    pub async fn rename_category(
+        &self,
+        code: &str,
+        name: &str,
+        caller: &Caller,
+    ) -> AppResult<Category> {
+        let code = check_code("code", code)?;
+        let existing = self
+            .store
+            .category(&code)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("category `{code}`")))?;
+        self.upsert_category(
+            Category {
+                name: name.to_string(),
+                ..existing
+            },
+            caller,
+        )
+        .await
     }
 
     /// The whole classifier.

@@ -25,6 +25,7 @@
 pub mod agency;
 pub mod appeals;
 pub mod audit;
+pub mod certificates;
 pub mod directory;
 pub mod exchange;
 pub mod feed;

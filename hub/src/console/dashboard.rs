@@ -1,12 +1,14 @@
 //! Leadership's view of the day: the daily report's figures (received, open, overdue, closed,
 //! outcomes, satisfaction), appeals per day by section as bars, the district × category cells with
 //! their pain points, and the authorities' ratings with what is overdue now — the `hub report`
-//! views, refreshed live as the event log moves.
+//! views, refreshed live as the event log moves — and the period's `hub report daily|ratings`
+//! spreadsheets to download (the same sheets and XLSX writer as the command line).
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
@@ -198,4 +200,77 @@ pub async fn dashboard<S: Store>(
         frame,
     };
     page(StatusCode::OK, &page_data)
+}
+
+/// `?report=daily|ratings&from=…&to=…`
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    report: String,
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+}
+
+/// `GET /dashboard/export.xlsx`: the period's daily report or authorities' ratings as the XLSX
+/// `hub report daily|ratings --format xlsx` writes, for the roles the API lets read that report.
+pub async fn export<S: Store>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    use crate::api::reports::{daily_response, ratings_response};
+    use crate::cli::report::to_xlsx;
+    use crate::cli::sheets::{daily_sheets, ratings_sheet};
+
+    let method = match query.report.as_str() {
+        "daily" => "DailyReport",
+        "ratings" => "AuthorityRatings",
+        _ => {
+            return super::error_page(
+                StatusCode::NOT_FOUND,
+                signed.frame("Панель дня", "/dashboard"),
+                "Такого звіту немає",
+                "Звіти для завантаження: daily (щоденний), ratings (рейтинг органів).",
+            );
+        }
+    };
+    if let Err(refused) = signed.may("hotline.v1.Reports", method) {
+        return refused;
+    }
+    let hotline = &state.hotline;
+    let made = async {
+        let period = hotline.period(query.from, query.to)?;
+        let sheets = if method == "DailyReport" {
+            daily_sheets(&daily_response(hotline.daily_report(period).await?))
+        } else {
+            let (ratings, names) = hotline.authority_ratings(period).await?;
+            vec![ratings_sheet(&ratings_response(period, ratings, &names))]
+        };
+        let xlsx = to_xlsx(&sheets).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok::<_, AppError>((period, xlsx))
+    }
+    .await;
+    match made {
+        Ok((period, xlsx)) => {
+            let name = format!("{}-{}-{}.xlsx", query.report, period.from, period.to);
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_string(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                xlsx,
+            )
+                .into_response()
+        }
+        Err(err) => app_error(signed.frame("Панель дня", "/dashboard"), err),
+    }
 }

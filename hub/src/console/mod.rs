@@ -19,8 +19,10 @@
 //! - [`cases`]: what an analyst does to one case (re-route a declined one, answer an authority's
 //!   question, grant or refuse more time) or to the appeal (end it without confirmation).
 //! - [`incidents`]: incidents: the list, one with its appeals, open, attach, close.
-//! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings.
-//! - [`admin`]: the directory's authorities: listed, added, deactivated.
+//! - [`dashboard`]: leadership's view of the day: the daily report, overdue, ratings; their
+//!   spreadsheets.
+//! - [`admin`]: the classifier's categories, added and renamed; the directory's authorities:
+//!   listed, added, deactivated; their certificates issued and revoked.
 //! - [`live`]: server-sent events from the event log, so queues refresh themselves.
 
 pub mod admin;
@@ -71,6 +73,9 @@ pub struct ConsoleState<S> {
     pub secure: bool,
     /// Turns true at shutdown: live streams end.
     pub stop: watch::Receiver<bool>,
+    /// The hub's own PKI directory (its CA, `crl.pem`): authorities' certificates are issued and
+    /// revoked there. `None` when the hub serves with an outside CA's files.
+    pub pki: Option<std::path::PathBuf>,
 }
 
 /// The console's routes over `state`.
@@ -109,11 +114,25 @@ pub fn router<S: Store>(state: ConsoleState<S>) -> Router {
         .route("/appeals/{number}/incident", post(incidents::open::<S>))
         .route("/appeals/{number}/close", post(cases::close::<S>))
         .route("/dashboard", get(dashboard::dashboard::<S>))
+        .route("/dashboard/export.xlsx", get(dashboard::export::<S>))
         .route("/admin", get(admin::directory::<S>))
         .route("/admin/authorities", post(admin::add::<S>))
         .route(
             "/admin/authorities/{code}/deactivate",
             post(admin::deactivate::<S>),
+        )
+        .route("/admin/categories", post(admin::add_category::<S>))
+        .route(
+            "/admin/categories/{code}/rename",
+            post(admin::rename_category::<S>),
+        )
+        .route(
+            "/admin/authorities/{code}/certificate",
+            post(admin::issue_certificate::<S>),
+        )
+        .route(
+            "/admin/authorities/{code}/certificate/revoke",
+            post(admin::revoke_certificate::<S>),
         )
         .route("/live", get(live::events::<S>))
         .route("/static/console.css", get(stylesheet))

@@ -132,6 +132,20 @@ where
     &'static str: Encode<'static, DB> + Type<DB>,
 {
     #[tracing::instrument(skip_all)]
+    async fn audit_action(
+        &self,
+        caller: &Caller,
+        action: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        Self::append_audit(&mut tx, caller, None, action, detail, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn audit_read(
         &self,
         caller: &Caller,

@@ -485,6 +485,15 @@ pub struct ReadAudit {
 
 /// The hash-chained audit trail.
 pub trait AuditLog {
+    /// Records an action that changes nothing in the database (a certificate issued or revoked
+    /// from the hub's PKI directory): who, what, the detail (JSON).
+    fn audit_action(
+        &self,
+        caller: &Caller,
+        action: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Records a read of the appeal's personal data.
     fn audit_read(
         &self,
