@@ -75,9 +75,8 @@ impl LimitsLayer {
         }
     }
 
-    /// Takes a token from `who`'s bucket; `Err(wait in ms)` when it is empty.
-    fn take(&self, who: &str) -> Result<(), u64> {
-        let now = Instant::now();
+    /// Takes a token from `who`'s bucket at `now`; `Err(wait in ms)` when it is empty.
+    fn take(&self, who: &str, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().expect("limits lock");
         // Forget clients idle long enough to have a full bucket again: the map stays small.
         if buckets.len() > 10_000 {
@@ -105,7 +104,7 @@ impl LimitsLayer {
         let principal = peer_principal(request);
         let path = request.uri().path();
         if let Some(p) = &principal
-            && let Err(wait) = self.take(&p.actor())
+            && let Err(wait) = self.take(&p.actor(), Instant::now())
         {
             return Err(format!(
                 "rate limit: at most {} requests per second per client (bursts of {}); retry in {wait} ms",
@@ -211,13 +210,15 @@ mod tests {
             },
             Presence::new(),
         );
+        // The instant is given, so a slow machine cannot refill the bucket between the takes.
+        let start = Instant::now();
         for _ in 0..3 {
-            assert!(layer.take("a").is_ok());
+            assert!(layer.take("a", start).is_ok());
         }
-        let wait = layer.take("a").unwrap_err();
+        let wait = layer.take("a", start).unwrap_err();
         assert!(wait <= 1, "{wait}");
-        assert!(layer.take("b").is_ok(), "each client has its own bucket");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        assert!(layer.take("a").is_ok(), "refilled");
+        assert!(layer.take("b", start).is_ok(), "each client has its own bucket");
+        let later = start + std::time::Duration::from_millis(5);
+        assert!(layer.take("a", later).is_ok(), "refilled");
     }
 }
