@@ -217,7 +217,10 @@ mod tests {
         }
         let wait = layer.take("a", start).unwrap_err();
         assert!(wait <= 1, "{wait}");
-        assert!(layer.take("b", start).is_ok(), "each client has its own bucket");
+        assert!(
+            layer.take("b", start).is_ok(),
+            "each client has its own bucket"
+        );
         let later = start + std::time::Duration::from_millis(5);
         assert!(layer.take("a", later).is_ok(), "refilled");
     }
