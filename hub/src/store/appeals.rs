@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
-use super::backend::{Backend, Column, SqlStore, codes, non_empty};
+use super::backend::{Backend, Column, ROWS_PER_STATEMENT, SqlStore, codes, non_empty};
 use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS, joined_codes, stored};
 use super::{
     AppealKey, AppealStore, Applied, DeclinedCase, FollowUp, RegisterJob, RequestKey, SearchFilter,
@@ -160,27 +160,7 @@ where
 
     #[tracing::instrument(skip_all, fields(jobs = jobs.len()))]
     async fn register_batch(&self, jobs: &[RegisterJob]) -> StoreResult<Vec<Applied<AppealState>>> {
-        let mut tx = DB::begin_write(&self.pool).await?;
-        let mut out = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            if let Some(request) = &job.request
-                && let Some(replay) = Self::earlier(&mut tx, request).await?
-            {
-                out.push(Applied::Replayed(replay));
-                continue;
-            }
-            let seq = Self::next_number(&mut tx, job.year).await?;
-            let (mut state, change) = (job.make)(seq);
-            Self::insert_appeal(&mut tx, &mut state).await?;
-            Self::record(&mut tx, &state, &change, &job.caller, job.now).await?;
-            if let Some(request) = &job.request {
-                Self::remember(&mut tx, request, &state.appeal.number, None, job.now).await?;
-            }
-            out.push(Applied::Done(state));
-        }
-        tx.commit().await?;
-        self.committed();
-        Ok(out)
+        self.register_group(jobs).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -448,72 +428,102 @@ where
     /// The next number of `year`. The counter row is updated in the registering transaction, so
     /// numbers are gapless: a rolled-back registration gives its number back.
     async fn next_number(conn: &mut DB::Connection, year: i32) -> StoreResult<i64> {
+        Self::next_numbers(conn, year, 1).await
+    }
+
+    /// Takes the next `count` numbers of `year` at once and returns the last of them.
+    pub(super) async fn next_numbers(
+        conn: &mut DB::Connection,
+        year: i32,
+        count: i64,
+    ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO appeal_numbers (year, last) VALUES ($1, 1) \
-             ON CONFLICT (year) DO UPDATE SET last = appeal_numbers.last + 1 RETURNING last",
+            "INSERT INTO appeal_numbers (year, last) VALUES ($1, $2) \
+             ON CONFLICT (year) DO UPDATE SET last = appeal_numbers.last + $2 RETURNING last",
         )
         .bind(year)
+        .bind(count)
         .fetch_one(&mut *conn)
         .await?)
     }
 
     /// Inserts a new appeal (its cases come through `save_in`) and gives it its id.
     async fn insert_appeal(conn: &mut DB::Connection, state: &mut AppealState) -> StoreResult<()> {
-        let a = &state.appeal;
-        let c = &a.card;
-        state.appeal.id = sqlx::query_scalar(
-            "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
-             citizen_address, anonymous, signatories, benefit_holder, district_code, \
-             settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
-             repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at, \
-             citizen_email, consultation, backdate_reason, outcome, sign, author_categories, \
-             social_status, sex, contact_person, urgency, priority, due_at, incident_id, \
-             publishable) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-             $35, $36, $37, $38) RETURNING id",
-        )
-        .bind(a.number.clone())
-        .bind(a.received_at)
-        .bind(c.channel.code())
-        .bind(c.kind.code())
-        .bind(c.citizen.name.clone())
-        .bind(c.citizen.phone.clone())
-        .bind(c.citizen.address.clone())
-        .bind(c.anonymous)
-        .bind(c.signatories)
-        .bind(c.benefit_holder)
-        .bind(c.district_code.clone())
-        .bind(non_empty(&c.settlement_code))
-        .bind(c.category_code.clone())
-        .bind(c.text.clone())
-        // Kept for readers of the old column: anything above ordinary.
-        .bind(c.profile.urgency != Urgency::Ordinary)
-        .bind(non_empty(&c.complained_authority_code))
-        .bind(c.needs_study)
-        .bind(c.repeat_of)
-        .bind(a.status.code())
-        .bind(a.status_reason.clone())
-        .bind(a.deadline)
-        .bind(a.callback_attempts)
-        .bind(a.updated_at)
-        .bind(a.closed_at)
-        .bind(c.citizen.email.clone())
-        .bind(c.consultation)
-        .bind(c.backdate_reason.clone())
-        .bind(a.outcome.map(|o| o.code().to_string()))
-        .bind(c.profile.sign.code())
-        .bind(joined_codes(&c.profile.author_categories))
-        .bind(c.profile.social_status.clone())
-        .bind(c.profile.sex.clone())
-        .bind(c.profile.contact_person.clone())
-        .bind(c.profile.urgency.code())
-        .bind(c.profile.priority)
-        .bind(a.due_at)
-        .bind(a.incident_id)
-        .bind(c.publishable)
-        .fetch_one(&mut *conn)
-        .await?;
+        Self::insert_appeals(conn, std::slice::from_mut(state)).await
+    }
+
+    /// Inserts new appeals, one statement for many, and gives each its id.
+    pub(super) async fn insert_appeals(
+        conn: &mut DB::Connection,
+        states: &mut [AppealState],
+    ) -> StoreResult<()> {
+        for chunk in states.chunks_mut(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO appeals (number, received_at, channel, kind, citizen_name, citizen_phone, \
+                 citizen_address, anonymous, signatories, benefit_holder, district_code, \
+                 settlement_code, category_code, text, urgent, complained_authority_code, needs_study, \
+                 repeat_of, status, status_reason, deadline, callback_attempts, updated_at, closed_at, \
+                 citizen_email, consultation, backdate_reason, outcome, sign, author_categories, \
+                 social_status, sex, contact_person, urgency, priority, due_at, incident_id, \
+                 publishable) ",
+            );
+            q.push_values(chunk.iter(), |mut b, state| {
+                let a = &state.appeal;
+                let c = &a.card;
+                b.push_bind(a.number.clone())
+                    .push_bind(a.received_at)
+                    .push_bind(c.channel.code())
+                    .push_bind(c.kind.code())
+                    .push_bind(c.citizen.name.clone())
+                    .push_bind(c.citizen.phone.clone())
+                    .push_bind(c.citizen.address.clone())
+                    .push_bind(c.anonymous)
+                    .push_bind(c.signatories)
+                    .push_bind(c.benefit_holder)
+                    .push_bind(c.district_code.clone())
+                    .push_bind(non_empty(&c.settlement_code))
+                    .push_bind(c.category_code.clone())
+                    .push_bind(c.text.clone())
+                    // Kept for readers of the old column: anything above ordinary.
+                    .push_bind(c.profile.urgency != Urgency::Ordinary)
+                    .push_bind(non_empty(&c.complained_authority_code))
+                    .push_bind(c.needs_study)
+                    .push_bind(c.repeat_of)
+                    .push_bind(a.status.code())
+                    .push_bind(a.status_reason.clone())
+                    .push_bind(a.deadline)
+                    .push_bind(a.callback_attempts)
+                    .push_bind(a.updated_at)
+                    .push_bind(a.closed_at)
+                    .push_bind(c.citizen.email.clone())
+                    .push_bind(c.consultation)
+                    .push_bind(c.backdate_reason.clone())
+                    .push_bind(a.outcome.map(|o| o.code().to_string()))
+                    .push_bind(c.profile.sign.code())
+                    .push_bind(joined_codes(&c.profile.author_categories))
+                    .push_bind(c.profile.social_status.clone())
+                    .push_bind(c.profile.sex.clone())
+                    .push_bind(c.profile.contact_person.clone())
+                    .push_bind(c.profile.urgency.code())
+                    .push_bind(c.profile.priority)
+                    .push_bind(a.due_at)
+                    .push_bind(a.incident_id)
+                    .push_bind(c.publishable);
+            });
+            q.push(" RETURNING id, number");
+            let ids: HashMap<String, i64> = q
+                .build_query_as::<(i64, String)>()
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(id, number)| (number, id))
+                .collect();
+            for state in chunk.iter_mut() {
+                state.appeal.id = *ids.get(&state.appeal.number).ok_or_else(|| {
+                    StoreError::Internal(format!("appeal {} not inserted", state.appeal.number))
+                })?;
+            }
+        }
         Ok(())
     }
 }

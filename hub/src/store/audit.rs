@@ -3,9 +3,9 @@
 //! serializes appends, so the chain never forks.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
-use super::backend::{Backend, Column, SqlStore};
+use super::backend::{Backend, Column, ROWS_PER_STATEMENT, SqlStore};
 use super::{AuditLog, ReadAudit, StoreResult};
 use crate::audit::AuditEntry;
 use crate::domain::{AppealState, Caller, CaseEvent};
@@ -41,71 +41,54 @@ where
         detail: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (seq, prev): (i64, String) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        let row = audit_row(caller, appeal_number, action, detail, now);
+        Self::append_audits(conn, vec![row]).await
+    }
+
+    /// Appends `rows` in order (their sequence numbers and hashes are given here), taking the chain's
+    /// head once: three statements however many rows, so a group commit pays for one append.
+    pub(super) async fn append_audits(
+        conn: &mut DB::Connection,
+        mut rows: Vec<AuditEntry>,
+    ) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let count = rows.len() as i64;
+        let (last, mut prev): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                .bind(count)
                 .fetch_one(&mut *conn)
                 .await?;
-        let mut row = AuditEntry {
-            seq,
-            at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
-            principal: caller.principal.clone(),
-            rpc: caller.rpc.clone(),
-            appeal_number: appeal_number.map(str::to_string),
-            action: action.to_string(),
-            detail: detail.to_string(),
-            prev_hash: prev,
-            hash: String::new(),
-        };
-        row.hash = row.expected_hash();
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, principal, rpc, appeal_number, action, detail, \
-             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(row.seq)
-        .bind(row.at.clone())
-        .bind(row.principal.clone())
-        .bind(row.rpc.clone())
-        .bind(row.appeal_number.clone())
-        .bind(row.action.clone())
-        .bind(row.detail.clone())
-        .bind(row.prev_hash.clone())
-        .bind(row.hash.clone())
-        .execute(&mut *conn)
-        .await?;
+        for (row, seq) in rows.iter_mut().zip(last - count + 1..) {
+            row.seq = seq;
+            row.prev_hash = prev;
+            row.hash = row.expected_hash();
+            prev = row.hash.clone();
+        }
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO audit_log (seq, at, principal, rpc, appeal_number, action, detail, \
+                 prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(row.seq)
+                    .push_bind(row.at.clone())
+                    .push_bind(row.principal.clone())
+                    .push_bind(row.rpc.clone())
+                    .push_bind(row.appeal_number.clone())
+                    .push_bind(row.action.clone())
+                    .push_bind(row.detail.clone())
+                    .push_bind(row.prev_hash.clone())
+                    .push_bind(row.hash.clone());
+            });
+            q.build().execute(&mut *conn).await?;
+        }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(row.hash.clone())
+            .bind(prev)
             .execute(&mut *conn)
             .await?;
         Ok(())
-    }
-
-    /// Audits a transition: its event kinds and the cases they touched.
-    pub(super) async fn audit_change(
-        conn: &mut DB::Connection,
-        caller: &Caller,
-        state: &AppealState,
-        events: &[CaseEvent],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let action = events
-            .iter()
-            .map(|e| e.kind.code())
-            .collect::<Vec<_>>()
-            .join(",");
-        let cases: Vec<i64> = events
-            .iter()
-            .filter_map(|e| e.case.map(|i| state.cases[i].id))
-            .collect();
-        let detail = serde_json::json!({ "cases": cases }).to_string();
-        Self::append_audit(
-            conn,
-            caller,
-            Some(&state.appeal.number),
-            &action,
-            &detail,
-            now,
-        )
-        .await
     }
 }
 
@@ -169,17 +152,14 @@ where
     #[tracing::instrument(skip_all)]
     async fn audit_reads(&self, reads: &[ReadAudit]) -> StoreResult<()> {
         let mut tx = DB::begin_write(&self.pool).await?;
-        for read in reads {
-            Self::append_audit(
-                &mut tx,
-                &read.caller,
-                Some(&read.appeal_number),
-                "read.personal_data",
-                "{}",
-                read.now,
-            )
-            .await?;
-        }
+        let rows = reads
+            .iter()
+            .map(|read| {
+                let number = Some(read.appeal_number.as_str());
+                audit_row(&read.caller, number, "read.personal_data", "{}", read.now)
+            })
+            .collect();
+        Self::append_audits(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -218,4 +198,45 @@ where
                 .await?,
         )
     }
+}
+
+/// An audit row before the chain gives it its place (sequence number and hashes).
+pub(super) fn audit_row(
+    caller: &Caller,
+    appeal_number: Option<&str>,
+    action: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
+        principal: caller.principal.clone(),
+        rpc: caller.rpc.clone(),
+        appeal_number: appeal_number.map(str::to_string),
+        action: action.to_string(),
+        detail: detail.to_string(),
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}
+
+/// The audit row of a transition: its event kinds and the cases they touched.
+pub(super) fn change_row(
+    caller: &Caller,
+    state: &AppealState,
+    events: &[CaseEvent],
+    now: DateTime<Utc>,
+) -> AuditEntry {
+    let action = events
+        .iter()
+        .map(|e| e.kind.code())
+        .collect::<Vec<_>>()
+        .join(",");
+    let cases: Vec<i64> = events
+        .iter()
+        .filter_map(|e| e.case.map(|i| state.cases[i].id))
+        .collect();
+    let detail = serde_json::json!({ "cases": cases }).to_string();
+    audit_row(caller, Some(&state.appeal.number), &action, &detail, now)
 }

@@ -33,6 +33,10 @@ use tokio::sync::watch;
 
 use crate::domain::Coded;
 
+/// Most rows one multi-row statement writes: SQLite takes at most 32,766 bound values per
+/// statement, and the widest row (an appeal) binds 38.
+pub(super) const ROWS_PER_STATEMENT: usize = 500;
+
 /// What differs between the databases.
 pub trait Backend: Database + Debug {
     /// Appended to the query that locks an appeal row for a transition (`FOR UPDATE`, or nothing

@@ -29,6 +29,7 @@ mod notices;
 mod opendata;
 mod operations;
 mod postgres;
+mod registration;
 mod reports;
 mod requests;
 mod rows;

@@ -2,9 +2,9 @@
 //! listed for the operators who call or post them, marked done, and sent by e-mail by the hub.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
-use super::backend::{Backend, Column, SqlStore};
+use super::backend::{Backend, Column, ROWS_PER_STATEMENT, SqlStore};
 use super::rows::stored;
 use super::{NoticeFilter, NoticeStore, StoreResult, StoredNotice};
 use crate::domain::{Caller, Notice, NoticeChannel, NoticeKind, NoticeStatus};
@@ -35,27 +35,29 @@ where
     Option<NaiveDate>: Column<DB>,
     &'static str: Encode<'static, DB> + Type<DB>,
 {
-    /// Writes `notices` of appeal `appeal_id`, pending, inside the caller's transaction.
+    /// Queues the notices of several appeals, one statement for many.
     pub(super) async fn insert_notices(
         conn: &mut DB::Connection,
-        appeal_id: i64,
-        notices: &[Notice],
-        now: DateTime<Utc>,
+        notices: &[(i64, &[Notice], DateTime<Utc>)],
     ) -> StoreResult<()> {
-        for n in notices {
-            sqlx::query(
-                "INSERT INTO notices (appeal_id, kind, channel, status, address, text, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(appeal_id)
-            .bind(n.kind.code())
-            .bind(n.channel.code())
-            .bind(NoticeStatus::Pending.code())
-            .bind(n.address.clone())
-            .bind(n.text.clone())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        let rows: Vec<(i64, &Notice, DateTime<Utc>)> = notices
+            .iter()
+            .flat_map(|&(appeal_id, list, now)| list.iter().map(move |n| (appeal_id, n, now)))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO notices (appeal_id, kind, channel, status, address, text, created_at) ",
+            );
+            q.push_values(chunk, |mut b, (appeal_id, n, now)| {
+                b.push_bind(*appeal_id)
+                    .push_bind(n.kind.code())
+                    .push_bind(n.channel.code())
+                    .push_bind(NoticeStatus::Pending.code())
+                    .push_bind(n.address.clone())
+                    .push_bind(n.text.clone())
+                    .push_bind(*now);
+            });
+            q.build().execute(&mut *conn).await?;
         }
         Ok(())
     }

@@ -2,10 +2,12 @@
 //! check runs inside the write's transaction (under the appeal's lock where there is one), so a
 //! retry racing its original waits for it and is then replayed.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
+use std::collections::HashMap;
 
-use super::backend::{Backend, Column, SqlStore};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Type};
+
+use super::backend::{Backend, Column, ROWS_PER_STATEMENT, SqlStore};
 use super::{Replay, RequestKey, StoreError, StoreResult};
 
 /// A row of `requests`: rpc, fingerprint, appeal number, kept answer.
@@ -47,22 +49,73 @@ where
         .bind(request.request_id.clone())
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((rpc, fingerprint, appeal_number, response)) = row else {
-            return Ok(None);
-        };
-        // Rows kept before fingerprints were recorded match by RPC alone.
-        let same =
-            rpc == request.rpc && (fingerprint.is_empty() || fingerprint == request.fingerprint);
-        if !same {
-            return Err(StoreError::AlreadyExists(format!(
-                "request id `{}` (used for another request: {rpc} on {appeal_number})",
-                request.request_id
-            )));
+        row.map(|row| replay_of(request, row)).transpose()
+    }
+
+    /// [`Self::earlier`] for several requests in one query, in the order given.
+    pub(super) async fn earlier_of(
+        conn: &mut DB::Connection,
+        requests: &[&RequestKey],
+    ) -> StoreResult<Vec<Option<Replay>>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(Some(Replay {
-            appeal_number,
-            response,
-        }))
+        // Both lists are bound as given; the exact pairs are matched below. The principals are few
+        // (the callers of one group), so the primary key still narrows the read.
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT principal, request_id, rpc, fingerprint, appeal_number, response FROM requests \
+             WHERE principal IN (",
+        );
+        let mut principals = q.separated(", ");
+        for r in requests {
+            principals.push_bind(r.principal.clone());
+        }
+        q.push(") AND request_id IN (");
+        let mut ids = q.separated(", ");
+        for r in requests {
+            ids.push_bind(r.request_id.clone());
+        }
+        q.push(")");
+        let mut found: HashMap<(String, String), RequestRow> = q
+            .build_query_as::<(String, String, String, String, String, Option<Vec<u8>>)>()
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(principal, id, rpc, fingerprint, number, response)| {
+                ((principal, id), (rpc, fingerprint, number, response))
+            })
+            .collect();
+        requests
+            .iter()
+            .map(|r| {
+                let key = (r.principal.clone(), r.request_id.clone());
+                found.remove(&key).map(|row| replay_of(r, row)).transpose()
+            })
+            .collect()
+    }
+
+    /// Records that each request was applied to its appeal, one statement for many.
+    pub(super) async fn remember_of(
+        conn: &mut DB::Connection,
+        requests: &[(&RequestKey, &str, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        for chunk in requests.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO requests (principal, request_id, rpc, fingerprint, appeal_number, \
+                 response, created_at) ",
+            );
+            q.push_values(chunk, |mut b, (request, number, now)| {
+                b.push_bind(request.principal.clone())
+                    .push_bind(request.request_id.clone())
+                    .push_bind(request.rpc.clone())
+                    .push_bind(request.fingerprint.clone())
+                    .push_bind(number.to_string())
+                    .push_bind(None::<Vec<u8>>)
+                    .push_bind(*now);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 
     /// Records that `request` was applied to `appeal_number` (with the answer kept, when given).
@@ -100,4 +153,22 @@ where
             ))
         })
     }
+}
+
+/// What the stored row of `request`'s key says: a replay when it was this same request;
+/// `AlreadyExists` naming the id when the id was used for something else.
+fn replay_of(request: &RequestKey, row: RequestRow) -> StoreResult<Replay> {
+    let (rpc, fingerprint, appeal_number, response) = row;
+    // Rows kept before fingerprints were recorded match by RPC alone.
+    let same = rpc == request.rpc && (fingerprint.is_empty() || fingerprint == request.fingerprint);
+    if !same {
+        return Err(StoreError::AlreadyExists(format!(
+            "request id `{}` (used for another request: {rpc} on {appeal_number})",
+            request.request_id
+        )));
+    }
+    Ok(Replay {
+        appeal_number,
+        response,
+    })
 }

@@ -3,9 +3,10 @@
 //! — all in the caller's transaction, so the change and its record commit together or not at all.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
-use super::backend::{Backend, Column, SqlStore};
+use super::audit::change_row;
+use super::backend::{Backend, Column, ROWS_PER_STATEMENT, SqlStore};
 use super::rows::{APPEAL_COLUMNS, CASE_COLUMNS};
 use super::{AppealKey, StoreResult, Transition};
 use crate::domain::{AppealState, Caller, Case, CaseEvent, Change, DomainError};
@@ -131,42 +132,70 @@ where
         caller: &Caller,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<i64>> {
-        let ids = Self::append_events(conn, state, &change.events, caller).await?;
-        Self::insert_notices(conn, state.appeal.id, &change.notices, now).await?;
-        if let Some(link) = &change.link {
-            Self::insert_link(conn, state.appeal.id, link, now).await?;
+        Self::record_of(conn, &[(state, change, caller, now)]).await
+    }
+
+    /// [`Self::record`] for the changes of several appeals, each kind of row in one statement;
+    /// returns the events' ids in the order given.
+    pub(super) async fn record_of(
+        conn: &mut DB::Connection,
+        changes: &[(&AppealState, &Change, &Caller, DateTime<Utc>)],
+    ) -> StoreResult<Vec<i64>> {
+        let events: Vec<_> = changes
+            .iter()
+            .map(|&(state, change, caller, _)| (state, change.events.as_slice(), caller))
+            .collect();
+        let ids = Self::append_events(conn, &events).await?;
+        let notices: Vec<_> = changes
+            .iter()
+            .map(|&(state, change, _, now)| (state.appeal.id, change.notices.as_slice(), now))
+            .collect();
+        Self::insert_notices(conn, &notices).await?;
+        for &(state, change, _, now) in changes {
+            if let Some(link) = &change.link {
+                Self::insert_link(conn, state.appeal.id, link, now).await?;
+            }
         }
-        Self::audit_change(conn, caller, state, &change.events, now).await?;
+        let audit = changes
+            .iter()
+            .map(|&(state, change, caller, now)| change_row(caller, state, &change.events, now))
+            .collect();
+        Self::append_audits(conn, audit).await?;
         Ok(ids)
     }
 
-    /// Appends `events` of `state` (whose cases all have ids by now) and, where other hubs must
-    /// hear of it, the notification.
+    /// Appends the events of several appeals, one statement for many, and (once) the notification;
+    /// returns their ids in the order given.
     pub(super) async fn append_events(
         conn: &mut DB::Connection,
-        state: &AppealState,
-        events: &[CaseEvent],
-        actor: &Caller,
+        changes: &[(&AppealState, &[CaseEvent], &Caller)],
     ) -> StoreResult<Vec<i64>> {
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
-            let case = event.case.map(|i| &state.cases[i]);
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO events (appeal_id, case_id, authority_code, kind, detail, actor, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(state.appeal.id)
-            .bind(case.map(|c| c.id))
-            .bind(case.map(|c| c.authority_code.clone()))
-            .bind(event.kind.code())
-            .bind(event.detail.to_string())
-            .bind(actor.principal.clone())
-            .bind(state.appeal.updated_at)
-            .fetch_one(&mut *conn)
-            .await?;
-            ids.push(id);
+        let rows: Vec<_> = changes
+            .iter()
+            .flat_map(|&(state, events, actor)| events.iter().map(move |e| (state, e, actor)))
+            .collect();
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO events (appeal_id, case_id, authority_code, kind, detail, actor, at) ",
+            );
+            q.push_values(chunk, |mut b, (state, event, actor)| {
+                let case = event.case.map(|i| &state.cases[i]);
+                b.push_bind(state.appeal.id)
+                    .push_bind(case.map(|c| c.id))
+                    .push_bind(case.map(|c| c.authority_code.clone()))
+                    .push_bind(event.kind.code())
+                    .push_bind(event.detail.to_string())
+                    .push_bind(actor.principal.clone())
+                    .push_bind(state.appeal.updated_at);
+            });
+            q.push(" RETURNING id");
+            let mut chunk_ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+            // Ids are drawn row by row in the order of the values; the rows returned need not be.
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids);
         }
-        if let (Some(sql), false) = (DB::NOTIFY, events.is_empty()) {
+        if let (Some(sql), false) = (DB::NOTIFY, rows.is_empty()) {
             sqlx::query(sql).execute(&mut *conn).await?;
         }
         Ok(ids)
