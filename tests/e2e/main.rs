@@ -12,6 +12,7 @@ mod desk;
 mod dimensions;
 mod event_log;
 mod exchange;
+mod group_commit;
 mod grpcio;
 mod holes;
 mod law;
