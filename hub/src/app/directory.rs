@@ -41,6 +41,7 @@ impl<S: Store> Hotline<S> {
             .checked_authority(Authority { active: true, ..a })
             .await?;
         let created = self.store.create_authority(&a, caller, now).await;
+        self.directory_changed();
         match created {
             Err(StoreError::AlreadyExists(what)) => {
                 return match self.store.authority(&a.code).await? {
@@ -60,6 +61,7 @@ impl<S: Store> Hotline<S> {
         let mut a = self.checked_authority(a).await?;
         a.active = self.existing_authority(&a.code).await?.active;
         self.store.update_authority(&a, caller, now).await?;
+        self.directory_changed();
         Ok(a)
     }
 
@@ -69,6 +71,7 @@ impl<S: Store> Hotline<S> {
         let mut a = self.existing_authority(code).await?;
         a.active = false;
         self.store.update_authority(&a, caller, now).await?;
+        self.directory_changed();
         self.authority_changed(&a.code, false);
         Ok(a)
     }
@@ -85,13 +88,7 @@ impl<S: Store> Hotline<S> {
 
     /// Every authority's name by code (deactivated ones included).
     pub async fn authority_names(&self) -> AppResult<AuthorityNames> {
-        Ok(self
-            .store
-            .list_authorities(true)
-            .await?
-            .into_iter()
-            .map(|a| (a.code, a.name))
-            .collect())
+        Ok(self.snapshot().await?.names.clone())
     }
 
     /// Adds or changes a district or settlement.
@@ -103,6 +100,7 @@ impl<S: Store> Hotline<S> {
             d.check_parent(parent.as_ref())?;
         }
         self.store.upsert_district(&d, caller, now).await?;
+        self.directory_changed();
         Ok(d)
     }
 
@@ -120,6 +118,7 @@ impl<S: Store> Hotline<S> {
             c.check_parent(parent.as_ref())?;
         }
         self.store.upsert_category(&c, caller, now).await?;
+        self.directory_changed();
         Ok(c)
     }
 
@@ -169,6 +168,7 @@ impl<S: Store> Hotline<S> {
                 .any(|e| e.code == parent);
         let entry = entry.checked(parent_known)?;
         self.store.upsert_entry(&entry, caller, now).await?;
+        self.directory_changed();
         Ok(entry)
     }
 

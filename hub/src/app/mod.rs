@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! - this file: [`Hotline`] (the services over a store), [`AppError`], the [`Clock`].
-//! - [`directory`]: authorities, districts, the classifier.
+//! - [`directory`]: authorities, districts, the classifier; `directory_snapshot`: the same in memory.
 //! - [`registration`]: registering an appeal (the card's look-ups and checks).
 //! - [`appeals`]: reads, search, and every staff transition.
 //! - [`incidents`]: incidents (mass appeals) and the staff queues.
@@ -27,6 +27,7 @@ pub mod appeals;
 pub mod audit;
 pub mod certificates;
 pub mod directory;
+mod directory_snapshot;
 pub mod exchange;
 pub mod feed;
 mod group_commit;
@@ -164,6 +165,8 @@ pub struct Hotline<S> {
     auditor: Arc<std::sync::OnceLock<audit::ReadAuditor>>,
     /// The log's tail, read once for every live stream (started on first use).
     tail: Arc<tokio::sync::OnceCell<Arc<log_tail::LogTail>>>,
+    /// The directory kept in memory for the hot paths.
+    directory: Arc<directory_snapshot::SnapshotCell>,
 }
 
 impl<S: Store> Hotline<S> {
@@ -181,6 +184,7 @@ impl<S: Store> Hotline<S> {
             registrar: Arc::default(),
             auditor: Arc::default(),
             tail: Arc::default(),
+            directory: Arc::default(),
         }
     }
 

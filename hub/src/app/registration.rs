@@ -20,35 +20,36 @@ impl<S: Store> Hotline<S> {
     /// What the directory and the registry say about the card's references.
     async fn card_refs(&self, input: &CardInput, now: DateTime<Utc>) -> AppResult<CardRefs> {
         let mut refs = CardRefs::default();
-        let place = |d: crate::domain::District| RefDistrict {
-            kind: d.kind,
-            parent_code: d.parent_code,
+        let directory = self.snapshot().await?;
+        let place = |code: &str| {
+            directory.places.get(code).map(|d| RefDistrict {
+                kind: d.kind,
+                parent_code: d.parent_code.clone(),
+            })
         };
         let district = optional_code("district_code", &input.district_code)?;
         if !district.is_empty() {
-            refs.district = self.store.district(&district).await?.map(place);
+            refs.district = place(&district);
         }
         let settlement = optional_code("settlement_code", &input.settlement_code)?;
         if !settlement.is_empty() {
-            refs.settlement = self.store.district(&settlement).await?.map(place);
+            refs.settlement = place(&settlement);
         }
         let category = optional_code("category_code", &input.category_code)?;
         if !category.is_empty() {
-            refs.category_term_days = self.store.category(&category).await?.map(|c| c.term_days);
+            refs.category_term_days = directory.categories.get(&category).map(|c| c.term_days);
         }
-        refs.classifier = self
-            .store
-            .classifier_entries(None)
-            .await?
-            .into_iter()
-            .map(|e| (e.dimension, e.code, e.priority))
+        refs.classifier = directory
+            .entries
+            .iter()
+            .map(|e| (e.dimension, e.code.clone(), e.priority))
             .collect();
         let complained = optional_code(
             "complained_authority_code",
             &input.complained_authority_code,
         )?;
         if !complained.is_empty() {
-            refs.complained_authority_known = self.store.authority(&complained).await?.is_some();
+            refs.complained_authority_known = directory.authorities.contains_key(&complained);
         }
         if !input.repeat_of.trim().is_empty() {
             let number = check_number("repeat_of", &input.repeat_of)?;
