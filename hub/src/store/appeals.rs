@@ -333,6 +333,9 @@ where
 
     #[tracing::instrument(skip_all)]
     async fn attachments(&self, case_ids: &[i64]) -> StoreResult<Vec<AttachmentInfo>> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut conn = self.pool.acquire().await?;
         Self::attachments_in(&mut conn, case_ids).await
     }
@@ -513,6 +516,7 @@ where
             q.push(" RETURNING id, number");
             let ids: HashMap<String, i64> = q
                 .build_query_as::<(i64, String)>()
+                .persistent(false)
                 .fetch_all(&mut *conn)
                 .await?
                 .into_iter()

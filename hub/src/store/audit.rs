@@ -82,7 +82,7 @@ where
                     .push_bind(row.prev_hash.clone())
                     .push_bind(row.hash.clone());
             });
-            q.build().execute(&mut *conn).await?;
+            q.build().persistent(false).execute(&mut *conn).await?;
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(prev)
@@ -151,7 +151,7 @@ where
 
     #[tracing::instrument(skip_all)]
     async fn audit_reads(&self, reads: &[ReadAudit]) -> StoreResult<()> {
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut tx = DB::begin_write(&self.groups).await?;
         let rows = reads
             .iter()
             .map(|read| {

@@ -28,17 +28,23 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
+use sqlx::database::HasStatementCache;
 use sqlx::{Database, Decode, Encode, Pool, Transaction, Type};
 use tokio::sync::watch;
 
 use crate::domain::Coded;
 
+/// Connections reserved for the group commits: one per kind of group.
+pub(super) const GROUP_CONNECTIONS: u32 = 2;
+
 /// Most rows one multi-row statement writes: SQLite takes at most 32,766 bound values per
-/// statement, and the widest row (an appeal) binds 38.
+/// statement, and the widest row (an appeal) binds 38. Such statements are sent unprepared
+/// (`persistent(false)`): their text changes with the group's size, and keeping a prepared
+/// statement per size crowded the connection's statement cache and re-prepared on every group.
 pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
 /// What differs between the databases.
-pub trait Backend: Database + Debug {
+pub trait Backend: Database + HasStatementCache + Debug {
     /// Appended to the query that locks an appeal row for a transition (`FOR UPDATE`, or nothing
     /// where the write transaction already excludes other writers).
     const LOCK: &'static str;
@@ -75,6 +81,9 @@ impl<DB: Database, T> Column<DB> for T where
 pub struct SqlStore<DB: Backend> {
     /// Connection pool.
     pub(super) pool: Pool<DB>,
+    /// Connections reserved for the group commits (registrations, audited reads): a group must not
+    /// queue for a connection behind the very callers it is about to answer.
+    pub(super) groups: Pool<DB>,
     /// Bumped after each commit that appended events (here or, on PostgreSQL, in another hub), to
     /// wake event-log readers.
     pub(super) commits: Arc<watch::Sender<u64>>,
@@ -84,15 +93,20 @@ impl<DB: Backend> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            groups: self.groups.clone(),
             commits: self.commits.clone(),
         }
     }
 }
 
 impl<DB: Backend> SqlStore<DB> {
-    /// A store over an open pool whose migrations have run.
-    pub(super) fn over(pool: Pool<DB>, commits: Arc<watch::Sender<u64>>) -> Self {
-        Self { pool, commits }
+    /// A store over an open pool whose migrations have run, and the group commits' own pool.
+    pub(super) fn over(pool: Pool<DB>, groups: Pool<DB>, commits: Arc<watch::Sender<u64>>) -> Self {
+        Self {
+            pool,
+            groups,
+            commits,
+        }
     }
 
     /// The pool, for tests and tools that inspect the database directly.

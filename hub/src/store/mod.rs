@@ -59,7 +59,7 @@ pub use backend::{Backend, SqlStore};
 pub use operations::{
     FeedPosition, ID_TABLES, IdMarks, OperationsQueries, PoolUse, RestoreMark, postgres_is_empty,
 };
-pub use postgres::PgStore;
+pub use postgres::{PgStore, connect_options as pg_connect_options};
 pub use sqlite::SqliteStore;
 
 /// Why a store call failed.

@@ -57,7 +57,7 @@ where
                     .push_bind(n.text.clone())
                     .push_bind(*now);
             });
-            q.build().execute(&mut *conn).await?;
+            q.build().persistent(false).execute(&mut *conn).await?;
         }
         Ok(())
     }

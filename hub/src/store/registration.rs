@@ -42,7 +42,7 @@ where
         &self,
         jobs: &[RegisterJob],
     ) -> StoreResult<Vec<Applied<AppealState>>> {
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut tx = DB::begin_write(&self.groups).await?;
         let keys: Vec<&RequestKey> = jobs.iter().filter_map(|j| j.request.as_ref()).collect();
         let distinct: HashSet<(&str, &str)> = keys
             .iter()

@@ -78,6 +78,7 @@ where
         q.push(")");
         let mut found: HashMap<(String, String), RequestRow> = q
             .build_query_as::<(String, String, String, String, String, Option<Vec<u8>>)>()
+            .persistent(false)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
@@ -113,7 +114,7 @@ where
                     .push_bind(None::<Vec<u8>>)
                     .push_bind(*now);
             });
-            q.build().execute(&mut *conn).await?;
+            q.build().persistent(false).execute(&mut *conn).await?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Pool, Sqlite, Transaction};
 use tokio::sync::watch;
 
-use super::backend::{Backend, SqlStore};
+use super::backend::{Backend, GROUP_CONNECTIONS, SqlStore};
 use super::{StoreResult, migrations};
 
 /// The hub's store on SQLite.
@@ -50,16 +50,20 @@ pub(super) async fn open(url: &str) -> StoreResult<SqliteStore> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     // Readers run in parallel with the one writer thanks to WAL.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        // A commit that failed (disk full, say) can leave a connection that still counts itself
-        // inside a transaction: close it instead of lending it out again.
-        .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-        .connect_with(options)
+    let pool = |size: u32| {
+        SqlitePoolOptions::new()
+            .max_connections(size)
+            .acquire_timeout(Duration::from_secs(10))
+            // A commit that failed (disk full, say) can leave a connection that still counts
+            // itself inside a transaction: close it instead of lending it out again.
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+    };
+    let groups = pool(GROUP_CONNECTIONS)
+        .connect_with(options.clone())
         .await?;
+    let pool = pool(8).connect_with(options).await?;
     migrations::sqlite().run(&pool).await?;
-    Ok(SqlStore::over(pool, Arc::new(watch::channel(0).0)))
+    Ok(SqlStore::over(pool, groups, Arc::new(watch::channel(0).0)))
 }
 
 impl SqliteStore {

@@ -190,7 +190,11 @@ where
                     .push_bind(state.appeal.updated_at);
             });
             q.push(" RETURNING id");
-            let mut chunk_ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+            let mut chunk_ids: Vec<i64> = q
+                .build_query_scalar()
+                .persistent(false)
+                .fetch_all(&mut *conn)
+                .await?;
             // Ids are drawn row by row in the order of the values; the rows returned need not be.
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
