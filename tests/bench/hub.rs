@@ -4,7 +4,8 @@
 //!    durable transactions of three inserts each, as many callers, on the same backend.
 //! 2. Fan-out: agency streams connected, appeals assigned at a steady rate; commit → arrival at the
 //!    authority's stream, p50/p99/max.
-//! 3. Layer overhead: `grpc.health.v1.Health/Check` through every layer of the hub against a bare
+//! 3. Memory per idle stream and the reconnect storm, the hub in its own process (`storm.rs`).
+//! 4. Layer overhead: `grpc.health.v1.Health/Check` through every layer of the hub against a bare
 //!    tonic server over the same mutual TLS; `GetAppeal` against the same floor.
 //!
 //! The hub runs in this process over a real listener and mutual TLS (two cores are shared by the
@@ -13,7 +14,10 @@
 //!
 //! Reproduce: `cargo run --release -p hotline-tests --bin hub-bench -- [--seconds 10]
 //! [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--streams 480] [--rate 200]
-//! [--only registration,fan-out,layers] [--no-sqlite]`
+//! [--only registration,fan-out,layers,storm] [--no-sqlite] [--storm 10000]`
+//! (`storm` runs the real `hub` binary: build it first, `cargo build --release -p hotline-hub --bin hub`)
+
+mod storm;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +41,8 @@ struct Args {
     streams: usize,
     rate: u64,
     quick: bool,
+    /// Agencies in the memory and reconnect-storm run (the hub in its own process).
+    storm: usize,
     /// Skip the SQLite run (measure PostgreSQL alone).
     no_sqlite: bool,
     /// The figures to measure (`registration`, `fan-out`, `layers`); all when empty.
@@ -59,6 +65,7 @@ fn args() -> Args {
         rate: 200,
         quick: false,
         no_sqlite: false,
+        storm: 1_000,
         only: Vec::new(),
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
@@ -70,6 +77,7 @@ fn args() -> Args {
             a.seconds = 1;
             a.streams = 24;
             a.rate = 20;
+            a.storm = 20;
             i += 1;
             continue;
         }
@@ -83,6 +91,7 @@ fn args() -> Args {
             "--postgres" => a.postgres = Some(value()),
             "--streams" => a.streams = value().parse().expect("--streams N"),
             "--rate" => a.rate = value().parse().expect("--rate N"),
+            "--storm" => a.storm = value().parse().expect("--storm N"),
             "--only" => a.only = value().split(',').map(str::to_string).collect(),
             other => panic!("unknown argument {other}"),
         }
@@ -474,8 +483,12 @@ async fn layers<S: Store>(hub: &TestHub<S>, a: &Args) {
             }
         }
     };
-    let (floor, floor_p50, _) = drive(16, a.seconds, check(bare_channel)).await;
+    // The bare server is measured before and after the hub and averaged, so that a machine that
+    // speeds up or slows down during the run does not favour either.
+    let (before, floor_p50, _) = drive(16, a.seconds, check(bare_channel.clone())).await;
     let (through, p50, _) = drive(16, a.seconds, check(hub_channel.clone())).await;
+    let (after, _, _) = drive(16, a.seconds, check(bare_channel)).await;
+    let floor = (before + after) / 2.0;
     println!(
         "Health/Check through every layer: {through:>7.0}/s p50 {} | bare tonic over the same mTLS {floor:>7.0}/s p50 {} | {:>4.0}% (target ≥ 90%)",
         ms(p50),
@@ -537,6 +550,9 @@ async fn main() {
             layers(&sqlite, &a).await;
         }
         sqlite.stop().await;
+    }
+    if a.wants("storm") {
+        storm::storm(a.storm, a.postgres.as_deref()).await;
     }
     if let Some(url) = &a.postgres {
         let db = TestDb::postgres_at(url).await;

@@ -105,19 +105,20 @@ async fn postgres_unreachable_then_back() {
     hub.stop().await;
 }
 
-/// Runs `pragma` on every connection of the hub's SQLite pool (it holds them all at once, so each
-/// is a different one).
+/// Runs `pragma` on every connection of the hub's SQLite pools, the group commits' included (it
+/// holds each pool's connections all at once, so each is a different one).
 async fn on_every_connection(store: &SqliteStore, pragma: &str) {
-    let pool = store.pool();
-    let mut held = Vec::new();
-    for _ in 0..pool.options().get_max_connections() {
-        held.push(pool.acquire().await.expect("a connection"));
-    }
-    for conn in &mut held {
-        sqlx::query(sqlx::AssertSqlSafe(pragma.to_string()))
-            .execute(&mut **conn)
-            .await
-            .expect("pragma");
+    for pool in [store.pool(), store.group_pool()] {
+        let mut held = Vec::new();
+        for _ in 0..pool.options().get_max_connections() {
+            held.push(pool.acquire().await.expect("a connection"));
+        }
+        for conn in &mut held {
+            sqlx::query(sqlx::AssertSqlSafe(pragma.to_string()))
+                .execute(&mut **conn)
+                .await
+                .expect("pragma");
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`http`]: a minimal HTTP GET for the plain-HTTP listeners.
 //! - [`hub`]: a hub serving over its database and CA; restart, shutdown, agency client configuration.
 //! - [`fixtures`]: the small directory and a valid card.
+//! - [`process`]: the real `hub` binary as a process of its own; a directory of many authorities.
 //! - [`smtp`]: a local SMTP sink that keeps what the hub mails.
 
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@ pub mod fixtures;
 pub mod http;
 pub mod hub;
 pub mod pki;
+pub mod process;
 pub mod smtp;
 
 use std::future::Future;

@@ -114,6 +114,11 @@ impl<DB: Backend> SqlStore<DB> {
         &self.pool
     }
 
+    /// The group commits' own connections, for tests that change every connection (a fault).
+    pub fn group_pool(&self) -> &Pool<DB> {
+        &self.groups
+    }
+
     /// Tells this hub's readers that events were committed.
     pub(super) fn committed(&self) {
         self.commits.send_modify(|n| *n = n.wrapping_add(1));

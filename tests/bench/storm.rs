@@ -1,0 +1,271 @@
+//! Memory per idle agency stream and the reconnect storm, against the real `hub` binary in a
+//! process of its own (this process is only the load, so the hub's memory is its own):
+//!
+//! 1. `streams` agencies, each with its own certificate, connect over mutual TLS (the handshake
+//!    rate is measured here) and open their case streams; the hub's resident memory grows by the
+//!    figure per stream; after they leave it should come back within 1% of where it started.
+//! 2. They connect again; appeals are assigned to some of them; the hub is killed with SIGKILL
+//!    and started again on the same address. Every agency reconnects (backing off up to a second,
+//!    as agency clients do) and resumes from the cursor it last saw: the time until all have
+//!    resumed is compared with what the handshake rate allows, and every assignment must arrive
+//!    exactly once.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hotline_hub::pki::Issued;
+use hotline_hub::principal::{Principal, StaffRole};
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
+use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
+use hotline_tests::process::{HubProcess, authority, load_directory};
+use hotline_tests::{TestDb, TestPki, staff, tls_channel, water_complaint};
+use tokio::task::JoinSet;
+
+/// Handshakes in flight at once while connecting.
+const CONNECTING: usize = 64;
+
+/// What the agencies saw: (authority, appeal) → how many times its assignment arrived.
+type Arrivals = Arc<Mutex<HashMap<(usize, String), usize>>>;
+
+/// Runs both parts with `streams` agencies over SQLite, or PostgreSQL at `postgres`.
+pub async fn storm(streams: usize, postgres: Option<&str>) {
+    let db = match postgres {
+        Some(url) => TestDb::postgres_at(url).await,
+        None => TestDb::sqlite(),
+    };
+    let url = db.url();
+    load_directory(&url, streams).await;
+    let pki = Arc::new(TestPki::new());
+    let dir = std::env::temp_dir().join(format!("hub-bench-storm-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("data dir");
+    let mut hub = HubProcess::start(&url, &pki, &dir).await;
+    let identities: Arc<Vec<Issued>> = Arc::new(
+        (0..streams)
+            .map(|i| {
+                pki.client(&Principal::Agency {
+                    authority: authority(i),
+                })
+            })
+            .collect(),
+    );
+    let baseline = settled_rss(&hub).await;
+
+    // 1. Memory.
+    let arrivals: Arrivals = Arc::default();
+    let resumed = Arc::new(AtomicUsize::new(0));
+    let (mut agencies, rate) = connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
+    let connected = settled_rss(&hub).await;
+    agencies.abort_all();
+    drop(agencies);
+    let back_by = Instant::now() + Duration::from_secs(20);
+    let mut after = settled_rss(&hub).await;
+    while after > baseline + baseline / 100 && Instant::now() < back_by {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        after = hub.rss_kib().unwrap_or_default();
+    }
+    println!(
+        "Memory, {streams} idle mTLS agency streams, hub in its own process: {} KiB per stream (target ≤ 64 KiB) | after they leave: {:+.1}% of the baseline {} MiB (target within 1%) | handshakes {rate:.0}/s",
+        connected.saturating_sub(baseline) / streams.max(1) as u64,
+        100.0 * (after as f64 - baseline as f64) / baseline.max(1) as f64,
+        baseline / 1024
+    );
+
+    // 2. The reconnect storm.
+    let (mut agencies, rate) = connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
+    let assigned = assign(&hub, &pki, streams.min(200)).await;
+    resumed.store(0, Ordering::SeqCst);
+    let killed = Instant::now();
+    hub.restart(&pki).await;
+    let serving = killed.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while resumed.load(Ordering::SeqCst) < streams && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all_back = killed.elapsed();
+    let back = resumed.load(Ordering::SeqCst);
+    let arrived_by = Instant::now() + Duration::from_secs(30);
+    while arrivals.lock().unwrap().len() < assigned.len() && Instant::now() < arrived_by {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = arrivals.lock().unwrap().clone();
+    let lost = assigned.iter().filter(|k| !seen.contains_key(k)).count();
+    let doubled = seen.values().filter(|n| **n > 1).count();
+    let allowed = Duration::from_secs_f64(streams as f64 / rate);
+    println!(
+        "Reconnect storm, {streams} agencies, hub killed (SIGKILL) and restarted: {back} of {streams} resumed {:.1} s after the kill, {:.1} s after it served again | the handshake rate allows {:.1} s (target ≤ 1.5×: {:.1} s) | {} assignments: {lost} lost, {doubled} doubled",
+        all_back.as_secs_f64(),
+        all_back.saturating_sub(serving).as_secs_f64(),
+        allowed.as_secs_f64(),
+        1.5 * allowed.as_secs_f64(),
+        assigned.len()
+    );
+    agencies.abort_all();
+    hub.kill9();
+    db.drop_db().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The hub's memory once it has stopped moving (two readings 300 ms apart within 1%).
+async fn settled_rss(hub: &HubProcess) -> u64 {
+    let mut last = hub.rss_kib().unwrap_or_default();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = hub.rss_kib().unwrap_or_default();
+        if now.abs_diff(last) <= last / 100 {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
+/// Connects every agency and opens its stream; returns the agencies' tasks and the handshakes per
+/// second it took.
+async fn connect_all(
+    hub: &HubProcess,
+    pki: &Arc<TestPki>,
+    identities: &Arc<Vec<Issued>>,
+    arrivals: &Arrivals,
+    resumed: &Arc<AtomicUsize>,
+) -> (JoinSet<()>, f64) {
+    let started = Instant::now();
+    let (opened, mut opened_rx) = tokio::sync::mpsc::channel::<()>(identities.len().max(1));
+    let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTING));
+    let mut agencies = JoinSet::new();
+    for i in 0..identities.len() {
+        let agency = Agency {
+            index: i,
+            addr: hub.addr,
+            pki: pki.clone(),
+            identities: identities.clone(),
+            arrivals: arrivals.clone(),
+            resumed: resumed.clone(),
+        };
+        let (gate, opened) = (gate.clone(), opened.clone());
+        agencies.spawn(async move { agency.run(gate, opened).await });
+    }
+    for _ in 0..identities.len() {
+        opened_rx.recv().await;
+    }
+    let rate = identities.len() as f64 / started.elapsed().as_secs_f64();
+    (agencies, rate)
+}
+
+/// One agency: its stream, followed until the task ends, resumed from its cursor after a break.
+struct Agency {
+    index: usize,
+    addr: SocketAddr,
+    pki: Arc<TestPki>,
+    identities: Arc<Vec<Issued>>,
+    arrivals: Arrivals,
+    resumed: Arc<AtomicUsize>,
+}
+
+impl Agency {
+    async fn run(self, gate: Arc<tokio::sync::Semaphore>, opened: tokio::sync::mpsc::Sender<()>) {
+        let mut cursor = String::new();
+        let mut first = true;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let stream = {
+                let _turn = gate.acquire().await;
+                self.open(&cursor).await
+            };
+            let Some(mut stream) = stream else {
+                // Jittered, as a fleet of real clients would be, so that they do not return as one.
+                let jitter = Duration::from_millis(rand_ms(self.index, backoff));
+                tokio::time::sleep(jitter).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            };
+            backoff = Duration::from_millis(100);
+            if first {
+                first = false;
+                let _ = opened.send(()).await;
+            } else {
+                self.resumed.fetch_add(1, Ordering::SeqCst);
+            }
+            while let Ok(Some(delivery)) = stream.message().await {
+                let Some(event) = delivery.event else {
+                    continue;
+                };
+                if event.kind == "case.assigned" {
+                    *self
+                        .arrivals
+                        .lock()
+                        .unwrap()
+                        .entry((self.index, event.appeal_number.clone()))
+                        .or_default() += 1;
+                }
+                cursor = event.cursor;
+            }
+        }
+    }
+
+    async fn open(&self, cursor: &str) -> Option<tonic::Streaming<pb::CaseDelivery>> {
+        let channel = tls_channel(
+            self.addr,
+            self.pki.ca.cert_pem(),
+            Some(&self.identities[self.index]),
+        )
+        .await
+        .ok()?;
+        AgencyGatewayClient::new(channel)
+            .stream_cases(pb::StreamCasesRequest {
+                cursor: cursor.to_string(),
+            })
+            .await
+            .ok()
+            .map(tonic::Response::into_inner)
+    }
+}
+
+/// A pseudo-random wait below `ceiling`, different per agency and per attempt.
+fn rand_ms(index: usize, ceiling: Duration) -> u64 {
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let nanos = u64::from(clock) ^ (index as u64).wrapping_mul(2_654_435_761);
+    nanos % ceiling.as_millis().max(1) as u64
+}
+
+/// Registers `count` appeals and assigns the `i`-th to the `i`-th agency; returns (agency, appeal).
+async fn assign(hub: &HubProcess, pki: &TestPki, count: usize) -> Vec<(usize, String)> {
+    let channel = |role| {
+        let issued = pki.client(&staff(role));
+        async move {
+            tls_channel(hub.addr, pki.ca.cert_pem(), Some(&issued))
+                .await
+                .expect("staff channel")
+        }
+    };
+    let mut operator = AppealRegistryClient::new(channel(StaffRole::Operator).await);
+    let mut analyst = AppealRegistryClient::new(channel(StaffRole::Analyst).await);
+    let mut assigned = Vec::with_capacity(count);
+    for i in 0..count {
+        let number = operator
+            .register_appeal(water_complaint())
+            .await
+            .expect("registered")
+            .into_inner()
+            .number;
+        analyst
+            .assign_appeal(pb::AssignAppealRequest {
+                number: number.clone(),
+                assignments: vec![pb::Assignment {
+                    authority_code: authority(i),
+                    deadline: String::new(),
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect("assigned");
+        assigned.push((i, number));
+    }
+    assigned
+}
