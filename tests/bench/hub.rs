@@ -31,6 +31,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::{TestDb, TestHub, staff, water_complaint};
+use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -283,6 +284,9 @@ async fn registration<S: Store>(hub: &TestHub<S>, label: &str, a: &Args) {
     }
 }
 
+/// When an assignment was sent, and when the hub answered that it was committed.
+type Sent = (Instant, Option<Instant>);
+
 /// Fan-out: `streams` agency streams, each of its own authority as in production; appeals assigned
 /// at `rate` per second, round the authorities; commit → arrival at the authority's stream.
 async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
@@ -305,8 +309,7 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
         codes.push(code);
     }
     // Per appeal: when its assignment was sent, and when the hub answered that it was committed.
-    let sent: Arc<Mutex<HashMap<String, (Instant, Option<Instant>)>>> =
-        Arc::new(Mutex::new(HashMap::new()));
+    let sent: Arc<Mutex<HashMap<String, Sent>>> = Arc::new(Mutex::new(HashMap::new()));
     // Per arrival: from the call, and from the committed answer (0 when it arrived first).
     let latencies: Arc<Mutex<Vec<(Duration, Duration)>>> = Arc::new(Mutex::new(Vec::new()));
     let baseline = rss_kib();
@@ -465,7 +468,15 @@ async fn layers<S: Store>(hub: &TestHub<S>, a: &Args) {
             .tls_config(tls)
             .unwrap()
             .add_service(health)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(bare)),
+            // TCP_NODELAY as the hub sets it: without it the floor pays Nagle's delays.
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(bare).map(
+                |conn| {
+                    conn.and_then(|c| {
+                        c.set_nodelay(true)?;
+                        Ok(c)
+                    })
+                },
+            )),
     );
     let operator = pki.client(&staff(StaffRole::Operator));
     let bare_channel = hotline_tests::tls_channel(bare_addr, pki.ca.cert_pem(), Some(&operator))

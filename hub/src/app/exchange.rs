@@ -331,7 +331,7 @@ impl<S: Store> Hotline<S> {
                 for event in events {
                     let item = match map(event).await {
                         Ok(None) => continue,
-                        Ok(Some(update)) => Ok(FeedItem::Event(update)),
+                        Ok(Some(update)) => Ok(FeedItem::Event(Box::new(update))),
                         Err(e) => Err(e),
                     };
                     if tx.send(item).await.is_err() {
