@@ -563,7 +563,7 @@ async fn main() {
         sqlite.stop().await;
     }
     if a.wants("storm") {
-        storm::storm(a.storm, a.postgres.as_deref()).await;
+        storm::storm(a.storm, a.rate, a.postgres.as_deref()).await;
     }
     if let Some(url) = &a.postgres {
         let db = TestDb::postgres_at(url).await;

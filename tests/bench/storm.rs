@@ -4,7 +4,8 @@
 //! 1. `streams` agencies, each with its own certificate, connect over mutual TLS (the handshake
 //!    rate is measured here) and open their case streams; the hub's resident memory grows by the
 //!    figure per stream; after they leave it should come back within 1% of where it started.
-//! 2. They connect again; appeals are assigned to some of them; the hub is killed with SIGKILL
+//! 2. They connect again; appeals are assigned across all of them at a steady rate (fan-out:
+//!    commit → arrival); then more to some of them and the hub is killed with SIGKILL
 //!    and started again on the same address. Every agency reconnects (backing off up to a second,
 //!    as agency clients do) and resumes from the cursor it last saw: the time until all have
 //!    resumed is compared with what the handshake rate allows, and every assignment must arrive
@@ -28,11 +29,12 @@ use tokio::task::JoinSet;
 /// Handshakes in flight at once while connecting.
 const CONNECTING: usize = 64;
 
-/// What the agencies saw: (authority, appeal) → how many times its assignment arrived.
-type Arrivals = Arc<Mutex<HashMap<(usize, String), usize>>>;
+/// What the agencies saw: (agency, appeal) → how many times its assignment arrived, and when first.
+type Arrivals = Arc<Mutex<HashMap<(usize, String), (usize, Instant)>>>;
 
-/// Runs both parts with `streams` agencies over SQLite, or PostgreSQL at `postgres`.
-pub async fn storm(streams: usize, postgres: Option<&str>) {
+/// Runs the parts with `streams` agencies over SQLite, or PostgreSQL at `postgres`; the fan-out
+/// assigns at `rate` per second.
+pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
     let db = match postgres {
         Some(url) => TestDb::postgres_at(url).await,
         None => TestDb::sqlite(),
@@ -57,7 +59,8 @@ pub async fn storm(streams: usize, postgres: Option<&str>) {
     // 1. Memory.
     let arrivals: Arrivals = Arc::default();
     let resumed = Arc::new(AtomicUsize::new(0));
-    let (mut agencies, rate) = connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
+    let (mut agencies, handshakes) =
+        connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
     let connected = settled_rss(&hub).await;
     agencies.abort_all();
     drop(agencies);
@@ -68,14 +71,16 @@ pub async fn storm(streams: usize, postgres: Option<&str>) {
         after = hub.rss_kib().unwrap_or_default();
     }
     println!(
-        "Memory, {streams} idle mTLS agency streams, hub in its own process: {} KiB per stream (target ≤ 64 KiB) | after they leave: {:+.1}% of the baseline {} MiB (target within 1%) | handshakes {rate:.0}/s",
+        "Memory, {streams} idle mTLS agency streams, hub in its own process: {} KiB per stream (target ≤ 64 KiB) | after they leave: {:+.1}% of the baseline {} MiB (target within 1%) | handshakes {handshakes:.0}/s",
         connected.saturating_sub(baseline) / streams.max(1) as u64,
         100.0 * (after as f64 - baseline as f64) / baseline.max(1) as f64,
         baseline / 1024
     );
 
-    // 2. The reconnect storm.
-    let (mut agencies, rate) = connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
+    // 2. Fan-out over every stream, then the reconnect storm.
+    let (mut agencies, handshakes) =
+        connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
+    fan_out(&hub, &pki, streams, rate, &arrivals).await;
     let assigned = assign(&hub, &pki, streams.min(200)).await;
     resumed.store(0, Ordering::SeqCst);
     let killed = Instant::now();
@@ -93,8 +98,8 @@ pub async fn storm(streams: usize, postgres: Option<&str>) {
     }
     let seen = arrivals.lock().unwrap().clone();
     let lost = assigned.iter().filter(|k| !seen.contains_key(k)).count();
-    let doubled = seen.values().filter(|n| **n > 1).count();
-    let allowed = Duration::from_secs_f64(streams as f64 / rate);
+    let doubled = seen.values().filter(|(n, _)| *n > 1).count();
+    let allowed = Duration::from_secs_f64(streams as f64 / handshakes);
     println!(
         "Reconnect storm, {streams} agencies, hub killed (SIGKILL) and restarted: {back} of {streams} resumed {:.1} s after the kill, {:.1} s after it served again | the handshake rate allows {:.1} s (target ≤ 1.5×: {:.1} s) | {} assignments: {lost} lost, {doubled} doubled",
         all_back.as_secs_f64(),
@@ -194,12 +199,12 @@ impl Agency {
                     continue;
                 };
                 if event.kind == "case.assigned" {
-                    *self
-                        .arrivals
+                    self.arrivals
                         .lock()
                         .unwrap()
                         .entry((self.index, event.appeal_number.clone()))
-                        .or_default() += 1;
+                        .or_insert((0, Instant::now()))
+                        .0 += 1;
                 }
                 cursor = event.cursor;
             }
@@ -234,37 +239,111 @@ fn rand_ms(index: usize, ceiling: Duration) -> u64 {
     nanos % ceiling.as_millis().max(1) as u64
 }
 
-/// Registers `count` appeals and assigns the `i`-th to the `i`-th agency; returns (agency, appeal).
-async fn assign(hub: &HubProcess, pki: &TestPki, count: usize) -> Vec<(usize, String)> {
-    let channel = |role| {
-        let issued = pki.client(&staff(role));
-        async move {
-            tls_channel(hub.addr, pki.ca.cert_pem(), Some(&issued))
-                .await
-                .expect("staff channel")
-        }
-    };
-    let mut operator = AppealRegistryClient::new(channel(StaffRole::Operator).await);
-    let mut analyst = AppealRegistryClient::new(channel(StaffRole::Analyst).await);
-    let mut assigned = Vec::with_capacity(count);
-    for i in 0..count {
+/// A staff member's client of the hub.
+async fn registry(
+    hub: &HubProcess,
+    pki: &TestPki,
+    role: StaffRole,
+) -> AppealRegistryClient<tonic::transport::Channel> {
+    let issued = pki.client(&staff(role));
+    let channel = tls_channel(hub.addr, pki.ca.cert_pem(), Some(&issued))
+        .await
+        .expect("staff channel");
+    AppealRegistryClient::new(channel)
+}
+
+/// Assigns `number` to agency `i`; returns when the hub answered (the assignment is committed).
+async fn assign_one(
+    analyst: &mut AppealRegistryClient<tonic::transport::Channel>,
+    i: usize,
+    number: String,
+) -> Instant {
+    analyst
+        .assign_appeal(pb::AssignAppealRequest {
+            number,
+            assignments: vec![pb::Assignment {
+                authority_code: authority(i),
+                deadline: String::new(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("assigned");
+    Instant::now()
+}
+
+/// Registers `count` appeals (numbers in order).
+async fn register(hub: &HubProcess, pki: &TestPki, count: usize) -> Vec<String> {
+    let mut operator = registry(hub, pki, StaffRole::Operator).await;
+    let mut numbers = Vec::with_capacity(count);
+    for _ in 0..count {
         let number = operator
             .register_appeal(water_complaint())
             .await
             .expect("registered")
             .into_inner()
             .number;
-        analyst
-            .assign_appeal(pb::AssignAppealRequest {
-                number: number.clone(),
-                assignments: vec![pb::Assignment {
-                    authority_code: authority(i),
-                    deadline: String::new(),
-                }],
-                ..Default::default()
-            })
-            .await
-            .expect("assigned");
+        numbers.push(number);
+    }
+    numbers
+}
+
+/// Fan-out across every stream: five seconds of assignments at `rate` per second, spread over the
+/// agencies; commit (the hub's answer) → arrival on the agency's stream.
+async fn fan_out(hub: &HubProcess, pki: &TestPki, streams: usize, rate: u64, arrivals: &Arrivals) {
+    let count = usize::try_from(rate * 5)
+        .unwrap_or(usize::MAX)
+        .clamp(1, streams);
+    let numbers = register(hub, pki, count).await;
+    let analyst = registry(hub, pki, StaffRole::Analyst).await;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    let mut calls = JoinSet::new();
+    for (n, number) in numbers.into_iter().enumerate() {
+        tick.tick().await;
+        let mut analyst = analyst.clone();
+        // Spread over all agencies, so that every stream is a candidate.
+        let i = n * streams / count;
+        calls.spawn(async move {
+            let answered = assign_one(&mut analyst, i, number.clone()).await;
+            ((i, number), answered)
+        });
+    }
+    let mut answered = Vec::with_capacity(count);
+    while let Some(done) = calls.join_next().await {
+        answered.push(done.expect("an assignment"));
+    }
+    let by = Instant::now() + Duration::from_secs(30);
+    let arrived = |key: &(usize, String)| arrivals.lock().unwrap().get(key).map(|(_, at)| *at);
+    while answered.iter().any(|(key, _)| arrived(key).is_none()) && Instant::now() < by {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut latencies: Vec<Duration> = answered
+        .iter()
+        .filter_map(|(key, at)| arrived(key).map(|got| got.saturating_duration_since(*at)))
+        .collect();
+    latencies.sort();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "Fan-out, {streams} streams (hub in its own process), {rate}/s assigned: commit → arrival p50 {:.1} ms p99 {:.1} ms max {:.1} ms ({} of {count} arrivals) | target p99 < 20 ms at 1,000 streams, < 100 ms at 10,000",
+        pick(0.5),
+        pick(0.99),
+        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        latencies.len()
+    );
+}
+
+/// Registers `count` appeals and assigns the `i`-th to the `i`-th agency at once; returns
+/// (agency, appeal).
+async fn assign(hub: &HubProcess, pki: &TestPki, count: usize) -> Vec<(usize, String)> {
+    let numbers = register(hub, pki, count).await;
+    let mut analyst = registry(hub, pki, StaffRole::Analyst).await;
+    let mut assigned = Vec::with_capacity(count);
+    for (i, number) in numbers.into_iter().enumerate() {
+        assign_one(&mut analyst, i, number.clone()).await;
         assigned.push((i, number));
     }
     assigned
