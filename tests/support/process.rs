@@ -96,6 +96,16 @@ pub struct HubProcess {
 impl HubProcess {
     /// Starts `hub serve` over `database_url` with the test PKI's files and waits until it serves.
     pub async fn start(database_url: &str, pki: &TestPki, data_dir: &Path) -> Self {
+        Self::start_with(database_url, pki, data_dir, &[]).await
+    }
+
+    /// [`Self::start`] with more `hub serve` arguments (limits, say).
+    pub async fn start_with(
+        database_url: &str,
+        pki: &TestPki,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Self {
         let (addr, metrics) = (free_port(), free_port());
         let files = &pki.files;
         let path = |p: &Path| p.display().to_string();
@@ -120,7 +130,10 @@ impl HubProcess {
             "1".into(),
             "--readiness-drain-secs".into(),
             "0".into(),
-        ];
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|a| a.to_string()))
+        .collect();
         let mut hub = Self {
             addr,
             metrics,

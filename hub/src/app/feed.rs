@@ -91,7 +91,7 @@ impl<S: Store> Hotline<S> {
                     return;
                 }
             };
-            let mut commits = tail.changes();
+            let mut commits = tail.changes_for(&filter);
             let mut stop = Box::pin(stop);
             let mut last_sent = tokio::time::Instant::now();
             loop {

@@ -8,8 +8,8 @@
 //! settled position, so it holds every event after its start, in log order, with nothing that a
 //! transaction still in flight could later put before them.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -35,7 +35,12 @@ struct Window {
 #[derive(Debug)]
 pub struct LogTail {
     window: RwLock<Window>,
+    /// Changes whenever new events were read: wakes the feeds that follow every authority.
     version: watch::Sender<u64>,
+    /// Per authority, changes when new events of its cases were read: an authority's stream wakes
+    /// for its own events only. Waking every stream on every commit cost streams × commits wake-ups
+    /// (10,000 idle streams at 200 assignments/s put fan-out's p99 at 236 ms).
+    authorities: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
 impl Window {
@@ -84,6 +89,7 @@ impl LogTail {
                 events: VecDeque::new(),
             }),
             version: watch::channel(0).0,
+            authorities: Mutex::default(),
         });
         let reader = Arc::downgrade(&tail);
         tokio::spawn(async move {
@@ -104,6 +110,10 @@ impl LogTail {
                 let full = batch.len() as i64 == BATCH;
                 if let Some(last) = batch.last() {
                     cursor = last.cursor;
+                    let touched: HashSet<String> = batch
+                        .iter()
+                        .filter_map(|e| e.authority_code.clone())
+                        .collect();
                     let mut window = tail.window.write().expect("log tail lock");
                     window.events.extend(batch);
                     while window.events.len() > KEPT {
@@ -113,6 +123,7 @@ impl LogTail {
                     }
                     drop(window);
                     tail.version.send_modify(|v| *v += 1);
+                    tail.wake(&touched);
                 }
                 drop(tail);
                 if full {
@@ -130,6 +141,35 @@ impl LogTail {
     /// Changes whenever new events were read.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
+    }
+
+    /// Changes whenever new events a feed with `filter` may want were read: those of its
+    /// authority's cases when it follows one authority, any otherwise.
+    pub fn changes_for(&self, filter: &EventFilter) -> watch::Receiver<u64> {
+        match &filter.authority {
+            Some(code) if filter.appeal_id.is_none() && filter.partner.is_none() => self
+                .authorities
+                .lock()
+                .expect("log tail wakers lock")
+                .entry(code.clone())
+                .or_insert_with(|| watch::channel(0).0)
+                .subscribe(),
+            _ => self.changes(),
+        }
+    }
+
+    /// Wakes the streams of the authorities in `touched`, and forgets those nobody follows.
+    fn wake(&self, touched: &HashSet<String>) {
+        let mut wakers = self.authorities.lock().expect("log tail wakers lock");
+        for code in touched {
+            if let Some(sender) = wakers.get(code) {
+                if sender.receiver_count() == 0 {
+                    wakers.remove(code);
+                } else {
+                    sender.send_modify(|v| *v += 1);
+                }
+            }
+        }
     }
 
     /// Up to `limit` kept events after `cursor` matching `filter`, and the position a reader may
@@ -220,5 +260,33 @@ mod tests {
             ..EventFilter::default()
         };
         assert!(window.after(Cursor::default(), &one_appeal, 10).is_none());
+    }
+
+    #[test]
+    fn an_authoritys_stream_wakes_for_its_own_events_only() {
+        let tail = LogTail {
+            window: RwLock::new(Window {
+                start: Cursor::default(),
+                events: VecDeque::new(),
+            }),
+            version: watch::channel(0).0,
+            authorities: Mutex::default(),
+        };
+        let mut a = tail.changes_for(&only("a"));
+        let b = tail.changes_for(&only("b"));
+        let touched: HashSet<String> = ["a".to_string()].into();
+        tail.wake(&touched);
+        assert!(a.has_changed().unwrap());
+        assert!(!b.has_changed().unwrap());
+        a.borrow_and_update();
+        // Nobody follows b any more: its waker is forgotten at its next event.
+        drop(b);
+        tail.wake(&["b".to_string()].into());
+        assert!(!tail.authorities.lock().unwrap().contains_key("b"));
+        assert!(!a.has_changed().unwrap());
+        // A feed of every authority follows the global version.
+        let all = tail.changes_for(&EventFilter::default());
+        tail.version.send_modify(|v| *v += 1);
+        assert!(all.has_changed().unwrap());
     }
 }
