@@ -273,3 +273,51 @@ mod tests {
         assert_eq!(cursor_key("garbage"), (0, 0));
     }
 }
+
+#[cfg(test)]
+mod busy_tests {
+    use std::time::Duration;
+
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+
+    use super::LocalError;
+
+    /// A write refused because another connection holds the write lock is "busy" (the daemon's
+    /// tasks resume after it); any other database error is not.
+    #[tokio::test]
+    async fn a_locked_database_is_busy_and_a_broken_rule_is_not() {
+        let dir = std::env::temp_dir().join(format!("agency-busy-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("local.db"))
+            .create_if_missing(true)
+            .busy_timeout(Duration::ZERO);
+        let mut holder = SqliteConnection::connect_with(&options).await.unwrap();
+        let mut other = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let locked = sqlx::query("INSERT INTO t (id) VALUES (1)")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(LocalError::Db(locked).is_busy());
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        sqlx::query("INSERT INTO t (id) VALUES (1)")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let duplicate = sqlx::query("INSERT INTO t (id) VALUES (1)")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(!LocalError::Db(duplicate).is_busy());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
