@@ -131,13 +131,25 @@ where
     }
     let elapsed = started.elapsed().as_secs_f64();
     times.sort();
-    let pick = |q: f64| {
-        times
-            .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    (times.len() as f64 / elapsed, pick(0.5), pick(0.99))
+    let (p50, p99) = (quantile(&times, 0.5), quantile(&times, 0.99));
+    (times.len() as f64 / elapsed, p50, p99)
+}
+
+/// The `q`-quantile of `sorted` (zero when it is empty).
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let at = ((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(at).copied().unwrap_or_default()
+}
+
+/// `p50 … p99 … max …` of `latencies`, in milliseconds.
+fn spread(mut latencies: Vec<Duration>) -> String {
+    latencies.sort();
+    format!(
+        "p50 {} p99 {} max {}",
+        ms(quantile(&latencies, 0.5)),
+        ms(quantile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default())
+    )
 }
 
 fn ms(d: Duration) -> String {
@@ -312,7 +324,6 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
     let sent: Arc<Mutex<HashMap<String, Sent>>> = Arc::new(Mutex::new(HashMap::new()));
     // Per arrival: from the call, and from the committed answer (0 when it arrived first).
     let latencies: Arc<Mutex<Vec<(Duration, Duration)>>> = Arc::new(Mutex::new(Vec::new()));
-    let baseline = rss_kib();
     let mut readers = Vec::new();
     for code in &codes {
         let channel = hub
@@ -343,7 +354,6 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
             }
         }));
     }
-    let connected = rss_kib();
     let mut operator = AppealRegistryClient::new(hub.channel_as(&staff(StaffRole::Operator)).await);
     let total = (a.rate * a.seconds) as usize;
     let mut numbers = Vec::with_capacity(total);
@@ -396,59 +406,16 @@ async fn fan_out<S: Store>(hub: &TestHub<S>, a: &Args) {
     for r in readers {
         r.abort();
     }
-    // Memory: both ends of every stream live in this process, so the growth is an upper bound of
-    // the hub's share. After the streams end, wait (up to 10 s) for it to come back within 1%.
-    let grown = connected.saturating_sub(baseline);
-    let back_by = Instant::now() + Duration::from_secs(10);
-    let mut after = rss_kib();
-    while after > baseline + baseline / 100 && Instant::now() < back_by {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        after = rss_kib();
-    }
-    println!(
-        "Memory, {} idle mTLS agency streams (hub and clients in one process): {} KiB per stream (target ≤ 64 KiB for the hub alone) | after they end: {:+.1}% of the baseline {} MiB (target within 1%)",
-        a.streams,
-        grown / a.streams.max(1) as u64,
-        100.0 * (after as f64 - baseline as f64) / baseline.max(1) as f64,
-        baseline / 1024
-    );
     let arrivals = latencies.lock().unwrap().clone();
-    let quantiles = |mut l: Vec<Duration>| {
-        l.sort();
-        let pick = |q: f64| {
-            l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
-        format!(
-            "p50 {} p99 {} max {}",
-            ms(pick(0.5)),
-            ms(pick(0.99)),
-            ms(l.last().copied().unwrap_or_default())
-        )
-    };
     println!(
         "Fan-out, {} streams (one authority each), {}/s assigned: commit → arrival {} | call → arrival {} ({} of {} arrivals) | target p99 < 20 ms",
         a.streams,
         a.rate,
-        quantiles(arrivals.iter().map(|l| l.1).collect()),
-        quantiles(arrivals.iter().map(|l| l.0).collect()),
+        spread(arrivals.iter().map(|l| l.1).collect()),
+        spread(arrivals.iter().map(|l| l.0).collect()),
         arrivals.len(),
         total
     );
-}
-
-/// This process's resident memory in KiB (Linux), 0 where it cannot be read.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Health through every layer, and GetAppeal, against a bare tonic server over the same mTLS.
