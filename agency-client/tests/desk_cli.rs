@@ -164,8 +164,10 @@ fn clerks_are_managed_from_the_command_line_and_the_desk_serves_beside_the_daemo
         .expect("a generated password");
     let list = cli(&data, &["user", "list"], "");
     assert_eq!(String::from_utf8_lossy(&list.stdout), "olena\npetro\n");
-    // The store keeps argon2id hashes, never the password.
-    let store = std::fs::read(data.join("agency.db")).unwrap();
+    // The store keeps argon2id hashes, never the password. Its write-ahead log is read too: a
+    // command that exits before SQLite folds the log back into the file leaves its rows there.
+    let mut store = std::fs::read(data.join("agency.db")).unwrap();
+    store.extend(std::fs::read(data.join("agency.db-wal")).unwrap_or_default());
     let store = String::from_utf8_lossy(&store);
     assert!(store.contains("$argon2id$"));
     assert!(!store.contains(&petro_password));
