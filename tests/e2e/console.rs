@@ -152,6 +152,14 @@ pub(crate) async fn sign_in(console: &Console, client: &Client, login: &str, pas
     fill(client, "#login", login).await;
     fill(client, "#password", password).await;
     click(client, "#sign-in").await;
+    // Wait for the answer to land (the next page, or the form again with its error): a `goto`
+    // issued while the sign-in's redirect is still on its way is overtaken by it.
+    wait_for("the sign-in to be answered", WAIT, || async {
+        let left = !client.current_url().await.ok()?.path().ends_with("/login");
+        let refused = client.find(Locator::Css("#login-error")).await.is_ok();
+        (left || refused).then_some(())
+    })
+    .await;
 }
 
 /// GETs `path` of the console as `login` (a session opened with the console's password): the
