@@ -515,7 +515,16 @@ async fn appeal_flow<S: Store>(hub: TestHub<S>) {
     )
     .await;
     click(client, "[id='rename-button-07.02']").await;
+    // The field already holds the typed name; the answer is the page without the error from the
+    // refused rename (a new page), showing the name the server saved.
     wait_for("the new name", WAIT, || async {
+        if client
+            .find(Locator::Css("[id='rename-07.02-error']"))
+            .await
+            .is_ok()
+        {
+            return None;
+        }
         let field = client
             .find(Locator::Css("[id='rename-07.02']"))
             .await
