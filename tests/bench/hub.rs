@@ -240,9 +240,11 @@ async fn hub<S: Store>(store: S, db: TestDb) -> TestHub<S> {
             concurrent_calls: 100_000,
             streams_per_authority: 1_000,
         },
-        ..hotline_tests::hub::test_ops()
+        ..hotline_hub::api::Ops::default()
     };
-    let hub = hotline_tests::hub_with_ops(store, db, ops).await;
+    // Served as `hub serve` serves: gauges every 15 s, streams' heartbeats every 15 s.
+    let settings = hotline_hub::api::ApiSettings::new(4 * 1024 * 1024);
+    let hub = hotline_tests::hub::hub_with_settings(store, db, settings, ops).await;
     starter::load(
         &hub.hotline,
         &DirectoryFile::starter(),

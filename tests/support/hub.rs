@@ -319,12 +319,23 @@ macro_rules! on_both_with_clock {
 
 /// A hub over `store` with the small directory loaded, served with `ops`.
 pub async fn hub_with_ops<S: Store>(store: S, db: TestDb, ops: api::Ops) -> TestHub<S> {
+    hub_with_settings(store, db, settings(), ops).await
+}
+
+/// A hub over `store` with the small directory, serving with `settings` and `ops` (the
+/// benchmarks serve as `hub serve` does, not with the tests' short intervals).
+pub async fn hub_with_settings<S: Store>(
+    store: S,
+    db: TestDb,
+    settings: ApiSettings,
+    ops: api::Ops,
+) -> TestHub<S> {
     let hotline = Hotline::new(store.clone());
     let directory = DirectoryFile::parse(DIRECTORY).expect("test directory");
     starter::load(&hotline, &directory, &Caller::system("test set-up"))
         .await
         .expect("load directory");
-    TestHub::serve_with_ops(store, hotline, db, TestPki::new(), settings(), ops).await
+    TestHub::serve_with_ops(store, hotline, db, TestPki::new(), settings, ops).await
 }
 
 /// A fresh SQLite database and its store (for [`hub_with`]).

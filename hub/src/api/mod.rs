@@ -69,7 +69,8 @@ pub use directory::DirectoryApi;
 pub struct ApiSettings {
     /// Largest request message accepted, in bytes (larger ones get `RESOURCE_EXHAUSTED`).
     pub max_message_bytes: usize,
-    /// How often an idle stream re-reads the log even without a commit notification.
+    /// How often an idle stream that the log's tail cannot serve (it reads the database itself)
+    /// re-reads the log even without a commit notification.
     pub poll_interval: Duration,
     /// Events buffered per stream before the hub waits for the client.
     pub stream_buffer: usize,

@@ -1,8 +1,8 @@
 //! Following the event log by cursor: the one loop behind every stream (an authority's cases, the
 //! staff watch stream). It reads in batches after the cursor, turns each event into what the stream
 //! carries, wakes on every commit (in this hub, and through the database's notifications in others),
-//! polls as a fallback, sends heartbeats on an idle stream, and ends when the client leaves or the
-//! hub shuts down.
+//! polls as a fallback when the database answers rather than the log's tail, sends heartbeats on an
+//! idle stream, and ends when the client leaves or the hub shuts down.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -20,8 +20,9 @@ use crate::store::{EventFilter, Store};
 pub struct FeedSettings {
     /// Events read per query while catching up.
     pub batch: i64,
-    /// How often an idle feed re-reads the log even without a commit notification (on PostgreSQL
-    /// an event may become readable when a transaction of another process ends).
+    /// How often an idle feed served by the database (not the log's tail, which polls for every
+    /// feed) re-reads the log even without a commit notification (on PostgreSQL an event may become
+    /// readable when a transaction of another process ends).
     pub poll: Duration,
     /// How often an idle feed sends a heartbeat; `None` sends none.
     pub heartbeat: Option<Duration>,
@@ -111,13 +112,20 @@ impl<S: Store> Hotline<S> {
                 let kept = tail.events_after(cursor, &filter, settings.batch);
                 let (batch, scanned) = match kept {
                     Some((batch, scanned)) => (batch, Some(scanned)),
-                    None => match store.events_after(cursor, &filter, settings.batch).await {
-                        Ok(batch) => (batch, None),
-                        Err(err) => {
-                            let _ = tx.send(Err(AppError::from(err))).await;
-                            return;
+                    None => {
+                        let joins_after = tail.joins_after(&filter);
+                        match store.events_after(cursor, &filter, settings.batch).await {
+                            // Caught up with the database: from here on the tail answers.
+                            Ok(batch) if (batch.len() as i64) < settings.batch => {
+                                (batch, joins_after)
+                            }
+                            Ok(batch) => (batch, None),
+                            Err(err) => {
+                                let _ = tx.send(Err(AppError::from(err))).await;
+                                return;
+                            }
                         }
-                    },
+                    }
                 };
                 let full = batch.len() as i64 == settings.batch;
                 for event in batch {
@@ -138,7 +146,8 @@ impl<S: Store> Hotline<S> {
                     }
                     cursor = position;
                 }
-                // Past what the tail scanned for this feed, matching or not.
+                // Past what the tail scanned for this feed, matching or not (or where it joins the
+                // tail after reading the database).
                 if let Some(scanned) = scanned
                     && scanned > cursor
                 {
@@ -154,9 +163,18 @@ impl<S: Store> Hotline<S> {
                         None => std::future::pending().await,
                     }
                 };
+                // A feed the tail answered needs no poll of its own: the tail polls the database for
+                // every stream and wakes this one when its events arrive. Polling each of 10,000
+                // idle streams every second was 10,000 wake-ups a second, and the fan-out's tail.
+                let poll = async {
+                    match scanned {
+                        Some(_) => std::future::pending().await,
+                        None => tokio::time::sleep(settings.poll).await,
+                    }
+                };
                 let beat = tokio::select! {
                     _ = commits.changed() => false,
-                    _ = tokio::time::sleep(settings.poll) => false,
+                    () = poll => false,
                     () = beat => true,
                     _ = tx.closed() => return,
                     reason = &mut stop => {

@@ -191,6 +191,17 @@ impl LogTail {
             .expect("log tail lock")
             .after(cursor, filter, limit)
     }
+
+    /// Where a feed that reads the database can join the tail: the position after which the tail
+    /// holds every event, when `filter` is one the tail applies. Taken *before* the database read,
+    /// a read that was not full covered every settled event up to this position (the tail only
+    /// ever holds settled events), so the feed may continue from here. Without it a stream resumed
+    /// from before the hub's start (every stream, after a restart) read the database on every
+    /// wake for as long as its authority had no new event.
+    pub fn joins_after(&self, filter: &EventFilter) -> Option<Cursor> {
+        (filter.appeal_id.is_none() && filter.partner.is_none())
+            .then(|| self.window.read().expect("log tail lock").start)
+    }
 }
 
 #[cfg(test)]
@@ -260,6 +271,18 @@ mod tests {
             ..EventFilter::default()
         };
         assert!(window.after(Cursor::default(), &one_appeal, 10).is_none());
+        // A feed that read the database joins the tail where the window starts; a filter the
+        // tail cannot apply never joins.
+        let tail = LogTail {
+            window: RwLock::new(later),
+            version: watch::channel(0).0,
+            authorities: Mutex::default(),
+        };
+        assert_eq!(
+            tail.joins_after(&only("a")),
+            Some(Cursor { txid: 0, id: 3 })
+        );
+        assert_eq!(tail.joins_after(&one_appeal), None);
     }
 
     #[test]

@@ -67,7 +67,8 @@ fn horizon(xmax: i64, in_flight: &[i64]) -> i64 {
 }
 
 /// How the hub connects to the database at `url`: as the URL says, except that a database on this
-/// host (a loopback address) is reached without TLS unless the URL sets `sslmode` itself.
+/// host (a loopback address) is reached without TLS unless the URL sets `sslmode` itself, and JIT
+/// compilation is off unless the URL mentions `jit` (see below).
 ///
 /// Why: sqlx 0.9.0 leaves Nagle's algorithm on (its TCP_NODELAY was dropped in 0.9.0 and restored
 /// only after it, sqlx issue 4335), and over TLS a statement longer than one TLS record (16 KiB) is
@@ -83,10 +84,18 @@ pub fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
         .trim_end_matches(']');
     let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     let sslmode_given = url.contains("sslmode=");
-    Ok(if loopback && !sslmode_given {
+    let options = if loopback && !sslmode_given {
         options.ssl_mode(PgSslMode::Disable)
     } else {
         options
+    };
+    // No JIT compilation unless the URL asks for it: the reports' queries run for tenths of a
+    // second, and compiling them took longer than it saved (over 20 million appeals each rating
+    // query spent 100-200 ms compiling; docs/benchmarks.md).
+    Ok(if url.contains("jit") {
+        options
+    } else {
+        options.options([("jit", "off")])
     })
 }
 
@@ -187,6 +196,24 @@ mod tests {
             mode("postgres://hub@db.example.org/hotline"),
             PgSslMode::Prefer
         ));
+    }
+
+    #[test]
+    fn jit_is_off_unless_the_url_sets_it() {
+        let options = |url: &str| {
+            connect_options(url)
+                .unwrap()
+                .get_options()
+                .map(str::to_string)
+        };
+        assert_eq!(
+            options("postgres://hub@127.0.0.1/hotline").as_deref(),
+            Some("-c jit=off")
+        );
+        assert_eq!(
+            options("postgres://hub@127.0.0.1/hotline?options=-c%20jit%3Don").as_deref(),
+            Some("-c jit=on")
+        );
     }
 
     #[test]

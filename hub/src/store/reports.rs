@@ -13,9 +13,9 @@ use crate::domain::{AppealStatus, CaseStatus, Outcome};
 
 /// A row of per-authority totals: code, then the counts of [`AuthorityTotals`] in field order.
 type TotalsRow = (String, i64, i64, i64, i64, i64, i64, i64);
-/// A row of per-authority satisfaction and outcomes: code, satisfaction sum and count, then the
-/// accepted answers by outcome.
-type QualityRow = (String, i64, i64, i64, i64, i64, i64, i64);
+/// A row of per-authority satisfaction, outcomes and priority cases: code, satisfaction sum and
+/// count, the accepted answers by outcome, then priority cases assigned, answered and on time.
+type QualityRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
 /// `'closed', 'closed_unconfirmed'`: appeals that ended after an answer.
 fn ended_after_answer() -> String {
@@ -205,9 +205,15 @@ where
                 o.code()
             )
         };
+        // Priority cases are counted in the same pass: a query of their own was driven by the
+        // appeals' priority flag rather than the period, and read a whole index of 20 million
+        // appeals (352 ms; docs/benchmarks.md).
         let sql = AssertSqlSafe(format!(
             "SELECT c.authority_code, CAST(COALESCE(SUM(a.satisfaction), 0) AS BIGINT), \
-             COUNT(a.satisfaction), {}, {}, {}, {}, {} \
+             COUNT(a.satisfaction), {}, {}, {}, {}, {}, \
+             SUM(CASE WHEN a.priority THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN a.priority AND c.answered_at IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN a.priority AND c.answered_late = FALSE THEN 1 ELSE 0 END) \
              FROM cases c JOIN appeals a ON a.id = c.appeal_id \
              WHERE c.assigned_at >= $1 AND c.assigned_at < $2 AND c.status <> $3 \
              GROUP BY c.authority_code",
@@ -223,31 +229,15 @@ where
             .bind(CaseStatus::Reassigned.code())
             .fetch_all(&self.pool)
             .await?;
-        for (code, sum, count, resolved, explained, refused, forwarded, not_competent) in quality {
+        for row in quality {
+            let (code, sum, count, resolved, explained, refused, forwarded, not_competent) =
+                (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
             if let Some(t) = totals.iter_mut().find(|t| t.authority == code) {
                 t.satisfaction_sum = sum;
                 t.satisfaction_count = count;
                 t.outcomes = [resolved, explained, refused, forwarded, not_competent];
-            }
-        }
-        let priority: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT c.authority_code, COUNT(*), \
-             SUM(CASE WHEN c.answered_at IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN c.answered_late = FALSE THEN 1 ELSE 0 END) \
-             FROM cases c JOIN appeals a ON a.id = c.appeal_id \
-             WHERE c.assigned_at >= $1 AND c.assigned_at < $2 AND c.status <> $3 AND a.priority \
-             GROUP BY c.authority_code",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(CaseStatus::Reassigned.code())
-        .fetch_all(&self.pool)
-        .await?;
-        for (code, assigned, answered, on_time) in priority {
-            if let Some(t) = totals.iter_mut().find(|t| t.authority == code) {
-                t.priority_assigned = assigned;
-                t.priority_answered = answered;
-                t.priority_on_time = on_time;
+                (t.priority_assigned, t.priority_answered, t.priority_on_time) =
+                    (row.8, row.9, row.10);
             }
         }
         Ok(totals)
