@@ -26,6 +26,10 @@ pub struct Peer {
     pub chain: Vec<CertificateDer<'static>>,
     /// Its identity, when the certificate names one.
     pub principal: Option<Principal>,
+    /// What the certificate names, or why it names nothing usable: read once at the handshake
+    /// and handed to every call on the connection ([`PeerInfo`]), since parsing the certificate
+    /// at each call was a measurable part of a small call's cost.
+    pub identity: Arc<Result<Principal, String>>,
     /// When its certificate expires (seconds since the epoch).
     pub not_after: i64,
 }
@@ -34,8 +38,13 @@ impl Peer {
     /// The peer of a verified chain.
     pub fn of(chain: Vec<CertificateDer<'static>>) -> Self {
         let leaf = chain.first();
+        let identity = leaf.map_or_else(
+            || Err("a client certificate is required".to_string()),
+            |c| Principal::from_cert_der(c),
+        );
         Self {
-            principal: leaf.and_then(|c| Principal::from_cert_der(c).ok()),
+            principal: identity.as_ref().ok().cloned(),
+            identity: Arc::new(identity),
             not_after: leaf.map_or(i64::MIN, |c| not_after(c)),
             chain,
         }
@@ -72,6 +81,7 @@ impl LiveConnections {
     /// read and write once closed, and leaves the registry when dropped.
     pub fn register<IO>(self: &Arc<Self>, io: IO, peer: Peer) -> Guarded<IO> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let identity = Arc::clone(&peer.identity);
         let (close, mut closed) = watch::channel(false);
         self.live
             .lock()
@@ -80,6 +90,7 @@ impl LiveConnections {
         Guarded {
             io,
             id,
+            identity,
             registry: Arc::clone(self),
             closed: Box::pin(async move {
                 let _ = closed.wait_for(|c| *c).await;
@@ -125,6 +136,7 @@ impl LiveConnections {
 pub struct Guarded<IO> {
     io: IO,
     id: u64,
+    identity: Arc<Result<Principal, String>>,
     registry: Arc<LiveConnections>,
     closed: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
     is_closed: bool,
@@ -199,10 +211,23 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
     }
 }
 
+/// What a connection tells each of its calls, in the request's extensions: the transport's own
+/// details and the identity its peer's certificate names (read once, at the handshake).
+#[derive(Debug, Clone)]
+pub struct PeerInfo<C> {
+    /// The transport's details (over TLS: the peer's certificates).
+    pub transport: C,
+    /// What the peer's certificate names, or why it names nothing usable.
+    pub identity: Arc<Result<Principal, String>>,
+}
+
 impl<IO: Connected> Connected for Guarded<IO> {
-    type ConnectInfo = IO::ConnectInfo;
+    type ConnectInfo = PeerInfo<IO::ConnectInfo>;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
+        PeerInfo {
+            transport: self.io.connect_info(),
+            identity: Arc::clone(&self.identity),
+        }
     }
 }

@@ -12,6 +12,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use crate::app::Hotline;
 use crate::app::Store;
 use crate::domain::Caller;
+use crate::live::PeerInfo;
 use crate::principal::{Principal, StaffRole};
 
 /// Who is calling which RPC; inserted into every authorized request.
@@ -129,34 +130,22 @@ pub struct Auth<S, Inner> {
     hotline: Hotline<S>,
 }
 
-/// What a call's peer certificate names, read once per call by the outermost layer ([`identify`])
-/// and kept in the request for the layers inside it: parsing the certificate three times (spans,
-/// limits, authorization) was a measurable part of a small call's cost.
-#[derive(Debug, Clone)]
-struct Identified(Result<Principal, Status>);
-
-/// The principal the peer certificate names, or why there is none (no I/O, no check of the matrix).
+/// The principal the peer certificate names, or why there is none (no I/O, no check of the
+/// matrix). The certificate was read once, when the connection was accepted ([`PeerInfo`]).
 fn identity<B>(request: &http::Request<B>) -> Result<Principal, Status> {
-    if let Some(Identified(known)) = request.extensions().get() {
-        return known.clone();
-    }
-    let certs = request
+    let info = request
         .extensions()
-        .get::<TlsConnectInfo<TcpConnectInfo>>()
-        .and_then(|info| info.peer_certs())
+        .get::<PeerInfo<TlsConnectInfo<TcpConnectInfo>>>()
+        .filter(|info| {
+            info.transport
+                .peer_certs()
+                .is_some_and(|certs| !certs.is_empty())
+        })
         .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    Principal::from_cert_der(leaf).map_err(Status::permission_denied)
-}
-
-/// Reads the peer's identity once and keeps it in `request` for the layers after this one.
-pub fn identify<B>(request: &mut http::Request<B>) -> Option<Principal> {
-    let identity = identity(request);
-    let principal = identity.as_ref().ok().cloned();
-    request.extensions_mut().insert(Identified(identity));
-    principal
+    info.identity
+        .as_ref()
+        .clone()
+        .map_err(Status::permission_denied)
 }
 
 /// The identity the peer certificate names, if it names one (for spans and metrics; no check).

@@ -18,7 +18,7 @@ use prost::Message;
 use tonic::codegen::http;
 use tracing::Instrument;
 
-use super::auth::identify;
+use super::auth::peer_principal;
 use crate::metrics::HubMetrics;
 use crate::presence::{Presence, StreamGuard};
 use crate::principal::Principal;
@@ -140,10 +140,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let principal = identify(&mut request);
+        let principal = peer_principal(&request);
         let path = request.uri().path();
         let path = if self.layer.paths.contains(path) {
             path.to_string()
