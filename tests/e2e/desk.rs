@@ -115,6 +115,7 @@ async fn css(browser: &Browser, selector: &str) -> fantoccini::elements::Element
         .unwrap_or_else(|e| panic!("no `{selector}` on the page: {e}"))
 }
 
+/// Signs in as `login` and waits for the answer (the next page, or the form with its error).
 async fn sign_in(browser: &Browser, desk: &Desk, login: &str, password: &str) {
     let client = browser.client();
     client.goto(&format!("{}/login", desk.url)).await.unwrap();
@@ -125,6 +126,15 @@ async fn sign_in(browser: &Browser, desk: &Desk, login: &str, password: &str) {
         .await
         .unwrap();
     css(browser, "#sign-in").await.click().await.unwrap();
+    // Wait for the answer to land (the next page, or the form again with its error): a `goto`
+    // issued while the sign-in's redirect is on its way is overtaken by it (the console's tests
+    // failed so).
+    wait_for("the sign-in to be answered", WAIT, || async {
+        let left = !client.current_url().await.ok()?.path().ends_with("/login");
+        let refused = client.find(Locator::Css("#login-error")).await.is_ok();
+        (left || refused).then_some(())
+    })
+    .await;
 }
 
 /// Polls the case page (reloading it) until `count` actions show `state` in its outbox.
