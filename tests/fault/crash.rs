@@ -41,7 +41,11 @@ where
 }
 
 /// A staff client that reconnects by itself after the hub comes back.
-fn lazy(hub: &HubProcess, pki: &TestPki, role: StaffRole) -> AppealRegistryClient<Channel> {
+pub(crate) fn lazy(
+    hub: &HubProcess,
+    pki: &TestPki,
+    role: StaffRole,
+) -> AppealRegistryClient<Channel> {
     let issued = pki.client(&staff(role));
     let tls = tonic::transport::ClientTlsConfig::new()
         .ca_certificate(tonic::transport::Certificate::from_pem(pki.ca.cert_pem()))

@@ -16,11 +16,14 @@
 //! - [`proxy`]: the TCP proxy that passes, stalls, refuses and resets connections.
 //! - [`fleet`]: the hub as a process, a generated directory, agency clients that accept every case.
 //! - [`crash`]: `kill -9` of the hub under load.
+//! - [`cluster`]: two hubs on one database behind a balancer; one killed, its agencies resume
+//!   through the other.
 //! - [`database`]: PostgreSQL unreachable (cut at a proxy; the shared server is never stopped);
 //!   the SQLite file full or read-only.
 //! - [`network`]: agency clients behind a proxy that cuts, refuses and stalls.
 //! - [`soak`]: a seeded random interleaving of work, cuts and restarts against a model.
 
+mod cluster;
 mod crash;
 mod database;
 mod fleet;

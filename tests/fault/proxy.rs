@@ -27,6 +27,7 @@ pub struct Proxy {
     /// Where clients connect.
     pub addr: SocketAddr,
     mode: watch::Sender<Mode>,
+    upstream: watch::Sender<SocketAddr>,
     resets: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -45,7 +46,9 @@ impl Proxy {
         let addr = listener.local_addr().expect("proxy addr");
         let mode = watch::channel(Mode::Pass).0;
         let resets = watch::channel(0).0;
-        let (modes, reset_rx) = (mode.subscribe(), resets.subscribe());
+        let upstream = watch::channel(upstream).0;
+        let (modes, reset_rx, upstreams) =
+            (mode.subscribe(), resets.subscribe(), upstream.subscribe());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -57,6 +60,7 @@ impl Proxy {
                     continue;
                 }
                 let (modes, resets) = (modes.clone(), reset_rx.clone());
+                let upstream = *upstreams.borrow();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
                         relay(client, server, modes, resets).await;
@@ -67,9 +71,16 @@ impl Proxy {
         Self {
             addr,
             mode,
+            upstream,
             resets,
             task,
         }
+    }
+
+    /// Sends new connections to `upstream` from now on, as a load balancer does when a backend
+    /// is gone (open connections stay where they are).
+    pub fn point_to(&self, upstream: SocketAddr) {
+        self.upstream.send_replace(upstream);
     }
 
     /// Switches what the proxy does.
