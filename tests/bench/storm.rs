@@ -23,7 +23,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::process::{HubProcess, authority, load_directory};
-use hotline_tests::{TestDb, TestPki, staff, tls_channel, water_complaint};
+use hotline_tests::{TestDb, TestPki, assign_to, staff, tls_channel, water_complaint};
 use tokio::task::JoinSet;
 
 /// Handshakes in flight at once while connecting.
@@ -261,14 +261,7 @@ async fn assign_one(
     number: String,
 ) -> Instant {
     analyst
-        .assign_appeal(pb::AssignAppealRequest {
-            number,
-            assignments: vec![pb::Assignment {
-                authority_code: authority(i),
-                deadline: String::new(),
-            }],
-            ..Default::default()
-        })
+        .assign_appeal(assign_to(&number, &authority(i)))
         .await
         .expect("assigned");
     Instant::now()

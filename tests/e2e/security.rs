@@ -160,8 +160,39 @@ async fn handshakes_without_a_valid_client_certificate_are_refused() {
         "not yet valid: {err}"
     );
 
-    // A certificate of ours that names no hotline identity passes TLS but gets no access.
+    // A certificate of ours that names no hotline identity passes TLS but gets no access: the
+    // call is refused with PERMISSION_DENIED and the reason (the identity is read once per
+    // connection, at the handshake, and every call on it answers so).
+    let nameless = nameless_client(hub.pki.ca.dir());
+    let channel = tls_channel(hub.addr, &ca, Some(&nameless)).await.unwrap();
+    for _ in 0..2 {
+        let status = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert!(
+            status.message().contains("names no urn:hotline: identity"),
+            "{status:?}"
+        );
+    }
     hub.stop().await;
+}
+
+/// A client certificate signed by the hub's CA for client authentication, naming a DNS name
+/// rather than a `urn:hotline:` identity.
+fn nameless_client(ca_dir: &std::path::Path) -> hotline_hub::pki::Issued {
+    let read = |name: &str| std::fs::read_to_string(ca_dir.join(name)).unwrap();
+    let ca_key = rcgen::KeyPair::from_pem(&read("ca.key")).unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&read("ca.pem"), &ca_key).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["stranger.example".to_string()]).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    hotline_hub::pki::Issued {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
 }
 
 #[tokio::test]

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use hotline_hub::principal::StaffRole;
-use hotline_proto::v1 as pb;
-use hotline_tests::{TestDb, TestPki, wait_for, water_complaint};
+use hotline_tests::{TestDb, TestPki, assign_to, wait_for, water_complaint};
 
 use crate::count;
 use crate::crash::lazy;
@@ -23,21 +22,27 @@ async fn assign_through(hub: &HubProcess, pki: &TestPki, i: usize) {
         .expect("registered")
         .into_inner()
         .number;
-    // Kept with `..Default::default()`: the request may grow fields this test leaves empty.
-    #[allow(clippy::needless_update)]
-    let assign = pb::AssignAppealRequest {
-        number,
-        assignments: vec![pb::Assignment {
-            authority_code: authority(i),
-            deadline: String::new(),
-        }],
-        ..Default::default()
-    };
-    analyst.assign_appeal(assign).await.expect("assigned");
+    analyst
+        .assign_appeal(assign_to(&number, &authority(i)))
+        .await
+        .expect("assigned");
 }
 
-async fn accepted(url: &str) -> i64 {
-    count(url, "SELECT COUNT(*) FROM cases WHERE status = 'accepted'").await
+/// Assigns a case to each of the two agencies through `hub` and waits until `total` cases in all
+/// are accepted (their agency clients accept what they receive).
+async fn a_case_each(hub: &HubProcess, pki: &TestPki, url: &str, total: i64) {
+    for i in 0..2 {
+        assign_through(hub, pki, i).await;
+    }
+    wait_for(
+        &format!("{total} cases accepted"),
+        Duration::from_secs(60),
+        || async {
+            let accepted = count(url, "SELECT COUNT(*) FROM cases WHERE status = 'accepted'").await;
+            (accepted == total).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,28 +70,12 @@ async fn a_killed_hubs_agencies_resume_through_another() {
     ];
 
     // Both agencies are on hub A (through the balancer); a case each, assigned through A.
-    for i in 0..2 {
-        assign_through(&hub_a, &pki, i).await;
-    }
-    wait_for(
-        "the first cases accepted",
-        Duration::from_secs(60),
-        || async { (accepted(&url).await == 2).then_some(()) },
-    )
-    .await;
+    a_case_each(&hub_a, &pki, &url, 2).await;
 
     // Hub A dies; the balancer sends new connections to B, as it would once A fails its checks.
     hub_a.kill9();
     balancer.point_to(hub_b.addr);
-    for i in 0..2 {
-        assign_through(&hub_b, &pki, i).await;
-    }
-    wait_for(
-        "the cases assigned after the kill accepted through B",
-        Duration::from_secs(60),
-        || async { (accepted(&url).await == 4).then_some(()) },
-    )
-    .await;
+    a_case_each(&hub_b, &pki, &url, 4).await;
 
     // Each case reached its authority's client once and was accepted once.
     for member in &fleet {

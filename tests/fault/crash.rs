@@ -9,7 +9,7 @@ use std::time::Duration;
 use hotline_hub::principal::StaffRole;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
-use hotline_tests::{TestDb, TestPki, staff, wait_for, water_complaint};
+use hotline_tests::{TestDb, TestPki, assign_to, staff, wait_for, water_complaint};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -95,16 +95,9 @@ async fn kill_minus_nine_under_load(db: TestDb) {
                     async move { c.register_appeal(r).await.map(tonic::Response::into_inner) }
                 })
                 .await;
-                // Kept with `..Default::default()`: the request may grow fields this test leaves empty.
-                #[allow(clippy::needless_update)]
                 let assign = pb::AssignAppealRequest {
-                    number: appeal.number.clone(),
-                    assignments: vec![pb::Assignment {
-                        authority_code: authority(i % agencies),
-                        deadline: String::new(),
-                    }],
                     request_id: format!("fault-assign-{i}"),
-                    ..Default::default()
+                    ..assign_to(&appeal.number, &authority(i % agencies))
                 };
                 until_answered("assign", || {
                     let (mut c, r) = (analyst.clone(), assign.clone());

@@ -132,6 +132,19 @@ pub async fn authority_answers<S: AppealStore>(hub: &TestHub<S>, case_id: i64, a
         .unwrap();
 }
 
+/// An assignment of appeal `number` to the one authority `authority`, with its default deadline.
+#[allow(clippy::needless_update)] // the request may grow fields these callers leave empty
+pub fn assign_to(number: &str, authority: &str) -> pb::AssignAppealRequest {
+    pb::AssignAppealRequest {
+        number: number.to_string(),
+        assignments: vec![pb::Assignment {
+            authority_code: authority.to_string(),
+            deadline: String::new(),
+        }],
+        ..Default::default()
+    }
+}
+
 /// A valid registration card for a water complaint in Dnipro.
 pub fn water_complaint() -> pb::RegisterAppealRequest {
     pb::RegisterAppealRequest {
