@@ -17,6 +17,7 @@
 //! [--only registration,fan-out,layers,storm] [--no-sqlite] [--storm 10000]`
 //! (`storm` runs the real `hub` binary: build it first, `cargo build --release -p hotline-hub --bin hub`)
 
+mod bare;
 mod storm;
 
 use std::collections::HashMap;
@@ -502,6 +503,12 @@ async fn layers<S: Store>(hub: &TestHub<S>, a: &Args) {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     hotline_tests::install_crypto();
+    let raw: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
+    if let [flag, cert, key, ca] = raw.as_slice()
+        && flag.as_os_str() == bare::FLAG
+    {
+        return bare::serve(cert, key, ca).await;
+    }
     let a = args();
     println!(
         "hub-bench: {} s per figure{} — reproduce: cargo run --release -p hotline-tests --bin hub-bench -- --seconds {}{}",

@@ -24,6 +24,8 @@ use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::process::{HubProcess, authority, load_directory};
 use hotline_tests::{TestDb, TestPki, assign_to, staff, tls_channel, water_complaint};
+
+use super::bare::BareServer;
 use tokio::task::JoinSet;
 
 /// Handshakes in flight at once while connecting.
@@ -66,18 +68,14 @@ pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
     let connected = settled_rss(&hub).await;
     agencies.abort_all();
     drop(agencies);
-    let back_by = Instant::now() + Duration::from_secs(20);
-    let mut after = settled_rss(&hub).await;
-    while after > baseline + baseline / 100 && Instant::now() < back_by {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        after = hub.rss_kib().unwrap_or_default();
-    }
+    let after = returned(|| hub.rss_kib().unwrap_or_default(), baseline).await;
+    let per_stream = connected.saturating_sub(baseline) / streams.max(1) as u64;
     println!(
-        "Memory, {streams} idle mTLS agency streams, hub in its own process: {} KiB per stream (target ≤ 64 KiB) | after they leave: {:+.1}% of the baseline {} MiB (target within 1%) | handshakes {handshakes:.0}/s",
-        connected.saturating_sub(baseline) / streams.max(1) as u64,
+        "Memory, {streams} idle mTLS agency streams, hub in its own process: {per_stream} KiB per stream (target ≤ 64 KiB) | after they leave: {:+.1}% of the baseline {} MiB (target within 1%) | handshakes {handshakes:.0}/s",
         100.0 * (after as f64 - baseline as f64) / baseline.max(1) as f64,
         baseline / 1024
     );
+    memory_floor(&pki, &identities, per_stream).await;
 
     // 2. Fan-out over every stream, then the reconnect storm.
     let (mut agencies, handshakes) =
@@ -116,12 +114,51 @@ pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same streams on a bare tonic server (`bare.rs`): its memory per stream and after they leave,
+/// and the hub's figure as a ratio of it.
+async fn memory_floor(pki: &Arc<TestPki>, identities: &Arc<Vec<Issued>>, hub_per_stream: u64) {
+    let streams = identities.len();
+    let bare = BareServer::start(pki);
+    let rss = || bare.rss_kib().unwrap_or_default();
+    let baseline = settled(rss).await;
+    let mut watchers = bare.watch_all(pki, identities, CONNECTING).await;
+    let connected = settled(rss).await;
+    watchers.abort_all();
+    drop(watchers);
+    let after = returned(rss, baseline).await;
+    let per_stream = connected.saturating_sub(baseline) / streams.max(1) as u64;
+    println!(
+        "Memory floor, {streams} idle mTLS Health/Watch streams on a bare tonic server in its own process: {per_stream} KiB per stream | after they leave: {:+.1}% of its baseline {} MiB | the hub: {:.0}% of the floor per stream",
+        100.0 * (after as f64 - baseline as f64) / baseline.max(1) as f64,
+        baseline / 1024,
+        100.0 * hub_per_stream as f64 / per_stream.max(1) as f64
+    );
+}
+
 /// The hub's memory once it has stopped moving (two readings 300 ms apart within 1%).
 async fn settled_rss(hub: &HubProcess) -> u64 {
-    let mut last = hub.rss_kib().unwrap_or_default();
+    settled(|| hub.rss_kib().unwrap_or_default()).await
+}
+
+/// A process's memory after streams left: once settled, given up to 20 s more to come back within
+/// 1% of `baseline` (an allocator may return memory late).
+async fn returned(rss: impl Fn() -> u64, baseline: u64) -> u64 {
+    let back_by = Instant::now() + Duration::from_secs(20);
+    let mut after = settled(&rss).await;
+    while after > baseline + baseline / 100 && Instant::now() < back_by {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        after = rss();
+    }
+    after
+}
+
+/// A process's memory (`rss`, KiB) once it has stopped moving: two readings 300 ms apart within
+/// 1%, or the last of 20.
+async fn settled(rss: impl Fn() -> u64) -> u64 {
+    let mut last = rss();
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = hub.rss_kib().unwrap_or_default();
+        let now = rss();
         if now.abs_diff(last) <= last / 100 {
             return now;
         }

@@ -208,11 +208,7 @@ impl HubProcess {
 
     /// Its resident memory in KiB, from `/proc` (Linux); `None` when it is not running.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        rss_kib(self.pid?)
     }
 
     /// Starts it again with the same arguments (same address, same database).
@@ -220,6 +216,15 @@ impl HubProcess {
         self.kill9();
         self.spawn(pki).await;
     }
+}
+
+/// The resident memory of process `pid` in KiB, from `/proc` (Linux); `None` when it is gone.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 impl Drop for HubProcess {
