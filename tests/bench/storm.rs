@@ -46,9 +46,17 @@ pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
     let pki = Arc::new(TestPki::new());
     let dir = std::env::temp_dir().join(format!("hub-bench-storm-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("data dir");
-    // The staff side assigns faster than a client's default rate allows.
-    let unlimited = ["--rate-per-second", "1000000", "--rate-burst", "1000000"];
-    let mut hub = HubProcess::start_with(&url, &pki, &dir, &unlimited).await;
+    // The staff side assigns faster than a client's default rate allows; heartbeats as `hub serve`
+    // sends them by default (the tests' one a second is 10,000 messages a second at 10,000 streams).
+    let settings = [
+        "--rate-per-second",
+        "1000000",
+        "--rate-burst",
+        "1000000",
+        "--heartbeat-secs",
+        "15",
+    ];
+    let mut hub = HubProcess::start_with(&url, &pki, &dir, &settings).await;
     let identities: Arc<Vec<Issued>> = Arc::new(
         (0..streams)
             .map(|i| {
@@ -93,7 +101,11 @@ pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
     let all_back = killed.elapsed();
     let back = resumed.load(Ordering::SeqCst);
     let arrived_by = Instant::now() + Duration::from_secs(30);
-    while arrivals.lock().unwrap().len() < assigned.len() && Instant::now() < arrived_by {
+    let missing = || {
+        let seen = arrivals.lock().unwrap();
+        assigned.iter().any(|k| !seen.contains_key(k))
+    };
+    while missing() && Instant::now() < arrived_by {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let seen = arrivals.lock().unwrap().clone();
@@ -107,6 +119,10 @@ pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
         allowed.as_secs_f64(),
         1.5 * allowed.as_secs_f64(),
         assigned.len()
+    );
+    assert!(
+        lost == 0 && doubled == 0,
+        "the reconnect storm lost {lost} and doubled {doubled} assignments"
     );
     agencies.abort_all();
     hub.kill9();

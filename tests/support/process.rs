@@ -126,14 +126,21 @@ impl HubProcess {
             "--client-ca".into(),
             path(&files.client_ca),
             "--no-starter".into(),
-            "--heartbeat-secs".into(),
-            "1".into(),
             "--readiness-drain-secs".into(),
             "0".into(),
-        ]
-        .into_iter()
-        .chain(extra.iter().map(|a| a.to_string()))
-        .collect();
+        ];
+        // Heartbeats every second, so that tests see them, unless `extra` says otherwise.
+        let heartbeat = ["--heartbeat-secs", "1"];
+        let args = args
+            .into_iter()
+            .chain(
+                heartbeat
+                    .iter()
+                    .filter(|_| !extra.contains(&heartbeat[0]))
+                    .chain(extra)
+                    .map(|a| a.to_string()),
+            )
+            .collect();
         let mut hub = Self {
             addr,
             metrics,

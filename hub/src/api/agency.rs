@@ -241,7 +241,7 @@ impl<S: Store> AgencyGateway for AgencyApi<S> {
                 heartbeat: true,
                 ..Default::default()
             }),
-            Err(err) => Err(status(err)),
+            Err(err) => Err(status(*err)),
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -492,7 +492,7 @@ impl<S: Store> AppealRegistry for AppealsApi<S> {
         let stream = ReceiverStream::new(events).filter_map(|item| match item {
             Ok(FeedItem::Event(event)) => Some(Ok(event_to_pb(&event))),
             Ok(FeedItem::Heartbeat) => None,
-            Err(err) => Some(Err(status(err))),
+            Err(err) => Some(Err(status(*err))),
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -233,7 +233,7 @@ impl<S: Store> ContactCentreExchange for ExchangeApi<S> {
                 heartbeat: true,
                 ..Default::default()
             }),
-            Err(err) => Err(status(err)),
+            Err(err) => Err(status(*err)),
         });
         Ok(Response::new(Box::pin(stream)))
     }

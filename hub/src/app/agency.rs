@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::{mpsc, watch};
 
-use super::feed::{FeedItem, FeedSettings};
+use super::feed::{FeedResult, FeedSettings};
 use super::{AppError, AppResult, Hotline, RequestId};
 use crate::domain::attachment::check_attachments;
 use crate::domain::{
@@ -259,7 +259,7 @@ impl<S: Store> Hotline<S> {
         caller: &Caller,
         settings: &FeedSettings,
         shutdown: watch::Receiver<bool>,
-    ) -> AppResult<mpsc::Receiver<AppResult<FeedItem<Delivery>>>> {
+    ) -> AppResult<mpsc::Receiver<FeedResult<Delivery>>> {
         let cursor = self.admit_agency_cursor(cursor, authority).await?;
         let filter = EventFilter {
             appeal_id: None,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
 use super::appeals::AppealView;
-use super::feed::{FeedItem, FeedSettings};
+use super::feed::{FeedItem, FeedResult, FeedSettings};
 use super::{AppError, AppResult, Hotline, RequestId};
 use crate::domain::exchange::{
     CodeMapping, Direction, ExchangeLink, ExchangeRecord, MapKind, Mapped, check_external,
@@ -282,7 +282,7 @@ impl<S: Store> Hotline<S> {
         caller: &Caller,
         settings: &FeedSettings,
         shutdown: watch::Receiver<bool>,
-    ) -> AppResult<mpsc::Receiver<AppResult<FeedItem<PartnerUpdate>>>> {
+    ) -> AppResult<mpsc::Receiver<FeedResult<PartnerUpdate>>> {
         let partner = check_partner(partner)?;
         let cursor = match cursor {
             Some(c) => c,
@@ -322,7 +322,7 @@ impl<S: Store> Hotline<S> {
                 let events = match store.events_after(cursor, &filter, batch).await {
                     Ok(events) => events,
                     Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
+                        let _ = tx.send(Err(Box::new(e.into()))).await;
                         return;
                     }
                 };
@@ -332,7 +332,7 @@ impl<S: Store> Hotline<S> {
                     let item = match map(event).await {
                         Ok(None) => continue,
                         Ok(Some(update)) => Ok(FeedItem::Event(Box::new(update))),
-                        Err(e) => Err(e),
+                        Err(e) => Err(Box::new(e)),
                     };
                     if tx.send(item).await.is_err() {
                         return;
