@@ -88,6 +88,15 @@ pub async fn storm(streams: usize, rate: u64, postgres: Option<&str>) {
     // 2. Fan-out over every stream, then the reconnect storm.
     let (mut agencies, handshakes) =
         connect_all(&hub, &pki, &identities, &arrivals, &resumed).await;
+    // Memory that did not come back is either kept by the hub or kept by the allocator for reuse:
+    // the same streams again tell which.
+    let again = settled_rss(&hub).await;
+    println!(
+        "Memory, the same {streams} streams connected again: {} MiB (the first time: {} MiB, before any: {} MiB)",
+        again / 1024,
+        connected / 1024,
+        baseline / 1024
+    );
     fan_out(&hub, &pki, streams, rate, &arrivals).await;
     let assigned = assign(&hub, &pki, streams.min(200)).await;
     resumed.store(0, Ordering::SeqCst);
