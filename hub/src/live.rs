@@ -24,8 +24,6 @@ use crate::principal::Principal;
 pub struct Peer {
     /// Its certificate chain, end entity first.
     pub chain: Vec<CertificateDer<'static>>,
-    /// Its identity, when the certificate names one.
-    pub principal: Option<Principal>,
     /// What the certificate names, or why it names nothing usable: read once at the handshake
     /// and handed to every call on the connection ([`PeerInfo`]), since parsing the certificate
     /// at each call was a measurable part of a small call's cost.
@@ -35,6 +33,11 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// Its identity, when the certificate names one.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.identity.as_ref().as_ref().ok()
+    }
+
     /// The peer of a verified chain.
     pub fn of(chain: Vec<CertificateDer<'static>>) -> Self {
         let leaf = chain.first();
@@ -43,7 +46,6 @@ impl Peer {
             |c| Principal::from_cert_der(c),
         );
         Self {
-            principal: identity.as_ref().ok().cloned(),
             identity: Arc::new(identity),
             not_after: leaf.map_or(i64::MIN, |c| not_after(c)),
             chain,
@@ -111,8 +113,7 @@ impl LiveConnections {
             if let Some(why) = condemn(&entry.peer) {
                 let who = entry
                     .peer
-                    .principal
-                    .as_ref()
+                    .principal()
                     .map_or_else(|| "unknown peer".to_string(), ToString::to_string);
                 tracing::warn!(peer = %who, reason = %why, "closing a live connection");
                 let _ = entry.close.send(true);

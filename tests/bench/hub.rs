@@ -476,12 +476,8 @@ async fn layers<S: Store>(hub: &TestHub<S>, a: &Args) {
         ms(floor_p50),
         100.0 * through / floor
     );
-    let number = AppealRegistryClient::new(hub_channel.clone())
-        .register_appeal(water_complaint())
-        .await
-        .unwrap()
-        .into_inner()
-        .number;
+    let number =
+        hotline_tests::register_water(&mut AppealRegistryClient::new(hub_channel.clone())).await;
     let (get, p50, _) = drive(16, a.seconds, move |_c, _n| {
         let mut client = AppealRegistryClient::new(hub_channel.clone());
         let number = number.clone();

@@ -23,7 +23,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::agency_gateway_client::AgencyGatewayClient;
 use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 use hotline_tests::process::{HubProcess, authority, load_directory};
-use hotline_tests::{TestDb, TestPki, assign_to, staff, tls_channel, water_complaint};
+use hotline_tests::{TestDb, TestPki, assign_to, register_water, staff, tls_channel};
 
 use super::bare::BareServer;
 use tokio::task::JoinSet;
@@ -334,13 +334,7 @@ async fn register(hub: &HubProcess, pki: &TestPki, count: usize) -> Vec<String> 
     let mut operator = registry(hub, pki, StaffRole::Operator).await;
     let mut numbers = Vec::with_capacity(count);
     for _ in 0..count {
-        let number = operator
-            .register_appeal(water_complaint())
-            .await
-            .expect("registered")
-            .into_inner()
-            .number;
-        numbers.push(number);
+        numbers.push(register_water(&mut operator).await);
     }
     numbers
 }

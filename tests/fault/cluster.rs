@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use hotline_hub::principal::StaffRole;
-use hotline_tests::{TestDb, TestPki, assign_to, wait_for, water_complaint};
+use hotline_tests::{TestDb, TestPki, assign_to, register_water, wait_for};
 
 use crate::count;
 use crate::crash::lazy;
@@ -16,12 +16,7 @@ use crate::proxy::Proxy;
 async fn assign_through(hub: &HubProcess, pki: &TestPki, i: usize) {
     let mut operator = lazy(hub, pki, StaffRole::Operator);
     let mut analyst = lazy(hub, pki, StaffRole::Analyst);
-    let number = operator
-        .register_appeal(water_complaint())
-        .await
-        .expect("registered")
-        .into_inner()
-        .number;
+    let number = register_water(&mut operator).await;
     analyst
         .assign_appeal(assign_to(&number, &authority(i)))
         .await

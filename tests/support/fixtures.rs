@@ -4,6 +4,7 @@
 use hotline_hub::domain::{Caller, CaseOutcome, CaseStatus, Change, Limits, Outcome};
 use hotline_hub::store::{AppealKey, AppealStore};
 use hotline_proto::v1 as pb;
+use hotline_proto::v1::appeal_registry_client::AppealRegistryClient;
 
 use crate::hub::TestHub;
 
@@ -143,6 +144,18 @@ pub fn assign_to(number: &str, authority: &str) -> pb::AssignAppealRequest {
         }],
         ..Default::default()
     }
+}
+
+/// Registers [`water_complaint`] through `operator` and returns the appeal's number.
+pub async fn register_water(
+    operator: &mut AppealRegistryClient<tonic::transport::Channel>,
+) -> String {
+    operator
+        .register_appeal(water_complaint())
+        .await
+        .expect("registered")
+        .into_inner()
+        .number
 }
 
 /// A valid registration card for a water complaint in Dnipro.

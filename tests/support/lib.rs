@@ -33,7 +33,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use db::{POSTGRES_ENV, TestDb, count_rows, execute, settled_events};
-pub use fixtures::{DIRECTORY, assign_to, authority_answers, water_complaint};
+pub use fixtures::{DIRECTORY, assign_to, authority_answers, register_water, water_complaint};
 pub use hub::{
     TestHub, hub_with, hub_with_clock, hub_with_ops, on_postgres, on_sqlite, postgres_hub,
     postgres_store, settings, sqlite_hub, sqlite_store, test_ops,
